@@ -1,0 +1,78 @@
+// Queue names, the Redis connection BullMQ needs, and the producers (outbox, watcher) the core enqueues through.
+import { createHash } from 'node:crypto';
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Outbox, OutboxItem, Watcher, WatchRequest } from '../src/core/context.js';
+import type { RunPayload } from './run-command.js';
+
+export const QUEUE = {
+  command: 'run-command',
+  watch: 'watch-provision',
+  deliver: 'deliver-message',
+} as const;
+
+export function redisConnection(url: string): Redis {
+  // BullMQ workers block on Redis; null lets a command wait out a Redis restart instead of failing.
+  return new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+}
+
+/** BullMQ job ids may not contain ":"; hashing also bounds their length. */
+export function jobIdFor(kind: string, key: string): string {
+  return `${kind}-${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
+}
+
+const KEEP: JobsOptions = {
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+export class Queues {
+  readonly command: Queue;
+  readonly watch: Queue;
+  readonly deliver: Queue;
+
+  constructor(
+    readonly connection: Redis,
+    readonly prefix: string,
+  ) {
+    const opts = { connection, prefix };
+    this.command = new Queue(QUEUE.command, opts);
+    this.watch = new Queue(QUEUE.watch, opts);
+    this.deliver = new Queue(QUEUE.deliver, opts);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.command.close(), this.watch.close(), this.deliver.close()]);
+  }
+
+  readonly outbox: Outbox = {
+    send: async (item: OutboxItem) => {
+      await this.deliver.add('deliver', item, {
+        ...KEEP,
+        jobId: jobIdFor('msg', item.key),
+        attempts: 12,
+        backoff: { type: 'exponential', delay: 1000 },
+      });
+    },
+  };
+
+  readonly watcher: Watcher = {
+    watch: async (w: WatchRequest) => {
+      await this.watch.add('watch', { ...w, polls: 0 }, {
+        ...KEEP,
+        jobId: jobIdFor('watch', w.recordId),
+        attempts: 20,
+        backoff: { type: 'exponential', delay: 2000 },
+      });
+    },
+  };
+
+  async runCommand(payload: RunPayload): Promise<void> {
+    await this.command.add('run', payload, {
+      ...KEEP,
+      jobId: jobIdFor('cmd', payload.requestId),
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+    });
+  }
+}

@@ -1,0 +1,117 @@
+// Follows one Service Catalog record to a terminal status and tells its owner, in their DM, how it went.
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Store } from '../src/adapters/redis/store.js';
+import type { ConnectSettings, Feed, Outbox, WatchRequest } from '../src/core/context.js';
+import { UpstreamError, isUserFacing } from '../src/core/errors.js';
+import { ARCHIVE_DAYS, instanceIdOf, outputFields } from '../src/core/lifecycle.js';
+import type { Message } from '../src/core/message.js';
+import { type Address, type CatalogPort, type Clock, type ProductRecord, TERMINAL_RECORD_STATUSES } from '../src/core/ports.js';
+import { QUEUE } from './queues.js';
+
+export const name = QUEUE.watch;
+export type Payload = WatchRequest & { polls: number };
+
+/** Runs after a record settles (alarms wiring, archive bookkeeping); must be idempotent. */
+export type SettledHook = (w: WatchRequest, record: ProductRecord) => Promise<void>;
+
+export interface Deps {
+  catalog: CatalogPort;
+  outbox: Outbox;
+  feed: Feed;
+  store: Store;
+  clock: Clock;
+  connect: ConnectSettings;
+  minPollMs: number;
+  maxPollMs: number;
+  onSettled?: SettledHook[];
+  log: Logger;
+}
+
+const VERB: Record<WatchRequest['action'], [string, string]> = {
+  provision: ['Launching', 'is ready'],
+  update: ['Updating', 'is updated'],
+  terminate: ['Terminating', 'is terminated'],
+  'service-action': ['Running an action on', 'action finished'],
+  transfer: ['Transferring', 'is transferred'],
+};
+
+export function delayFor(polls: number, min: number, max: number): number {
+  return Math.min(max, Math.round(min * 1.5 ** polls));
+}
+
+function dm(w: WatchRequest): Address {
+  return { platform: w.owner.platform, kind: 'user', userId: w.owner.userId };
+}
+
+function progressMessage(w: WatchRequest, r: ProductRecord): Message {
+  return { text: `${VERB[w.action][0]} ${w.name} (${w.productName}): ${r.status.toLowerCase().replace(/_/g, ' ')}…`, tone: 'info', context: [`record ${r.id}`] };
+}
+
+function outcomeMessage(w: WatchRequest, r: ProductRecord, deps: Deps): Message {
+  if (r.status === 'FAILED') {
+    const errors = r.errors.map((e) => `${e.code ? `${e.code}: ` : ''}${e.description ?? 'no description'}`);
+    return {
+      text: `${VERB[w.action][0]} ${w.name} failed.`,
+      title: `${w.name}: ${w.action} failed`,
+      tone: 'error',
+      body: errors.length ? errors : ['Service Catalog gave no reason.'],
+      context: [`record ${r.id} · /scicomp status ${w.name}`],
+    };
+  }
+  const msg: Message = {
+    text: `${w.name} ${VERB[w.action][1]}.`,
+    title: `${w.name} ${VERB[w.action][1]}`,
+    tone: 'success',
+    fields: w.action === 'terminate' ? undefined : outputFields(r.outputs),
+    context: [`${w.productName} · record ${r.id}`],
+  };
+  if (w.action === 'terminate' && w.kind === 'bucket') {
+    const until = new Date(deps.clock.now() + ARCHIVE_DAYS * 86400_000).toISOString().slice(0, 10);
+    msg.body = [`The bucket is archived until ${until}, then purged. Until then: /scicomp restore ${w.name}.`];
+  }
+  const instanceId = w.action !== 'terminate' ? instanceIdOf(r.outputs) : undefined;
+  if (instanceId) {
+    msg.code = [`aws ssm start-session --profile service-catalog --target ${instanceId}`];
+    msg.context!.push(`/scicomp connect ${w.name} for port forwarding and the profile to set up`);
+  }
+  return msg;
+}
+
+function feedEvent(w: WatchRequest, r: ProductRecord) {
+  const ok = r.status === 'SUCCEEDED';
+  const type =
+    w.action === 'provision' ? (ok ? 'launched' : 'failed') : w.action === 'terminate' ? (ok ? 'terminated' : 'termination-failed') : ok ? 'updated' : 'failed';
+  return { type, summary: `${w.owner.email}: ${w.name} (${w.productName}) ${w.action} ${r.status.toLowerCase()}`, key: `record:${r.id}` } as const;
+}
+
+export async function process(job: Job<Payload>, deps: Deps, token?: string): Promise<string> {
+  const w = job.data;
+  let record: ProductRecord;
+  try {
+    record = await deps.catalog.describeRecord(w.recordId);
+  } catch (err) {
+    if (isUserFacing(err)) throw new UnrecoverableError(`record ${w.recordId}: ${(err as Error).message}`);
+    if (err instanceof UpstreamError && !err.retryable) throw new UnrecoverableError(err.message);
+    throw err;
+  }
+  const progressKey = `watch:${w.recordId}:progress`;
+  if (!TERMINAL_RECORD_STATUSES.includes(record.status)) {
+    if (w.polls === 0) await deps.outbox.send({ key: progressKey, to: dm(w), message: progressMessage(w, record) });
+    const polls = w.polls + 1;
+    await job.updateData({ ...w, polls });
+    await job.moveToDelayed(Date.now() + delayFor(polls, deps.minPollMs, deps.maxPollMs), token);
+    throw new DelayedError();
+  }
+  for (const hook of deps.onSettled ?? []) await hook(w, record);
+  if (w.action === 'terminate' && w.kind === 'bucket' && record.status === 'SUCCEEDED') {
+    await deps.store.redis.hset(
+      deps.store.key('archive', w.owner.email),
+      w.name,
+      JSON.stringify({ terminatedAt: deps.clock.now(), provisionedProductId: w.provisionedProductId, productName: w.productName }),
+    );
+  }
+  await deps.outbox.send({ key: `watch:${w.recordId}:done`, replaces: progressKey, to: dm(w), message: outcomeMessage(w, record, deps) });
+  await deps.feed.publish(feedEvent(w, record));
+  return record.status;
+}

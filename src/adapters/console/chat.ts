@@ -1,0 +1,86 @@
+// The console face: the core's messages drawn as terminal text, buttons as numbered choices, the DM as this output.
+import { userInfo } from 'node:os';
+import type { Form, Message, Tone } from '../../core/message.js';
+import type { Address, ChatPort, ChatProfile, PostedMessage } from '../../core/ports.js';
+import type { Interaction } from '../../../jobs/run-command.js';
+
+const ICON: Record<Tone, string> = { info: 'i', success: '✓', warning: '!', error: '✗' };
+
+export const CONSOLE_USER = 'console';
+
+export class ConsoleChat implements ChatPort {
+  readonly platform = 'console' as const;
+  private choices = new Map<number, Interaction>();
+  private nextChoice = 1;
+  private seq = 0;
+
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly emailDomain = 'sandbox.local',
+  ) {}
+
+  /** A numbered choice typed at the prompt, as the interaction it stands for. */
+  choice(n: number): Interaction | undefined {
+    return this.choices.get(n);
+  }
+
+  private offer(i: Interaction): number {
+    const n = this.nextChoice++;
+    this.choices.set(n, i);
+    return n;
+  }
+
+  render(m: Message, heading: string): string {
+    const lines: string[] = [];
+    lines.push(`── ${heading} ${'─'.repeat(Math.max(0, 60 - heading.length))}`);
+    lines.push(`${m.tone ? `[${ICON[m.tone]}] ` : ''}${m.title ?? m.text}`);
+    for (const p of m.body ?? []) lines.push(p);
+    for (const f of m.fields ?? []) lines.push(`  ${f.label}: ${f.value}`);
+    for (const c of m.code ?? []) lines.push(...c.split('\n').map((l) => `    ${l}`));
+    for (const c of m.context ?? []) lines.push(`  (${c})`);
+    for (const a of m.actions ?? []) lines.push(`  [${this.offer({ type: 'action', id: a.id, value: a.value })}] ${a.label}`);
+    if (m.actions?.length) lines.push('  Type the number of your choice.');
+    return lines.join('\n');
+  }
+
+  async post(to: Address, msg: Message): Promise<PostedMessage> {
+    const heading = to.kind === 'user' ? 'DM from scicomp' : to.kind === 'channel' ? `#${to.channel}${to.thread ? ' (thread)' : ''}` : 'scicomp';
+    this.write(this.render(msg, heading));
+    return { ref: `console-${++this.seq}` };
+  }
+
+  async update(_ref: string, msg: Message): Promise<void> {
+    this.write(this.render(msg, 'scicomp (updated)'));
+  }
+
+  async openForm(_trigger: string, form: Form): Promise<string> {
+    const lines = [`── form: ${form.title} ${'─'.repeat(40)}`];
+    if (form.intro) lines.push(form.intro);
+    for (const input of form.inputs) {
+      if (input.dispatch && input.options) {
+        lines.push(`${input.label}:`);
+        for (const option of input.options) {
+          const n = this.offer({ type: 'form-change', formId: form.id, values: { [input.key]: option } });
+          lines.push(`  [${n}] ${option}${option === input.initial ? ' (chosen)' : ''}`);
+        }
+        continue;
+      }
+      const choices = input.options ? ` one of ${input.options.join(', ')}` : '';
+      const initial = input.initial ? ` [default ${input.initial}]` : input.optional ? ' [optional]' : ' [required]';
+      lines.push(`  ${input.key}:${choices}${initial}${input.hint ? ` — ${input.hint}` : ''}`);
+    }
+    const product = form.inputs.find((i) => i.key === 'product')?.initial;
+    lines.push(product ? `Launch it with: /scicomp launch "${product}" <name> key=value …` : 'Type the number of a product to see its parameters.');
+    this.write(lines.join('\n'));
+    return `form-${++this.seq}`;
+  }
+
+  async updateForm(ref: string, form: Form): Promise<void> {
+    await this.openForm(ref, form);
+  }
+
+  async profile(_userId: string): Promise<ChatProfile> {
+    const username = userInfo().username.toLowerCase().replace(/[^a-z0-9-]/g, '') || 'researcher';
+    return { email: `${username}@${this.emailDomain}`, name: username, username };
+  }
+}

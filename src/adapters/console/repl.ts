@@ -1,0 +1,35 @@
+// The console prompt: reads `/scicomp …` lines and numbered choices and queues them like any chat platform would.
+import { createInterface } from 'node:readline';
+import type { RunPayload } from '../../../jobs/run-command.js';
+import { newRequestId } from '../../core/ids.js';
+import { CONSOLE_USER, type ConsoleChat } from './chat.js';
+
+export function startConsole(chat: ConsoleChat, enqueue: (p: RunPayload) => Promise<void>, onExit: () => void): void {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: 'scicomp> ' });
+  const base = () => ({
+    requestId: newRequestId(),
+    platform: 'console' as const,
+    userId: CONSOLE_USER,
+    reply: { platform: 'console' as const, kind: 'reply' as const, ref: 'console' },
+  });
+  rl.on('line', (line) => {
+    const text = line.trim();
+    const submit = (p: RunPayload) =>
+      enqueue(p).catch((err: Error) => process.stdout.write(`could not queue that: ${err.message}\n`));
+    if (/^(quit|exit)$/i.test(text)) {
+      rl.close();
+      return;
+    }
+    if (/^\d+$/.test(text)) {
+      const interaction = chat.choice(Number(text));
+      if (interaction) void submit({ ...base(), interaction });
+      else process.stdout.write(`There is no choice ${text}.\n`);
+    } else if (text) {
+      void submit({ ...base(), interaction: { type: 'command', text: text.replace(/^\/?scicomp\s*/i, '') } });
+    }
+    rl.prompt();
+  });
+  rl.on('close', onExit);
+  process.stdout.write('Console chat: type /scicomp help (or just "help"), numbers pick buttons, "quit" leaves.\n');
+  rl.prompt();
+}

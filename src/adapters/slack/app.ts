@@ -1,0 +1,130 @@
+// Bolt wiring: verified Slack requests in, acked at once, the work handed to the run-command queue.
+import { App, ExpressReceiver, LogLevel, type BlockAction, type ButtonAction } from '@slack/bolt';
+import type { Logger as BoltLogger } from '@slack/logger';
+import type { Logger } from 'pino';
+import type { RunPayload } from '../../../jobs/run-command.js';
+import { requestIdFrom } from '../../core/ids.js';
+import type { SecretsPort } from '../../core/ports.js';
+import type { ReplyRef } from './chat.js';
+import { ACTION_PREFIX, formValues, loadingForm } from './render.js';
+
+export interface SlackAppOptions {
+  secrets: SecretsPort;
+  enqueue: (p: RunPayload) => Promise<void>;
+  log: Logger;
+  apiUrl?: string;
+  /** Socket Mode (development): Slack connects out to us, no public URL needed. */
+  appToken?: string;
+}
+
+/** Bolt wants its own logger shape; route it into pino. */
+function boltLogger(log: Logger): BoltLogger {
+  const l = log.child({ component: 'bolt' });
+  return {
+    debug: (...m: unknown[]) => l.debug(m.join(' ')),
+    info: (...m: unknown[]) => l.info(m.join(' ')),
+    warn: (...m: unknown[]) => l.warn(m.join(' ')),
+    error: (...m: unknown[]) => l.error(m.join(' ')),
+    setLevel: () => {},
+    getLevel: () => LogLevel.INFO,
+    setName: () => {},
+  };
+}
+
+function reply(ref: ReplyRef): RunPayload['reply'] {
+  return { platform: 'slack', kind: 'reply', ref: JSON.stringify(ref) };
+}
+
+/** `launch` alone opens a form; the trigger expires in 3 s, so the form opens here and fills in from the job. */
+export function opensForm(text: string): boolean {
+  return /^\s*launch\s*$/i.test(text);
+}
+
+export function createSlackApp(o: SlackAppOptions) {
+  const logger = boltLogger(o.log);
+  const signingSecret = async () => {
+    const s = await o.secrets.get('slackSigningSecret');
+    if (!s) throw new Error('SLACK_SIGNING_SECRET is not configured');
+    return s;
+  };
+  const authorize = async () => ({ botToken: await o.secrets.get('slackBotToken') });
+  const clientOptions = o.apiUrl ? { slackApiUrl: o.apiUrl.replace(/\/?$/, '/') } : undefined;
+  const receiver = o.appToken ? undefined : new ExpressReceiver({ signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false });
+  const app = o.appToken
+    ? new App({ socketMode: true, appToken: o.appToken, authorize, logger, clientOptions })
+    : new App({ receiver, authorize, logger, clientOptions });
+
+  app.command('/scicomp', async ({ command, ack, client }) => {
+    const payload: RunPayload = {
+      requestId: requestIdFrom('slack', command.trigger_id),
+      platform: 'slack',
+      userId: command.user_id,
+      reply: reply({ url: command.response_url }),
+      interaction: { type: 'command', text: command.text ?? '' },
+    };
+    if (opensForm(command.text ?? '')) {
+      await ack();
+      const opened = await client.views.open({ trigger_id: command.trigger_id, view: loadingForm('Launch a product') as never });
+      await o.enqueue({ ...payload, formRef: opened.view?.id });
+      return;
+    }
+    try {
+      await o.enqueue(payload);
+    } catch (err) {
+      o.log.error({ err: (err as Error).message }, 'could not queue a command');
+      await ack({ response_type: 'ephemeral', text: ':x: scicomp could not take that command just now; nothing was done. Please try again.' });
+      return;
+    }
+    await ack();
+  });
+
+  app.action<BlockAction<ButtonAction>>(new RegExp(`^${ACTION_PREFIX}`), async ({ action, body, ack }) => {
+    await ack();
+    if (action.type !== 'button') return;
+    const id = action.action_id.slice(ACTION_PREFIX.length);
+    const base = { requestId: requestIdFrom('slack', body.user.id, action.action_id, action.action_ts), platform: 'slack' as const, userId: body.user.id };
+    const responseUrl = body.response_url;
+    await o.enqueue({
+      ...base,
+      reply: responseUrl ? reply({ url: responseUrl, replace: true }) : { platform: 'slack', kind: 'user', userId: body.user.id },
+      interaction: { type: 'action', id, value: action.value ?? '' },
+    });
+  });
+
+  // The product picker in the launch form: its change re-draws the form with that product's parameters.
+  app.action('product', async ({ body, ack }) => {
+    await ack();
+    if (body.type !== 'block_actions' || !body.view) return;
+    const formId = body.view.callback_id.slice(ACTION_PREFIX.length);
+    await o.enqueue({
+      requestId: requestIdFrom('slack', body.view.id, body.view.hash ?? '', (body.actions[0] as { action_ts?: string }).action_ts ?? ''),
+      platform: 'slack',
+      userId: body.user.id,
+      reply: { platform: 'slack', kind: 'user', userId: body.user.id },
+      interaction: { type: 'form-change', formId, values: formValues(body.view.state as never) },
+      formRef: body.view.id,
+    });
+  });
+
+  app.view(new RegExp(`^${ACTION_PREFIX}`), async ({ view, body, ack }) => {
+    const values = formValues(view.state as never);
+    if (!values.product) {
+      await ack({ response_action: 'errors', errors: { product: 'Choose a product.' } });
+      return;
+    }
+    await o.enqueue({
+      requestId: requestIdFrom('slack', view.id, view.hash ?? ''),
+      platform: 'slack',
+      userId: body.user.id,
+      reply: { platform: 'slack', kind: 'user', userId: body.user.id },
+      interaction: { type: 'form-submit', formId: view.callback_id.slice(ACTION_PREFIX.length), values, state: view.private_metadata ?? '' },
+    });
+    await ack();
+  });
+
+  app.error(async (err) => {
+    o.log.error({ err: { name: err.name, message: err.message } }, 'slack listener failed');
+  });
+
+  return { app, receiver };
+}

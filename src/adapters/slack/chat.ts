@@ -1,0 +1,138 @@
+// ChatPort over the Slack Web API: posts, updates, DMs, modals and profiles, with Slack's errors mapped to retry decisions.
+import { WebClient, ErrorCode, type WebAPICallError } from '@slack/web-api';
+import type { Store } from '../redis/store.js';
+import { UpstreamError } from '../../core/errors.js';
+import type { Form, Message } from '../../core/message.js';
+import type { Address, ChatPort, ChatProfile, PostedMessage, SecretsPort } from '../../core/ports.js';
+import { renderForm, renderMessage } from './render.js';
+
+interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+/** A private reply: the response URL of a command or click, and whether it replaces the message clicked. */
+export interface ReplyRef {
+  url: string;
+  replace?: boolean;
+}
+
+const DM_TTL_MS = 30 * 24 * 3600_000;
+
+export function toUpstream(err: unknown): UpstreamError {
+  const e = err as WebAPICallError & { retryAfter?: number; statusCode?: number; data?: { error?: string } };
+  switch (e.code) {
+    case ErrorCode.RateLimitedError:
+      return new UpstreamError('Slack rate limited the call', true, (e.retryAfter ?? 1) * 1000, { cause: err });
+    case ErrorCode.HTTPError:
+      return new UpstreamError(`Slack answered HTTP ${e.statusCode ?? '?'}`, (e.statusCode ?? 500) >= 500, undefined, { cause: err });
+    case ErrorCode.RequestError:
+      return new UpstreamError('Slack could not be reached', true, undefined, { cause: err });
+    case ErrorCode.PlatformError: {
+      const code = e.data?.error ?? 'unknown_error';
+      return new UpstreamError(`Slack refused the call: ${code}`, ['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout'].includes(code), undefined, { cause: err });
+    }
+    default:
+      return new UpstreamError(`Slack call failed: ${(err as Error).message}`, true, undefined, { cause: err });
+  }
+}
+
+export class SlackChat implements ChatPort {
+  readonly platform = 'slack' as const;
+  private client?: WebClient;
+  private clientToken?: string;
+
+  constructor(
+    private readonly opts: { secrets: SecretsPort; store: Store; apiUrl?: string; fetch?: typeof fetch },
+  ) {}
+
+  /** A client for the current bot token; a rotated token gets a new client. */
+  private async web(): Promise<WebClient> {
+    const token = await this.opts.secrets.get('slackBotToken');
+    if (!token) throw new UpstreamError('no Slack bot token configured', false);
+    if (!this.client || token !== this.clientToken) {
+      const apiUrl = this.opts.apiUrl ? this.opts.apiUrl.replace(/\/?$/, '/') : undefined;
+      // The outbox owns retries and Retry-After; the client must surface them, not sleep on them.
+      this.client = new WebClient(token, { slackApiUrl: apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+      this.clientToken = token;
+    }
+    return this.client;
+  }
+
+  private async call<T>(fn: (web: WebClient) => Promise<T>): Promise<T> {
+    const web = await this.web();
+    try {
+      return await fn(web);
+    } catch (err) {
+      throw toUpstream(err);
+    }
+  }
+
+  async dmChannel(userId: string): Promise<string> {
+    const key = this.opts.store.key('slack', 'dm', userId);
+    const known = await this.opts.store.redis.get(key);
+    if (known) return known;
+    const res = await this.call((w) => w.conversations.open({ users: userId }));
+    const channel = res.channel?.id;
+    if (!channel) throw new UpstreamError('Slack opened no DM channel', true);
+    await this.opts.store.redis.set(key, channel, 'PX', DM_TTL_MS);
+    return channel;
+  }
+
+  async post(to: Address, msg: Message): Promise<PostedMessage> {
+    const rendered = renderMessage(msg);
+    if (to.kind === 'reply') {
+      const ref = JSON.parse(to.ref) as ReplyRef;
+      await this.respond(ref, { response_type: 'ephemeral', replace_original: ref.replace ?? false, ...rendered });
+      return { ref: to.ref };
+    }
+    const channel = to.kind === 'user' ? await this.dmChannel(to.userId) : to.channel;
+    const thread = to.kind === 'channel' ? to.thread : undefined;
+    const res = await this.call((w) => w.chat.postMessage({ channel, ...rendered, ...(thread ? { thread_ts: thread } : {}), unfurl_links: false }));
+    const ts = res.ts!;
+    const permalink = await this.call((w) => w.chat.getPermalink({ channel, message_ts: ts })).then((r) => r.permalink, () => undefined);
+    return { ref: JSON.stringify({ channel, ts } satisfies MessageRef), permalink };
+  }
+
+  async update(ref: string, msg: Message): Promise<void> {
+    const parsed = JSON.parse(ref) as MessageRef | ReplyRef;
+    if ('url' in parsed) {
+      await this.respond(parsed, { replace_original: true, ...renderMessage(msg) });
+      return;
+    }
+    await this.call((w) => w.chat.update({ channel: parsed.channel, ts: parsed.ts, ...renderMessage(msg) }));
+  }
+
+  async openForm(trigger: string, form: Form): Promise<string> {
+    const res = await this.call((w) => w.views.open({ trigger_id: trigger, view: renderForm(form) as never }));
+    return res.view?.id ?? '';
+  }
+
+  async updateForm(formRef: string, form: Form): Promise<void> {
+    await this.call((w) => w.views.update({ view_id: formRef, view: renderForm(form) as never }));
+  }
+
+  async profile(userId: string): Promise<ChatProfile> {
+    const res = await this.call((w) => w.users.info({ user: userId }));
+    const u = res.user;
+    return {
+      email: u?.profile?.email || undefined,
+      name: u?.profile?.real_name || u?.real_name || u?.name || userId,
+      username: u?.name || userId,
+    };
+  }
+
+  /** Response URLs answer with a plain "ok" or an error status; 429 carries Retry-After like the Web API. */
+  private async respond(ref: ReplyRef, body: Record<string, unknown>): Promise<void> {
+    let res: Response;
+    try {
+      res = await (this.opts.fetch ?? fetch)(ref.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    } catch (err) {
+      throw new UpstreamError('Slack response URL could not be reached', true, undefined, { cause: err });
+    }
+    if (res.status === 429) throw new UpstreamError('Slack rate limited the reply', true, Number(res.headers.get('retry-after') ?? '1') * 1000);
+    if (res.status >= 500) throw new UpstreamError(`Slack response URL answered ${res.status}`, true);
+    // 404 means the response URL expired (30 min, 5 uses): nothing a retry can fix.
+    if (!res.ok) throw new UpstreamError(`Slack response URL answered ${res.status}`, false);
+  }
+}

@@ -1,0 +1,123 @@
+// Draws the core's neutral messages and forms as Slack Block Kit. No logic lives here, only layout.
+import type { Action, Form, FormInput, Message, Tone } from '../../core/message.js';
+
+// Block Kit's limits: section text 3000, field 2000, 10 fields a section, 25 options... 100 for static selects.
+const TEXT_MAX = 3000;
+const FIELD_MAX = 2000;
+const FIELDS_PER_SECTION = 10;
+const OPTION_TEXT_MAX = 75;
+
+export const ACTION_PREFIX = 'scicomp:';
+
+type Block = Record<string, unknown>;
+
+const TONE_ICON: Record<Tone, string> = { info: ':information_source:', success: ':white_check_mark:', warning: ':warning:', error: ':x:' };
+
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function mrkdwn(text: string, max = TEXT_MAX) {
+  return { type: 'mrkdwn', text: clip(text, max) };
+}
+
+function plain(text: string, max = TEXT_MAX) {
+  return { type: 'plain_text', text: clip(text, max), emoji: true };
+}
+
+function button(a: Action) {
+  return { type: 'button', action_id: `${ACTION_PREFIX}${a.id}`, text: plain(a.label, 75), value: a.value, ...(a.style ? { style: a.style } : {}) };
+}
+
+export function renderBlocks(m: Message): Block[] {
+  const blocks: Block[] = [];
+  const icon = m.tone && m.tone !== 'info' ? `${TONE_ICON[m.tone]} ` : '';
+  const heading = m.title ?? (m.body || m.fields || m.code ? undefined : m.text);
+  if (heading) blocks.push({ type: 'section', text: mrkdwn(`${icon}*${escapeMrkdwn(heading)}*`) });
+  else if (!m.title) blocks.push({ type: 'section', text: mrkdwn(`${icon}${escapeMrkdwn(m.text)}`) });
+  for (const p of m.body ?? []) blocks.push({ type: 'section', text: mrkdwn(escapeMrkdwn(p)) });
+  const fields = m.fields ?? [];
+  for (let i = 0; i < fields.length; i += FIELDS_PER_SECTION) {
+    blocks.push({
+      type: 'section',
+      fields: fields.slice(i, i + FIELDS_PER_SECTION).map((f) => mrkdwn(`*${escapeMrkdwn(f.label)}*\n${escapeMrkdwn(f.value)}`, FIELD_MAX)),
+    });
+  }
+  for (const c of m.code ?? []) {
+    // A leading prose line stays prose; the command itself goes in a code block so it copies cleanly.
+    const [first, ...rest] = c.split('\n');
+    const hasLabel = rest.length > 0 && !/^(aws |\[)/.test(first ?? '');
+    const label = hasLabel ? `${escapeMrkdwn(first!)}\n` : '';
+    const code = hasLabel ? rest.join('\n') : c;
+    blocks.push({ type: 'section', text: mrkdwn(`${label}\`\`\`${escapeMrkdwn(code)}\`\`\``) });
+  }
+  if (m.context?.length) blocks.push({ type: 'context', elements: m.context.map((c) => mrkdwn(escapeMrkdwn(c))) });
+  if (m.actions?.length) blocks.push({ type: 'actions', elements: m.actions.map(button) });
+  return blocks;
+}
+
+export function renderMessage(m: Message): { text: string; blocks: Block[] } {
+  return { text: clip(m.text, TEXT_MAX), blocks: renderBlocks(m) };
+}
+
+function option(value: string) {
+  return { text: plain(value, OPTION_TEXT_MAX), value };
+}
+
+function inputBlock(i: FormInput): Block {
+  const element =
+    i.kind === 'select'
+      ? {
+          type: 'static_select',
+          action_id: i.key,
+          placeholder: plain(`Choose ${i.label}`, 150),
+          options: (i.options ?? []).slice(0, 100).map(option),
+          ...(i.initial && i.options?.includes(i.initial) ? { initial_option: option(i.initial) } : {}),
+        }
+      : { type: 'plain_text_input', action_id: i.key, ...(i.initial ? { initial_value: i.initial } : {}) };
+  return {
+    type: 'input',
+    block_id: i.key,
+    label: plain(i.label, 2000),
+    element,
+    optional: i.optional ?? false,
+    ...(i.dispatch ? { dispatch_action: true } : {}),
+    ...(i.hint ? { hint: plain(i.hint, 2000) } : {}),
+  };
+}
+
+export function renderForm(f: Form): Record<string, unknown> {
+  const blocks: Block[] = [];
+  if (f.intro) blocks.push({ type: 'section', text: mrkdwn(escapeMrkdwn(f.intro)) });
+  blocks.push(...f.inputs.map(inputBlock));
+  return {
+    type: 'modal',
+    callback_id: `${ACTION_PREFIX}${f.id}`,
+    private_metadata: f.state,
+    title: plain(f.title, 24),
+    close: plain('Cancel', 24),
+    ...(f.submitLabel ? { submit: plain(f.submitLabel, 24) } : {}),
+    blocks,
+  };
+}
+
+export function loadingForm(title: string): Record<string, unknown> {
+  return { type: 'modal', title: plain(title, 24), close: plain('Cancel', 24), blocks: [{ type: 'section', text: mrkdwn(':hourglass_flowing_sand: Loading products…') }] };
+}
+
+type StateValue = { type?: string; value?: string | null; selected_option?: { value: string } | null };
+
+/** Reads a modal's state.values back into the form's input keys. */
+export function formValues(state: { values?: Record<string, Record<string, StateValue>> } | undefined): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [blockId, actions] of Object.entries(state?.values ?? {})) {
+    for (const v of Object.values(actions)) {
+      out[blockId] = v.selected_option?.value ?? v.value ?? undefined;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,166 @@
+// The composition root: builds the core, its adapters, the queues and workers and the HTTP server from one Config.
+import type { Server } from 'node:http';
+import { Worker, type Processor } from 'bullmq';
+import express from 'express';
+import type { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import * as deliverMessage from '../jobs/deliver-message.js';
+import { Queues, redisConnection } from '../jobs/queues.js';
+import * as runCommand from '../jobs/run-command.js';
+import * as watchProvision from '../jobs/watch-provision.js';
+import { RedisAudit } from './adapters/redis/audit.js';
+import { Store } from './adapters/redis/store.js';
+import { createSlackApp } from './adapters/slack/app.js';
+import { SlackChat } from './adapters/slack/chat.js';
+import type { Config } from './config.js';
+import { Bot, type Extensions } from './core/bot.js';
+import { noFeed, type CoreDeps, type Feed } from './core/context.js';
+import { loadPolicy, type Policy } from './core/policy.js';
+import { systemClock, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort } from './core/ports.js';
+
+export interface Overrides {
+  catalog: CatalogPort;
+  secrets: SecretsPort;
+  clock?: Clock;
+  log?: Logger;
+  policy?: Policy;
+  /** Extra chat adapters (the console) or replacements. */
+  chats?: Partial<Record<Platform, ChatPort>>;
+  feed?: Feed;
+  extensions?: Extensions;
+}
+
+export class Scicomp {
+  readonly log: Logger;
+  readonly redis: Redis;
+  readonly store: Store;
+  readonly queues: Queues;
+  readonly audit: RedisAudit;
+  readonly chats: Partial<Record<Platform, ChatPort>>;
+  readonly bot: Bot;
+  readonly deps: CoreDeps;
+  private policyNow: Policy;
+  private workers: Worker[] = [];
+  private server?: Server;
+  private slack?: ReturnType<typeof createSlackApp>;
+
+  constructor(
+    readonly config: Config,
+    policy: Policy,
+    o: Overrides,
+  ) {
+    this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password', 'headers.authorization'] });
+    this.redis = redisConnection(config.REDIS_URL);
+    this.store = new Store(this.redis, config.SCICOMP_PREFIX);
+    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX);
+    const clock = o.clock ?? systemClock;
+    this.audit = new RedisAudit(this.store, clock);
+    this.policyNow = policy;
+    this.chats = { slack: new SlackChat({ secrets: o.secrets, store: this.store, apiUrl: config.SLACK_API_URL }), ...o.chats };
+    this.deps = {
+      catalog: o.catalog,
+      store: this.store,
+      outbox: this.queues.outbox,
+      watcher: this.queues.watcher,
+      audit: this.audit,
+      feed: o.feed ?? noFeed,
+      clock,
+      policy: () => this.policyNow,
+      connect: { region: config.AWS_REGION, credentialProcess: config.SCICOMP_CREDENTIAL_PROCESS },
+      log: this.log,
+    };
+    this.bot = new Bot(this.deps, o.extensions);
+    this.secrets = o.secrets;
+  }
+
+  private readonly secrets: SecretsPort;
+
+  get policy(): Policy {
+    return this.policyNow;
+  }
+
+  /** Re-reads the policy file; a bad file leaves the running policy in place and says why. */
+  async reloadPolicy(): Promise<void> {
+    this.policyNow = await loadPolicy(this.config.SCICOMP_POLICY);
+    this.log.info({ path: this.config.SCICOMP_POLICY }, 'catalog policy reloaded');
+    await this.deps.feed.publish({ type: 'policy-changed', summary: `catalog policy reloaded from ${this.config.SCICOMP_POLICY}`, key: `policy:${Date.now()}` });
+  }
+
+  async startWeb(port = this.config.PORT): Promise<Server> {
+    this.slack = createSlackApp({
+      secrets: this.secrets,
+      enqueue: (p) => this.queues.runCommand(p),
+      log: this.log,
+      apiUrl: this.config.SLACK_API_URL,
+      appToken: this.config.SLACK_APP_TOKEN,
+    });
+    const web = this.slack.receiver?.app ?? express();
+    web.get('/healthz', async (_req, res) => {
+      try {
+        await this.redis.ping();
+        res.status(200).json({ ok: true });
+      } catch {
+        res.status(503).json({ ok: false, redis: 'not answering' });
+      }
+    });
+    if (this.config.SLACK_APP_TOKEN) await this.slack.app.start();
+    this.server = await new Promise<Server>((resolve) => {
+      const s = web.listen(port, '0.0.0.0', () => resolve(s));
+    });
+    return this.server;
+  }
+
+  startWorkers(): void {
+    const c = this.config;
+    const make = <T>(name: string, fn: Processor<T>, concurrency: number) => {
+      const w = new Worker<T>(name, fn, { connection: redisConnection(c.REDIS_URL), prefix: c.SCICOMP_PREFIX, concurrency });
+      w.on('failed', (job, err) => this.log.warn({ queue: name, jobId: job?.id, err: err.message }, 'job failed'));
+      w.on('error', (err) => this.log.error({ queue: name, err: err.message }, 'worker error'));
+      this.workers.push(w);
+    };
+    make<runCommand.Payload>(
+      runCommand.name,
+      (job) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, store: this.store, audit: this.audit, policy: this.deps.policy, log: this.log }),
+      16,
+    );
+    make<watchProvision.Payload>(
+      watchProvision.name,
+      (job, token) =>
+        watchProvision.process(
+          job,
+          {
+            catalog: this.deps.catalog,
+            outbox: this.deps.outbox,
+            feed: this.deps.feed,
+            store: this.store,
+            clock: this.deps.clock,
+            connect: this.deps.connect,
+            minPollMs: c.WATCH_MIN_POLL_MS,
+            maxPollMs: c.WATCH_MAX_POLL_MS,
+            log: this.log,
+          },
+          token,
+        ),
+      16,
+    );
+    make<deliverMessage.Payload>(
+      deliverMessage.name,
+      (job, token) =>
+        deliverMessage.process(job, { chats: this.chats, store: this.store, queue: this.queues.deliver, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log }, token),
+      32,
+    );
+  }
+
+  async stopWorkers(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    this.workers = [];
+  }
+
+  async close(): Promise<void> {
+    await this.stopWorkers();
+    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+    if (this.config.SLACK_APP_TOKEN) await this.slack?.app.stop();
+    await this.queues.close();
+    this.redis.disconnect();
+  }
+}

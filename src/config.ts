@@ -1,0 +1,65 @@
+// Start-up configuration from the environment, validated with zod; a bad setting stops the process with one line naming it.
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  SCICOMP_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/, 'letters, digits, ":", "_" or "-" only').default('scicomp'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: optionalString.pipe(z.string().url().optional()),
+  SCICOMP_AWS: z.enum(['aws', 'sandbox']).optional(),
+  AWS_REGION: z.string().default('us-east-1'),
+  SCICOMP_SECRET_ID: optionalString,
+  SCICOMP_SECRET_TTL_MS: z.coerce.number().int().positive().default(300_000),
+  SANDBOX_PROVISION_MS: z.coerce.number().int().positive().default(5_000),
+  SCICOMP_POLICY: z.string().default('manifests/catalog.yaml'),
+  SCICOMP_PUBLIC_URL: optionalString.pipe(z.string().url().optional()),
+  SCICOMP_CREDENTIAL_PROCESS: z.string().default('"<path to your credential helper>" "<your access token>"'),
+  WATCH_MIN_POLL_MS: z.coerce.number().int().positive().default(5_000),
+  WATCH_MAX_POLL_MS: z.coerce.number().int().positive().default(60_000),
+  CHANNEL_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
+  SCICOMP_CONSOLE: bool.optional(),
+});
+
+export type Config = z.output<typeof schema> & { aws: 'aws' | 'sandbox'; awsReason: string };
+
+const AWS_CREDENTIAL_VARS = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_PROFILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const got = env[variable];
+    // Secrets are never echoed back, even when malformed.
+    const shown = got === undefined || /SECRET|TOKEN/.test(variable) ? '' : ` (got ${JSON.stringify(got)})`;
+    throw new ConfigError(`invalid configuration: ${variable}: ${issue.message}${shown}`);
+  }
+  const c = parsed.data;
+  if (c.WATCH_MIN_POLL_MS > c.WATCH_MAX_POLL_MS) {
+    throw new ConfigError('invalid configuration: WATCH_MIN_POLL_MS must not exceed WATCH_MAX_POLL_MS');
+  }
+  const hasCredentials = AWS_CREDENTIAL_VARS.some((v) => env[v]);
+  const aws = c.SCICOMP_AWS ?? (hasCredentials ? 'aws' : 'sandbox');
+  const awsReason = c.SCICOMP_AWS ? `SCICOMP_AWS=${c.SCICOMP_AWS}` : hasCredentials ? 'AWS credentials found' : 'no AWS credentials configured';
+  return { ...c, aws, awsReason };
+}

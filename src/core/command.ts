@@ -1,0 +1,140 @@
+// Parses the words after `/scicomp` (Slack) or a message to the bot (Teams, console) into one typed command.
+import { UserInputError } from './errors.js';
+
+export type Command =
+  | { verb: 'help'; topic?: string }
+  | { verb: 'products' }
+  | { verb: 'launch'; product?: string; name?: string; params: Record<string, string> }
+  | { verb: 'list' }
+  | { verb: 'status'; name: string }
+  | { verb: 'connect'; name: string }
+  | { verb: 'update'; name: string; params: Record<string, string> }
+  | { verb: 'terminate'; name: string }
+  | { verb: 'transfer'; name: string; to: string }
+  | { verb: 'restore'; name: string }
+  | { verb: 'budget' }
+  | { verb: 'snooze'; name: string; duration: string }
+  | { verb: 'approvals' }
+  | { verb: 'offboard'; user: string }
+  | { verb: 'audit'; target?: string }
+  | { verb: 'reload' };
+
+export type Verb = Command['verb'];
+
+export const VERBS: readonly Verb[] = [
+  'help', 'products', 'launch', 'list', 'status', 'connect', 'update', 'terminate',
+  'transfer', 'restore', 'budget', 'snooze', 'approvals', 'offboard', 'audit', 'reload',
+];
+
+/** Splits on white space, keeping "quoted phrases" (straight or typographic quotes) together, also inside key="a value". */
+export function tokenize(text: string): string[] {
+  const normalised = text.replace(/[\u201C\u201D\u201E\u00AB\u00BB]/g, '"').replace(/[\u2018\u2019]/g, "'");
+  const tokens: string[] = [];
+  let current = '';
+  let inToken = false;
+  let quote: string | undefined;
+  for (const ch of normalised) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inToken = true;
+    } else if (/\s/.test(ch)) {
+      if (inToken) tokens.push(current);
+      current = '';
+      inToken = false;
+    } else {
+      current += ch;
+      inToken = true;
+    }
+  }
+  if (inToken) tokens.push(current);
+  return tokens;
+}
+
+const KEY_VALUE = /^([A-Za-z][A-Za-z0-9_.:-]*)=(.*)$/s;
+
+function splitParams(tokens: string[]): { positional: string[]; params: Record<string, string> } {
+  const positional: string[] = [];
+  const params: Record<string, string> = {};
+  for (const token of tokens) {
+    const kv = KEY_VALUE.exec(token);
+    if (kv) {
+      const [, key, value] = kv as unknown as [string, string, string];
+      if (key in params) throw new UserInputError(`${key} is given twice.`);
+      params[key] = value;
+    } else {
+      if (Object.keys(params).length > 0) {
+        throw new UserInputError(`"${token}" comes after the key=value parameters; put the product and name first.`);
+      }
+      positional.push(token);
+    }
+  }
+  return { positional, params };
+}
+
+function usage(verb: Verb, form: string): UserInputError {
+  return new UserInputError(`Usage: /scicomp ${verb} ${form}`, `/scicomp help ${verb}`);
+}
+
+function exactly(verb: Verb, positional: string[], params: Record<string, string>, count: number, form: string): string[] {
+  if (positional.length !== count || Object.keys(params).length > 0) throw usage(verb, form);
+  return positional;
+}
+
+export function parseCommand(text: string): Command {
+  const [first, ...rest] = tokenize(text.trim());
+  const verb = (first ?? 'help').toLowerCase();
+  const { positional, params } = splitParams(rest);
+  switch (verb) {
+    case 'help':
+      return positional[0] ? { verb, topic: positional[0].toLowerCase() } : { verb };
+    case 'products':
+    case 'list':
+    case 'budget':
+    case 'approvals':
+    case 'reload':
+      exactly(verb, positional, params, 0, '');
+      return { verb };
+    case 'launch': {
+      if (positional.length > 2) {
+        throw new UserInputError(
+          `launch takes a product, a name, then key=value parameters; I could not place "${positional[2]}".`,
+          'Quote product names that contain spaces: /scicomp launch "EC2 Linux" my-box InstanceType=t3.large',
+        );
+      }
+      return { verb, product: positional[0], name: positional[1], params };
+    }
+    case 'status':
+    case 'connect':
+    case 'terminate':
+    case 'restore': {
+      const [name] = exactly(verb, positional, params, 1, verb === 'restore' ? '<bucket>' : '<name>');
+      return { verb, name: name! };
+    }
+    case 'update': {
+      if (positional.length !== 1) throw usage(verb, '<name> key=value …');
+      if (Object.keys(params).length === 0) throw new UserInputError('Say what to change: /scicomp update <name> key=value …');
+      return { verb, name: positional[0]!, params };
+    }
+    case 'transfer': {
+      const [name, to] = exactly(verb, positional, params, 2, '<name> <@user>');
+      return { verb, name: name!, to: to! };
+    }
+    case 'snooze': {
+      const [name, duration] = exactly(verb, positional, params, 2, '<name> <duration, e.g. 24h>');
+      return { verb, name: name!, duration: duration! };
+    }
+    case 'offboard': {
+      const [user] = exactly(verb, positional, params, 1, '<@user>');
+      return { verb, user: user! };
+    }
+    case 'audit': {
+      if (positional.length > 1 || Object.keys(params).length > 0) throw usage(verb, '[<@user>|<name>]');
+      return positional[0] ? { verb, target: positional[0] } : { verb };
+    }
+    default:
+      throw new UserInputError(`"${first}" is not a scicomp command.`, `Try /scicomp help. Commands: ${VERBS.join(', ')}.`);
+  }
+}

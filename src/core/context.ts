@@ -1,0 +1,95 @@
+// Who is acting, where to answer, and the collaborators every core handler receives.
+import type { Logger } from 'pino';
+import type { Store } from '../adapters/redis/store.js';
+import type { Message } from './message.js';
+import type { Policy } from './policy.js';
+import type { Address, CatalogPort, Clock, Platform, ProductKind } from './ports.js';
+
+export interface Actor {
+  platform: Platform;
+  userId: string;
+  email: string;
+  /** Short handle used in product names. */
+  username: string;
+  name: string;
+}
+
+export interface Ctx {
+  actor: Actor;
+  /** Unique per command, click or form submission; idempotency keys and ProvisionTokens derive from it. */
+  requestId: string;
+  reply: Address;
+}
+
+/** One outbound chat message; `key` makes it idempotent, `replaces` updates an earlier message in place. */
+export interface OutboxItem {
+  key: string;
+  to: Address;
+  message: Message;
+  replaces?: string;
+}
+
+export interface Outbox {
+  send(item: OutboxItem): Promise<void>;
+}
+
+export type RecordAction = 'provision' | 'update' | 'terminate' | 'service-action' | 'transfer';
+
+export interface WatchRequest {
+  recordId: string;
+  provisionedProductId?: string;
+  name: string;
+  productName: string;
+  kind: ProductKind;
+  action: RecordAction;
+  owner: { platform: Platform; userId: string; email: string };
+  requestId: string;
+}
+
+export interface Watcher {
+  watch(w: WatchRequest): Promise<void>;
+}
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  target?: string;
+  parameters?: Record<string, unknown>;
+  outcome: string;
+  requestId?: string;
+}
+
+export interface AuditLog {
+  append(entry: AuditEntry): Promise<void>;
+}
+
+/** Events for the admin feeds (launch, terminate, alarm, budget, policy change). */
+export interface FeedEvent {
+  type: 'launched' | 'terminated' | 'termination-failed' | 'updated' | 'alarm' | 'budget' | 'policy-changed' | 'failed';
+  summary: string;
+  key: string;
+}
+
+export interface Feed {
+  publish(event: FeedEvent): Promise<void>;
+}
+
+export interface ConnectSettings {
+  region: string;
+  credentialProcess: string;
+}
+
+export interface CoreDeps {
+  catalog: CatalogPort;
+  store: Store;
+  outbox: Outbox;
+  watcher: Watcher;
+  audit: AuditLog;
+  feed: Feed;
+  clock: Clock;
+  policy: () => Policy;
+  connect: ConnectSettings;
+  log: Logger;
+}
+
+export const noFeed: Feed = { publish: async () => {} };

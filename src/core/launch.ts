@@ -1,0 +1,206 @@
+// `launch`: validate a request against the product and the policy, then provision it (or hand it to approvals).
+import { cachedLaunchOptions, cachedProducts } from './catalog-cache.js';
+import type { Actor, CoreDeps, Ctx } from './context.js';
+import { NotAuthorizedError, UserInputError } from './errors.js';
+import { awsToken, shortSuffix } from './ids.js';
+import type { Form, FormInput, Message } from './message.js';
+import { isOwner } from './ownership.js';
+import type { ParameterSpec, Platform, ProductKind } from './ports.js';
+import { findProduct, pickVersion, provisionedName, validateParameters } from './products.js';
+
+/** Everything needed to provision, serialisable so an approval can carry it and run it later. */
+export interface LaunchPlan {
+  requestId: string;
+  productId: string;
+  productName: string;
+  versionId: string;
+  versionName: string;
+  pathId: string;
+  kind: ProductKind;
+  name: string;
+  parameters: Record<string, string>;
+  tags: Record<string, string>;
+  owner: { platform: Platform; userId: string; email: string };
+}
+
+export interface LaunchRequest {
+  product?: string;
+  name?: string;
+  params: Record<string, string>;
+}
+
+export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): Promise<LaunchPlan> {
+  const { actor } = ctx;
+  if (!req.product) throw new UserInputError('Which product? Run /scicomp launch with no arguments for a form, or /scicomp products for the list.');
+  const products = await cachedProducts(deps);
+  const product = findProduct(products, req.product);
+  const policy = deps.policy();
+  const rule = policy.productRule(product.name);
+  const role = policy.roleOf(actor.userId);
+  if (!rule.roles.includes(role)) {
+    throw new NotAuthorizedError(`Your role (${role}) may not launch ${product.name}. Ask IT if you need it.`);
+  }
+  const { version: wantedVersion, ...params } = req.params;
+  const version = pickVersion(product, wantedVersion);
+  const options = await cachedLaunchOptions(deps, product.id, version.id);
+  const parameters = validateParameters(product.name, options.parameters, params, rule.overrides);
+  const name = provisionedName(rule.kind, actor.username, req.name, shortSuffix(ctx.requestId));
+  const existing = (await deps.catalog.searchProvisioned()).find((p) => p.name.toLowerCase() === name.toLowerCase());
+  if (existing) {
+    throw new UserInputError(
+      isOwner(existing, actor.email)
+        ? `You already have a product called ${name}. Pick another name, or see /scicomp status ${name}.`
+        : `The name ${name} is taken; pick another.`,
+    );
+  }
+  return {
+    requestId: ctx.requestId,
+    productId: product.id,
+    productName: product.name,
+    versionId: version.id,
+    versionName: version.name,
+    pathId: options.pathId,
+    kind: rule.kind,
+    name,
+    parameters,
+    tags: { ...policy.tagsFor(actor.userId), OwnerEmail: actor.email },
+    owner: { platform: actor.platform, userId: actor.userId, email: actor.email },
+  };
+}
+
+/** Provisions a validated plan; safe to run twice (the ProvisionToken derives from the request id). */
+export async function provisionPlan(plan: LaunchPlan, actor: string, deps: CoreDeps): Promise<string> {
+  const { recordId, provisionedProductId } = await deps.catalog.provision({
+    productId: plan.productId,
+    versionId: plan.versionId,
+    pathId: plan.pathId,
+    name: plan.name,
+    parameters: plan.parameters,
+    tags: plan.tags,
+    token: awsToken('launch', plan.requestId),
+  });
+  await deps.audit.append({
+    actor,
+    action: 'aws.provision',
+    target: plan.name,
+    parameters: { product: plan.productName, version: plan.versionName, ...plan.parameters },
+    outcome: `record ${recordId}`,
+    requestId: plan.requestId,
+  });
+  await deps.watcher.watch({
+    recordId,
+    provisionedProductId,
+    name: plan.name,
+    productName: plan.productName,
+    kind: plan.kind,
+    action: 'provision',
+    owner: plan.owner,
+    requestId: plan.requestId,
+  });
+  return recordId;
+}
+
+export function launchStartedMessage(plan: LaunchPlan): Message {
+  return {
+    text: `Launching ${plan.name} (${plan.productName} ${plan.versionName}). I'll post progress in your DM.`,
+    tone: 'info',
+    title: `Launching ${plan.name}`,
+    fields: [
+      { label: 'Product', value: `${plan.productName} ${plan.versionName}` },
+      ...Object.entries(plan.parameters)
+        .filter(([, v]) => v !== '')
+        .map(([label, value]) => ({ label, value })),
+    ],
+    context: ["I'll post progress in your DM."],
+  };
+}
+
+/** Hook for approvals: set by the approvals module so launch stays unaware of how requests are routed. */
+export type ApprovalRouter = (plan: LaunchPlan, reason: string, ctx: Ctx, deps: CoreDeps) => Promise<Message>;
+
+export async function launch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps, routeApproval?: ApprovalRouter): Promise<Message> {
+  const plan = await planLaunch(req, ctx, deps);
+  const reason = deps.policy().approvalReason(plan.productName, plan.parameters);
+  if (reason) {
+    if (!routeApproval) throw new NotAuthorizedError(`${reason}, and approvals are not configured.`);
+    return routeApproval(plan, reason, ctx, deps);
+  }
+  await provisionPlan(plan, actorLabel(ctx.actor), deps);
+  return launchStartedMessage(plan);
+}
+
+export function actorLabel(actor: Actor): string {
+  return `${actor.platform}:${actor.userId}`;
+}
+
+// ---------- the launch form ----------
+
+export interface LaunchFormState {
+  productId?: string;
+  versionId?: string;
+}
+
+function parameterInput(spec: ParameterSpec, override?: { allowedValues?: string[]; defaultValue?: string }): FormInput {
+  const options = override?.allowedValues ?? spec.allowedValues;
+  const initial = override?.defaultValue ?? spec.defaultValue;
+  const hintParts = [spec.description, spec.constraintDescription].filter(Boolean);
+  return {
+    key: spec.key,
+    label: spec.key,
+    hint: hintParts.join(' ') || undefined,
+    kind: options && options.length > 0 ? 'select' : 'text',
+    options: options && options.length > 0 ? options : undefined,
+    initial: initial === '' ? undefined : initial,
+    optional: spec.defaultValue !== undefined,
+  };
+}
+
+/** The form: a product picker, then (once a product is chosen) a name and one input per parameter. */
+export async function launchForm(ctx: Ctx, deps: CoreDeps, productId?: string): Promise<Form> {
+  const policy = deps.policy();
+  const role = policy.roleOf(ctx.actor.userId);
+  const products = (await cachedProducts(deps)).filter((p) => policy.productRule(p.name).roles.includes(role));
+  if (products.length === 0) throw new NotAuthorizedError(`Your role (${role}) may not launch any product. Ask IT.`);
+  const picker: FormInput = {
+    key: 'product',
+    label: 'Product',
+    kind: 'select',
+    options: products.map((p) => p.name),
+    dispatch: true,
+  };
+  const chosen = productId ? products.find((p) => p.id === productId) : undefined;
+  if (!chosen) {
+    return { id: 'launch', title: 'Launch a product', intro: 'Choose a product to see its parameters.', inputs: [picker], state: JSON.stringify({}) };
+  }
+  const version = pickVersion(chosen);
+  const options = await cachedLaunchOptions(deps, chosen.id, version.id);
+  const rule = policy.productRule(chosen.name);
+  const state: LaunchFormState = { productId: chosen.id, versionId: version.id };
+  return {
+    id: 'launch',
+    title: 'Launch a product',
+    submitLabel: 'Launch',
+    intro: `${chosen.name} ${version.name}${chosen.description ? `: ${chosen.description}` : ''}. ${policy.approvalSummary(chosen.name)}.`,
+    inputs: [
+      { ...picker, initial: chosen.name },
+      {
+        key: 'name',
+        label: 'Name',
+        kind: 'text',
+        optional: true,
+        hint: `Your username is added in front (${ctx.actor.username}-…). Leave empty for a generated name.`,
+      },
+      ...options.parameters.map((s) => parameterInput(s, rule.overrides[s.key])),
+    ],
+    state: JSON.stringify(state),
+  };
+}
+
+/** A submitted form as a launch request; empty optional inputs fall back to defaults. */
+export function formToRequest(values: Record<string, string | undefined>, products: { id: string; name: string }[], state: LaunchFormState): LaunchRequest {
+  const { product, name, ...rest } = values;
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined && v !== '') params[k] = v;
+  const productName = product ?? products.find((p) => p.id === state.productId)?.name;
+  return { product: productName, name: name?.trim() || undefined, params };
+}

@@ -1,0 +1,195 @@
+// The ports the core speaks to. Adapters (AWS SDK, sandbox, Slack, Redis) implement them; src/main.ts wires them.
+import type { Form, Message } from './message.js';
+
+// ---------- Service Catalog ----------
+
+export type RecordStatus = 'CREATED' | 'IN_PROGRESS' | 'IN_PROGRESS_IN_ERROR' | 'SUCCEEDED' | 'FAILED';
+export const TERMINAL_RECORD_STATUSES: readonly RecordStatus[] = ['SUCCEEDED', 'FAILED'];
+
+export type ProductKind = 'instance' | 'bucket' | 'cluster' | 'other';
+
+export interface ProductVersion {
+  id: string;
+  name: string;
+  description?: string;
+  active: boolean;
+}
+
+export interface Product {
+  id: string;
+  name: string;
+  description?: string;
+  owner?: string;
+  versions: ProductVersion[];
+}
+
+/** One provisioning parameter with the product's own constraints (DescribeProvisioningParameters). */
+export interface ParameterSpec {
+  key: string;
+  description?: string;
+  type?: string;
+  defaultValue?: string;
+  noEcho?: boolean;
+  allowedValues?: string[];
+  allowedPattern?: string;
+  constraintDescription?: string;
+  minLength?: number;
+  maxLength?: number;
+  minValue?: number;
+  maxValue?: number;
+}
+
+export interface LaunchOptions {
+  pathId: string;
+  parameters: ParameterSpec[];
+}
+
+export interface ProvisionInput {
+  productId: string;
+  versionId: string;
+  pathId: string;
+  name: string;
+  parameters: Record<string, string>;
+  tags: Record<string, string>;
+  /** Idempotency token derived from the request id. */
+  token: string;
+}
+
+export interface UpdateInput {
+  provisionedProductId: string;
+  productId: string;
+  versionId: string;
+  pathId?: string;
+  /** Parameters to change; every other parameter keeps its previous value. */
+  parameters: Record<string, string>;
+  /** Every parameter key of the product, so unchanged ones are sent as UsePreviousValue. */
+  parameterKeys: string[];
+  tags?: Record<string, string>;
+  token: string;
+}
+
+export interface ProvisionedProduct {
+  id: string;
+  name: string;
+  type?: string;
+  /** AVAILABLE | UNDER_CHANGE | TAINTED | ERROR | PLAN_IN_PROGRESS */
+  status: string;
+  statusMessage?: string;
+  productId?: string;
+  productName?: string;
+  versionId?: string;
+  versionName?: string;
+  lastRecordId?: string;
+  /** The last record that succeeded: its outputs describe what is running now. */
+  lastSuccessfulRecordId?: string;
+  createdTime?: string;
+  physicalId?: string;
+  tags: Record<string, string>;
+}
+
+export interface RecordOutput {
+  key: string;
+  value: string;
+  description?: string;
+}
+
+export interface ProductRecord {
+  id: string;
+  status: RecordStatus;
+  /** PROVISION_PRODUCT | UPDATE_PROVISIONED_PRODUCT | TERMINATE_PROVISIONED_PRODUCT | EXECUTE_PROVISIONED_PRODUCT_SERVICE_ACTION | ... */
+  type: string;
+  provisionedProductId?: string;
+  provisionedProductName?: string;
+  productId?: string;
+  versionId?: string;
+  errors: { code?: string; description?: string }[];
+  outputs: RecordOutput[];
+  createdTime?: string;
+  updatedTime?: string;
+}
+
+export interface ServiceAction {
+  id: string;
+  name: string;
+  description?: string;
+}
+
+export interface CatalogPort {
+  /** Products the bot's role can launch (SearchProducts, then DescribeProduct for the versions). */
+  listProducts(): Promise<Product[]>;
+  getProduct(productId: string): Promise<Product>;
+  /** ListLaunchPaths (first path) and DescribeProvisioningParameters for one version. */
+  launchOptions(productId: string, versionId: string): Promise<LaunchOptions>;
+  provision(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }>;
+  describeRecord(recordId: string): Promise<ProductRecord>;
+  /** Every provisioned product in the account (SearchProvisionedProducts, AccessLevelFilter Account/self, paginated). */
+  searchProvisioned(): Promise<ProvisionedProduct[]>;
+  update(input: UpdateInput): Promise<{ recordId: string }>;
+  terminate(input: { provisionedProductId: string; token: string }): Promise<{ recordId: string }>;
+  /** UpdateProvisionedProductProperties with OWNER. */
+  setOwner(input: { provisionedProductId: string; ownerArn: string; token: string }): Promise<{ recordId: string }>;
+  listServiceActions(productId: string, versionId: string): Promise<ServiceAction[]>;
+  executeServiceAction(input: { provisionedProductId: string; serviceActionId: string; token: string }): Promise<{ recordId: string }>;
+}
+
+// ---------- Chat ----------
+
+export type Platform = 'slack' | 'teams' | 'console';
+
+/** Where a message goes. `user` is the user's own channel (DM or configured private channel). */
+export type Address =
+  | { platform: Platform; kind: 'user'; userId: string }
+  | { platform: Platform; kind: 'channel'; channel: string; thread?: string }
+  /** A private reply to a command or click; `ref` is the adapter's own serialised reference. */
+  | { platform: Platform; kind: 'reply'; ref: string };
+
+export interface PostedMessage {
+  /** Adapter-specific reference (channel + timestamp) used for updates and threads. */
+  ref: string;
+  /** A link a person can open, when the platform has one. */
+  permalink?: string;
+}
+
+export interface ChatProfile {
+  email?: string;
+  name: string;
+  /** Short handle used in product names (`jdoe`). */
+  username: string;
+}
+
+export interface ChatPort {
+  readonly platform: Platform;
+  post(to: Address, msg: Message): Promise<PostedMessage>;
+  update(ref: string, msg: Message): Promise<void>;
+  openForm(trigger: string, form: Form): Promise<string>;
+  updateForm(formRef: string, form: Form): Promise<void>;
+  profile(userId: string): Promise<ChatProfile>;
+}
+
+// ---------- Secrets ----------
+
+export const SECRET_NAMES = [
+  'slackSigningSecret',
+  'slackBotToken',
+  'slackAppToken',
+  'teamsAppId',
+  'teamsAppPassword',
+  'teamsTenantId',
+  'slackFeedWebhookUrl',
+  'teamsFeedWebhookUrl',
+] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+export interface SecretsPort {
+  get(name: SecretName): Promise<string | undefined>;
+  /** Forget the cache, e.g. after a webhook refused a post as if the URL was rotated. */
+  invalidate(): void;
+}
+
+// ---------- Time ----------
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

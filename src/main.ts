@@ -1,0 +1,98 @@
+// `npm start`: web and workers in one process (--role=web or --role=worker runs one half). Wires real or sandbox AWS.
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
+import { pino } from 'pino';
+import { AwsCatalog } from './adapters/aws/catalog.js';
+import { AwsSecrets, EnvSecrets } from './adapters/aws/secrets.js';
+import { ConsoleChat } from './adapters/console/chat.js';
+import { startConsole } from './adapters/console/repl.js';
+import { Scicomp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { PolicyError, loadPolicy } from './core/policy.js';
+import type { CatalogPort, SecretName } from './core/ports.js';
+
+type Role = 'all' | 'web' | 'worker';
+
+function roleFromArgs(argv: string[]): Role {
+  const arg = argv.find((a) => a.startsWith('--role='))?.slice('--role='.length) ?? 'all';
+  if (arg !== 'all' && arg !== 'web' && arg !== 'worker') throw new ConfigError(`invalid --role: ${arg} (web, worker or all)`);
+  return arg;
+}
+
+function envSecrets(c: Config): Partial<Record<SecretName, string>> {
+  return {
+    slackSigningSecret: c.SLACK_SIGNING_SECRET,
+    slackBotToken: c.SLACK_BOT_TOKEN,
+    slackAppToken: c.SLACK_APP_TOKEN,
+    teamsAppId: process.env.TEAMS_APP_ID,
+    teamsAppPassword: process.env.TEAMS_APP_PASSWORD,
+    teamsTenantId: process.env.TEAMS_TENANT_ID,
+    slackFeedWebhookUrl: process.env.SLACK_FEED_WEBHOOK_URL,
+    teamsFeedWebhookUrl: process.env.TEAMS_FEED_WEBHOOK_URL,
+  };
+}
+
+async function catalogFor(c: Config, log: pino.Logger): Promise<CatalogPort> {
+  if (c.aws === 'aws') return new AwsCatalog(new ServiceCatalogClient({ region: c.AWS_REGION }));
+  log.warn({ reason: c.awsReason }, 'SANDBOX MODE: using an in-process fake AWS account; nothing is launched in AWS');
+  // Loaded only here, so production wiring never depends on the sandbox.
+  const { SandboxCatalog } = await import('./sandbox/catalog.js');
+  return new SandboxCatalog({ provisionMs: c.SANDBOX_PROVISION_MS });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const role = roleFromArgs(process.argv.slice(2));
+  const log = pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password'] });
+  const policy = await loadPolicy(config.SCICOMP_POLICY);
+  const fallback = envSecrets(config);
+  const secrets = config.SCICOMP_SECRET_ID
+    ? new AwsSecrets({ client: new SecretsManagerClient({ region: config.AWS_REGION }), secretId: config.SCICOMP_SECRET_ID, ttlMs: config.SCICOMP_SECRET_TTL_MS, fallback })
+    : new EnvSecrets(fallback);
+  const slackConfigured = Boolean((await secrets.get('slackSigningSecret')) && (await secrets.get('slackBotToken')));
+  const consoleMode = config.SCICOMP_CONSOLE ?? (!slackConfigured && process.stdin.isTTY === true && role === 'all');
+  if (config.aws === 'sandbox' && role !== 'all') {
+    log.warn('the sandbox lives in one process: run web and workers together (npm start) to see provisioning finish');
+  }
+  const consoleChat = consoleMode ? new ConsoleChat((t) => process.stdout.write(`\n${t}\n`), policy.doc.defaults.emailDomain) : undefined;
+  const app = new Scicomp(config, policy, {
+    catalog: await catalogFor(config, log),
+    secrets,
+    log,
+    chats: consoleChat ? { console: consoleChat } : {},
+  });
+
+  if (role !== 'worker') {
+    const server = await app.startWeb();
+    log.info({ port: (server.address() as { port: number }).port, slack: slackConfigured ? 'configured' : 'not configured' }, 'scicomp web listening');
+    if (!slackConfigured) log.warn('no Slack credentials (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN): Slack requests will be refused');
+  }
+  if (role !== 'web') {
+    app.startWorkers();
+    log.info('scicomp workers started');
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing jobs in hand');
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    app.reloadPolicy().catch((err: Error) => log.error({ err: err.message }, 'catalog policy NOT reloaded; the previous one stays in force'));
+  });
+  if (consoleChat) startConsole(consoleChat, (p) => app.queues.runCommand(p), () => void stop('console closed'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof PolicyError) {
+    process.stderr.write(`scicomp: ${err.message}\n`);
+  } else {
+    process.stderr.write(`scicomp: failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,440 @@
+// An in-process fake AWS Service Catalog account with the products of SPEC.md, for `npm start` without credentials and for tests.
+// Records move CREATED → IN_PROGRESS → SUCCEEDED over `provisionMs`; a product whose name contains "fail", or failNext(), ends FAILED.
+import { createHash } from 'node:crypto';
+import { NotFoundError, UpstreamError, UserInputError } from '../core/errors.js';
+import {
+  systemClock,
+  type CatalogPort,
+  type Clock,
+  type LaunchOptions,
+  type ParameterSpec,
+  type Product,
+  type ProductRecord,
+  type ProvisionedProduct,
+  type ProvisionInput,
+  type RecordOutput,
+  type RecordStatus,
+  type ServiceAction,
+  type UpdateInput,
+} from '../core/ports.js';
+import { validateParameters } from '../core/products.js';
+
+/** Deterministic AWS-looking ids: `prefix-` + 13 lowercase alphanumerics derived from a seed. */
+function awsId(prefix: string, seed: string, length = 13): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = createHash('sha256').update(seed).digest();
+  return `${prefix}-${Array.from(bytes.subarray(0, length), (b) => alphabet[b % alphabet.length]).join('')}`;
+}
+
+function hexId(prefix: string, seed: string, length: number): string {
+  return `${prefix}-${createHash('sha256').update(seed).digest('hex').slice(0, length)}`;
+}
+
+interface SandboxProduct extends Product {
+  parameters: ParameterSpec[];
+  pathId: string;
+  kind: 'instance' | 'bucket' | 'cluster';
+}
+
+const instanceType = (allowed: string[], def: string): ParameterSpec => ({
+  key: 'InstanceType',
+  description: 'EC2 instance type',
+  type: 'String',
+  defaultValue: def,
+  allowedValues: allowed,
+  constraintDescription: 'Must be one of the listed instance types.',
+});
+const volume = (key: string, min: number, def: number): ParameterSpec => ({
+  key,
+  description: 'Root volume size in GiB',
+  type: 'Number',
+  defaultValue: String(def),
+  minValue: min,
+  maxValue: 1000,
+});
+const versioning: ParameterSpec = {
+  key: 'EnableVersioning',
+  description: 'Keep every version of every object',
+  type: 'String',
+  defaultValue: 'Enabled',
+  allowedValues: ['Enabled', 'Suspended'],
+};
+
+function product(name: string, kind: SandboxProduct['kind'], description: string, parameters: ParameterSpec[], versions = ['v1.0.0']): SandboxProduct {
+  return {
+    id: awsId('prod', name),
+    name,
+    description,
+    owner: 'Research IT',
+    kind,
+    pathId: awsId('lpv3', name),
+    parameters,
+    versions: versions.map((v, i) => ({ id: awsId('pa', `${name}@${v}`), name: v, active: i === versions.length - 1 || versions.length === 1 })),
+  };
+}
+
+export function sandboxProducts(): SandboxProduct[] {
+  return [
+    product(
+      'EC2 Linux',
+      'instance',
+      'Amazon Linux 2023 instance reached with SSM',
+      [
+        instanceType(['t3.micro', 't3.small', 't3.medium', 't3.large', 'm5.large', 'm5.xlarge', 'c5.2xlarge'], 't3.micro'),
+        { key: 'AmiId', description: 'Machine image', type: 'AWS::EC2::Image::Id', defaultValue: 'ami-0c02fb55956c7d316', allowedPattern: 'ami-[0-9a-f]{8,17}', constraintDescription: 'Must be an AMI id (ami-…).' },
+        volume('VolumeSize', 8, 30),
+      ],
+      ['v1.0.0', 'v1.1.0'],
+    ),
+    product('EC2 Windows', 'instance', 'Windows Server 2022 instance reached with SSM', [instanceType(['t3.medium', 't3.large', 'm5.large', 'm5.xlarge'], 't3.medium'), volume('VolumeSize', 30, 50)]),
+    product('EC2 Notebook', 'instance', 'Jupyter notebook instance', [
+      instanceType(['t3.medium', 't3.large', 'm5.xlarge', 'g4dn.xlarge'], 't3.medium'),
+      { ...volume('NotebookVolumeSize', 10, 50), maxValue: 500 },
+    ]),
+    product('S3 Private Encrypted Bucket', 'bucket', 'KMS-encrypted bucket, private to you', [
+      {
+        key: 'S3UserARNs',
+        description: 'Comma-separated IAM ARNs given access, no white space',
+        type: 'String',
+        defaultValue: '',
+        allowedPattern: '(arn:aws:iam::\\d{12}:(user|role)/[\\w+=,.@/-]+(,arn:aws:iam::\\d{12}:(user|role)/[\\w+=,.@/-]+)*)?',
+      },
+      versioning,
+    ]),
+    product('S3 Synapse Bucket', 'bucket', 'Bucket registered as Synapse external storage', [
+      { key: 'SynapseUserName', description: 'Your Synapse user name', type: 'String', minLength: 3, maxLength: 64, allowedPattern: '[a-zA-Z0-9._-]+' },
+      versioning,
+    ]),
+    product('HPC Cluster', 'cluster', 'AWS ParallelCluster with Slurm', [
+      { key: 'ComputeInstanceType', description: 'Compute node instance type', type: 'String', defaultValue: 'c5.large', allowedValues: ['c5.large', 'c5.xlarge', 'c5.4xlarge', 'c5n.18xlarge', 'r5.xlarge'] },
+      { key: 'SpotPrice', description: 'Maximum spot price in USD; 0 for on-demand', type: 'Number', defaultValue: '0', minValue: 0, maxValue: 10 },
+      { key: 'MaxNodes', description: 'Most compute nodes', type: 'Number', defaultValue: '4', minValue: 1, maxValue: 100 },
+      { key: 'InitialNodes', description: 'Compute nodes at start', type: 'Number', defaultValue: '0', minValue: 0, maxValue: 100 },
+      { key: 'Autoscaling', description: 'Scale compute nodes with the queue', type: 'String', defaultValue: 'true', allowedValues: ['true', 'false'] },
+    ]),
+  ];
+}
+
+export const SANDBOX_PRODUCT_IDS: Record<string, string> = Object.fromEntries(sandboxProducts().map((p) => [p.name, p.id]));
+
+type Operation = 'provision' | 'update' | 'terminate';
+
+interface SandboxRecord {
+  id: string;
+  type: string;
+  operation: Operation | 'action' | 'properties';
+  provisionedProductId: string;
+  startedAt: number;
+  durationMs: number;
+  fails?: string;
+  outputs: RecordOutput[];
+  settled?: boolean;
+}
+
+interface Provisioned {
+  id: string;
+  name: string;
+  product: SandboxProduct;
+  versionId: string;
+  parameters: Record<string, string>;
+  tags: Record<string, string>;
+  createdAt: number;
+  records: string[];
+  lastSuccessfulRecordId?: string;
+  terminated: boolean;
+  owner?: string;
+  instanceState: 'running' | 'stopped';
+  generation: number;
+}
+
+export class SandboxCatalog implements CatalogPort {
+  private readonly products = sandboxProducts();
+  private readonly records = new Map<string, SandboxRecord>();
+  private readonly provisioned = new Map<string, Provisioned>();
+  private readonly tokens = new Map<string, string>();
+  private readonly failing = new Map<Operation | 'any', string>();
+  private throttles = 0;
+  private seq = 0;
+  private readonly provisionMs: number;
+  private readonly clock: Clock;
+  private readonly accountId: string;
+
+  constructor(opts: { provisionMs?: number; clock?: Clock; accountId?: string } = {}) {
+    this.provisionMs = opts.provisionMs ?? 3000;
+    this.clock = opts.clock ?? systemClock;
+    this.accountId = opts.accountId ?? '111122223333';
+  }
+
+  /** The next record of this kind ends FAILED with a CloudFormation-like error. */
+  failNext(kind: Operation = 'provision', message = 'Resource creation failed: InsufficientInstanceCapacity (Service: Ec2, Status Code: 500)'): void {
+    this.failing.set(kind, message);
+  }
+
+  /** The next `n` calls fail like a ThrottlingException. */
+  throttleNext(n = 1): void {
+    this.throttles += n;
+  }
+
+  ownerOf(provisionedProductId: string): string | undefined {
+    return this.provisioned.get(provisionedProductId)?.owner;
+  }
+
+  instanceState(provisionedProductId: string): 'running' | 'stopped' | undefined {
+    return this.provisioned.get(provisionedProductId)?.instanceState;
+  }
+
+  private gate(): void {
+    if (this.throttles > 0) {
+      this.throttles--;
+      throw new UpstreamError('Rate exceeded (ThrottlingException)', true);
+    }
+  }
+
+  private product(productId: string): SandboxProduct {
+    const p = this.products.find((x) => x.id === productId);
+    if (!p) throw new NotFoundError(`Product ${productId} not found.`);
+    return p;
+  }
+
+  private version(p: SandboxProduct, versionId: string) {
+    const v = p.versions.find((x) => x.id === versionId);
+    if (!v) throw new NotFoundError(`Provisioning artifact ${versionId} not found for product ${p.id}.`);
+    return v;
+  }
+
+  private statusOf(r: SandboxRecord): RecordStatus {
+    const elapsed = this.clock.now() - r.startedAt;
+    if (elapsed >= r.durationMs) return r.fails ? 'FAILED' : 'SUCCEEDED';
+    return elapsed >= r.durationMs * 0.1 ? 'IN_PROGRESS' : 'CREATED';
+  }
+
+  /** Applies a record's effects once it is over, the way the provisioned product would change in AWS. */
+  private settle(r: SandboxRecord): void {
+    if (r.settled || !['SUCCEEDED', 'FAILED'].includes(this.statusOf(r))) return;
+    r.settled = true;
+    const pp = this.provisioned.get(r.provisionedProductId);
+    if (!pp || r.fails) return;
+    pp.lastSuccessfulRecordId = r.id;
+    if (r.operation === 'terminate') pp.terminated = true;
+    if (r.operation === 'action') pp.instanceState = r.type.includes('Stop') ? 'stopped' : 'running';
+  }
+
+  private settleAll(): void {
+    for (const r of this.records.values()) this.settle(r);
+  }
+
+  private outputsFor(pp: Provisioned): RecordOutput[] {
+    const seed = `${pp.id}#${pp.generation}`;
+    switch (pp.product.kind) {
+      case 'instance':
+        return [
+          { key: 'InstanceId', value: hexId('i', seed, 17), description: 'EC2 instance id' },
+          { key: 'PrivateIp', value: `10.0.${pp.generation % 250}.${(pp.name.length * 7) % 250}` },
+        ];
+      case 'bucket': {
+        const bucket = `${pp.name.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${this.accountId}`;
+        return [
+          { key: 'BucketName', value: bucket },
+          { key: 'BucketUrl', value: `https://s3.console.aws.amazon.com/s3/buckets/${bucket}` },
+        ];
+      }
+      case 'cluster':
+        return [
+          { key: 'ClusterName', value: pp.name },
+          { key: 'HeadNodeInstanceId', value: hexId('i', seed, 17) },
+        ];
+    }
+  }
+
+  private record(pp: Provisioned, operation: SandboxRecord['operation'], type: string, durationMs: number, token?: string): string {
+    if (token) {
+      const seen = this.tokens.get(`${operation}:${token}`);
+      if (seen) return seen;
+    }
+    const op = operation === 'provision' || operation === 'update' || operation === 'terminate' ? operation : undefined;
+    let fails = op ? this.failing.get(op) : undefined;
+    if (op && fails) this.failing.delete(op);
+    if (!fails && operation === 'provision' && /fail/i.test(pp.name)) fails = 'Resource creation failed: InsufficientInstanceCapacity (sandbox: the name contains "fail")';
+    if (operation === 'update' && !fails) pp.generation++;
+    const id = awsId('rec', `${pp.id}#${++this.seq}`);
+    this.records.set(id, {
+      id,
+      type,
+      operation,
+      provisionedProductId: pp.id,
+      startedAt: this.clock.now(),
+      durationMs,
+      fails,
+      outputs: operation === 'terminate' || operation === 'properties' ? [] : this.outputsFor(pp),
+    });
+    pp.records.push(id);
+    if (token) this.tokens.set(`${operation}:${token}`, id);
+    return id;
+  }
+
+  async listProducts(): Promise<Product[]> {
+    this.gate();
+    return this.products.map(({ id, name, description, owner, versions }) => ({ id, name, description, owner, versions: versions.map((v) => ({ ...v })) }));
+  }
+
+  async getProduct(productId: string): Promise<Product> {
+    this.gate();
+    const { id, name, description, owner, versions } = this.product(productId);
+    return { id, name, description, owner, versions: versions.map((v) => ({ ...v })) };
+  }
+
+  async launchOptions(productId: string, versionId: string): Promise<LaunchOptions> {
+    this.gate();
+    const p = this.product(productId);
+    this.version(p, versionId);
+    return { pathId: p.pathId, parameters: p.parameters.map((s) => ({ ...s })) };
+  }
+
+  async provision(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }> {
+    this.gate();
+    const seen = this.tokens.get(`provision:${input.token}`);
+    if (seen) return { recordId: seen, provisionedProductId: this.records.get(seen)!.provisionedProductId };
+    const p = this.product(input.productId);
+    this.version(p, input.versionId);
+    if (input.pathId !== p.pathId) throw new NotFoundError(`Launch path ${input.pathId} not found.`);
+    this.settleAll();
+    if ([...this.provisioned.values()].some((x) => !x.terminated && x.name === input.name)) {
+      throw new UserInputError(`A provisioned product with the name ${input.name} already exists. (DuplicateResourceException)`);
+    }
+    validateParameters(p.name, p.parameters, input.parameters);
+    const pp: Provisioned = {
+      id: awsId('pp', `${input.name}#${input.token}`),
+      name: input.name,
+      product: p,
+      versionId: input.versionId,
+      parameters: { ...input.parameters },
+      tags: { ...input.tags },
+      createdAt: this.clock.now(),
+      records: [],
+      terminated: false,
+      instanceState: 'running',
+      generation: 0,
+    };
+    this.provisioned.set(pp.id, pp);
+    const recordId = this.record(pp, 'provision', 'PROVISION_PRODUCT', this.provisionMs, input.token);
+    return { recordId, provisionedProductId: pp.id };
+  }
+
+  async describeRecord(recordId: string): Promise<ProductRecord> {
+    this.gate();
+    const r = this.records.get(recordId);
+    if (!r) throw new NotFoundError(`Record ${recordId} not found.`);
+    this.settle(r);
+    const pp = this.provisioned.get(r.provisionedProductId)!;
+    const status = this.statusOf(r);
+    return {
+      id: r.id,
+      status,
+      type: r.type,
+      provisionedProductId: pp.id,
+      provisionedProductName: pp.name,
+      productId: pp.product.id,
+      versionId: pp.versionId,
+      errors: status === 'FAILED' ? [{ code: 'CFN', description: r.fails }] : [],
+      outputs: status === 'SUCCEEDED' ? r.outputs.map((o) => ({ ...o })) : [],
+      createdTime: new Date(r.startedAt).toISOString(),
+      updatedTime: new Date(Math.min(this.clock.now(), r.startedAt + r.durationMs)).toISOString(),
+    };
+  }
+
+  private statusOfProduct(pp: Provisioned): string {
+    const last = this.records.get(pp.records.at(-1)!)!;
+    const s = this.statusOf(last);
+    if (s !== 'SUCCEEDED' && s !== 'FAILED') return 'UNDER_CHANGE';
+    if (s === 'FAILED') return last.operation === 'provision' ? 'ERROR' : 'TAINTED';
+    return 'AVAILABLE';
+  }
+
+  async searchProvisioned(): Promise<ProvisionedProduct[]> {
+    this.gate();
+    this.settleAll();
+    return [...this.provisioned.values()]
+      .filter((pp) => !pp.terminated)
+      .map((pp) => ({
+        id: pp.id,
+        name: pp.name,
+        type: 'CFN_STACK',
+        status: this.statusOfProduct(pp),
+        productId: pp.product.id,
+        productName: pp.product.name,
+        versionId: pp.versionId,
+        versionName: this.version(pp.product, pp.versionId).name,
+        lastRecordId: pp.records.at(-1),
+        lastSuccessfulRecordId: pp.lastSuccessfulRecordId,
+        createdTime: new Date(pp.createdAt).toISOString(),
+        physicalId: `arn:aws:cloudformation:us-east-1:${this.accountId}:stack/SC-${this.accountId}-${pp.id}/${pp.id}`,
+        tags: { ...pp.tags },
+      }));
+  }
+
+  private live(id: string): Provisioned {
+    this.settleAll();
+    const pp = this.provisioned.get(id);
+    if (!pp || pp.terminated) throw new NotFoundError(`Provisioned product ${id} not found.`);
+    return pp;
+  }
+
+  async update(input: UpdateInput): Promise<{ recordId: string }> {
+    this.gate();
+    const seen = this.tokens.get(`update:${input.token}`);
+    if (seen) return { recordId: seen };
+    const pp = this.live(input.provisionedProductId);
+    const p = this.product(input.productId);
+    this.version(p, input.versionId);
+    const merged = { ...pp.parameters, ...input.parameters };
+    validateParameters(p.name, p.parameters, merged);
+    pp.parameters = merged;
+    pp.versionId = input.versionId;
+    if (input.tags) pp.tags = { ...input.tags };
+    return { recordId: this.record(pp, 'update', 'UPDATE_PROVISIONED_PRODUCT', this.provisionMs, input.token) };
+  }
+
+  async terminate(input: { provisionedProductId: string; token: string }): Promise<{ recordId: string }> {
+    this.gate();
+    const seen = this.tokens.get(`terminate:${input.token}`);
+    if (seen) return { recordId: seen };
+    const pp = this.live(input.provisionedProductId);
+    return { recordId: this.record(pp, 'terminate', 'TERMINATE_PROVISIONED_PRODUCT', this.provisionMs, input.token) };
+  }
+
+  async setOwner(input: { provisionedProductId: string; ownerArn: string; token: string }): Promise<{ recordId: string }> {
+    this.gate();
+    const seen = this.tokens.get(`properties:${input.token}`);
+    if (seen) return { recordId: seen };
+    const pp = this.live(input.provisionedProductId);
+    pp.owner = input.ownerArn;
+    return { recordId: this.record(pp, 'properties', 'UPDATE_PROVISIONED_PRODUCT_PROPERTIES', 0, input.token) };
+  }
+
+  /** Sandbox stand-in for the tag update that follows an ownership transfer. */
+  async retag(provisionedProductId: string, tags: Record<string, string>): Promise<void> {
+    this.live(provisionedProductId).tags = { ...tags };
+  }
+
+  private actions(p: SandboxProduct): ServiceAction[] {
+    if (p.kind !== 'instance') return [];
+    return ['AWS-StopEC2Instance', 'AWS-StartEC2Instance'].map((name) => ({ id: awsId('act', name), name, description: `Runs the SSM document ${name}` }));
+  }
+
+  async listServiceActions(productId: string, versionId: string): Promise<ServiceAction[]> {
+    this.gate();
+    const p = this.product(productId);
+    this.version(p, versionId);
+    return this.actions(p);
+  }
+
+  async executeServiceAction(input: { provisionedProductId: string; serviceActionId: string; token: string }): Promise<{ recordId: string }> {
+    this.gate();
+    const seen = this.tokens.get(`action:${input.token}`);
+    if (seen) return { recordId: seen };
+    const pp = this.live(input.provisionedProductId);
+    const action = this.actions(pp.product).find((a) => a.id === input.serviceActionId);
+    if (!action) throw new NotFoundError(`Service action ${input.serviceActionId} is not associated with ${pp.name}.`);
+    return { recordId: this.record(pp, 'action', `EXECUTE_PROVISIONED_PRODUCT_SERVICE_ACTION:${action.name}`, this.provisionMs, input.token) };
+  }
+}

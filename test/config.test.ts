@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('config', () => {
+  it('defaults to the sandbox without AWS credentials, and says why', () => {
+    const c = loadConfig({});
+    expect(c.aws).toBe('sandbox');
+    expect(c.awsReason).toBe('no AWS credentials configured');
+    expect(c.PORT).toBe(3000);
+    expect(c.REDIS_URL).toBe('redis://127.0.0.1:6379');
+  });
+
+  it('uses AWS when credentials are present', () => {
+    expect(loadConfig({ AWS_PROFILE: 'research' }).aws).toBe('aws');
+    expect(loadConfig({ AWS_PROFILE: 'research', SCICOMP_AWS: 'sandbox' }).aws).toBe('sandbox');
+  });
+
+  it('stops with one line naming the variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/^invalid configuration: PORT: .*\(got "eighty"\)$/);
+    expect(() => loadConfig({ SCICOMP_AWS: 'azure' })).toThrow(/SCICOMP_AWS/);
+    expect(() => loadConfig({ SLACK_API_URL: 'not a url' })).toThrow(/SLACK_API_URL/);
+  });
+});

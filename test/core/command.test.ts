@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommand, tokenize } from '../../src/core/command.js';
+import { UserInputError } from '../../src/core/errors.js';
+
+describe('tokenize', () => {
+  it('keeps quoted product names together, including Slack’s typographic quotes', () => {
+    expect(tokenize('launch "EC2 Linux" box')).toEqual(['launch', 'EC2 Linux', 'box']);
+    expect(tokenize('launch \u201CS3 Private Encrypted Bucket\u201D data')).toEqual(['launch', 'S3 Private Encrypted Bucket', 'data']);
+  });
+
+  it('joins key="quoted value"', () => {
+    expect(tokenize('launch p n Note="two words"')).toEqual(['launch', 'p', 'n', 'Note=two words']);
+  });
+});
+
+describe('parseCommand', () => {
+  it('parses launch with product, name and parameters', () => {
+    expect(parseCommand('launch "EC2 Linux" analysis InstanceType=t3.large VolumeSize=100')).toEqual({
+      verb: 'launch',
+      product: 'EC2 Linux',
+      name: 'analysis',
+      params: { InstanceType: 't3.large', VolumeSize: '100' },
+    });
+  });
+
+  it('treats an empty text as help and verbs case-insensitively', () => {
+    expect(parseCommand('')).toEqual({ verb: 'help' });
+    expect(parseCommand('LIST')).toEqual({ verb: 'list' });
+  });
+
+  it('parses the one-argument verbs', () => {
+    expect(parseCommand('terminate jdoe-box')).toEqual({ verb: 'terminate', name: 'jdoe-box' });
+    expect(parseCommand('transfer box <@U123|bob>')).toEqual({ verb: 'transfer', name: 'box', to: '<@U123|bob>' });
+  });
+
+  it.each([
+    ['frobnicate', /not a scicomp command/],
+    ['status', /Usage: \/scicomp status <name>/],
+    ['status a b', /Usage/],
+    ['update box', /Say what to change: \/scicomp update <name> key=value/],
+    ['update box InstanceType=t3.large InstanceType=m5.large', /given twice/],
+    ['launch "EC2 Linux" box extra', /could not place "extra"/],
+    ['launch "EC2 Linux" A=1 box', /comes after the key=value/],
+  ])('refuses %j with a specific message', (text, message) => {
+    expect(() => parseCommand(text)).toThrow(UserInputError);
+    expect(() => parseCommand(text)).toThrow(message);
+  });
+});

@@ -1,0 +1,201 @@
+// A researcher's whole day through Slack's own door: signed slash commands and clicks in, recorded Web API calls out.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SandboxCatalog } from '../../src/sandbox/catalog.js';
+import { dropPrefix, eventually, Harness, SIGNING_SECRET } from '../support/harness.js';
+import { sign, slashCommandBody } from '../support/signed.js';
+
+const ALICE = 'UALICE';
+const BOB = 'UBOB';
+
+let h: Harness;
+let sandbox: SandboxCatalog;
+
+beforeAll(async () => {
+  sandbox = new SandboxCatalog({ provisionMs: 300 });
+  h = await Harness.start({ catalog: sandbox });
+});
+
+afterAll(async () => {
+  await dropPrefix(h.app);
+  await h.close();
+});
+
+async function reply(responseId: string, what: string): Promise<string> {
+  return eventually(() => h.replies(responseId).join('\n'), what);
+}
+
+function confirmationId(text: string): string {
+  const body = JSON.parse(text) as { blocks: { type: string; elements?: { action_id: string; value: string }[] }[] };
+  const button = body.blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'scicomp:confirm');
+  if (!button) throw new Error(`no confirm button in ${text}`);
+  return button.value;
+}
+
+describe('help and products', () => {
+  it('answers help privately', async () => {
+    const { res, responseId } = await h.command(ALICE, 'help');
+    expect(res.status).toBe(200);
+    const text = await reply(responseId, 'help reply');
+    expect(text).toContain('scicomp commands');
+    expect(text).toContain('/scicomp launch [product] [name] [key=value …]');
+    expect(JSON.parse(h.replies(responseId)[0]!).response_type).toBe('ephemeral');
+  });
+
+  it('lists products with versions and approval', async () => {
+    const { responseId } = await h.command(ALICE, 'products');
+    const text = await reply(responseId, 'products reply');
+    expect(text).toContain('EC2 Linux');
+    expect(text).toContain('v1.1.0');
+    expect(text).toContain('approval when InstanceType is m5.xlarge/c5.2xlarge or VolumeSize &gt; 500');
+    expect(text).toContain('S3 Private Encrypted Bucket');
+  });
+});
+
+describe('launch, list, status, connect', () => {
+  it('provisions and reports progress and outputs in the DM', async () => {
+    const { responseId } = await h.command(ALICE, 'launch "EC2 Linux" box InstanceType=t3.large');
+    expect(await reply(responseId, 'launch reply')).toContain('Launching ualice-box');
+    const done = await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-box is ready')), 'ready message in DM');
+    expect(done).toMatch(/InstanceId/);
+    expect(done).toMatch(/aws ssm start-session --profile service-catalog --target i-[0-9a-f]{17}/);
+    const mine = (await sandbox.searchProvisioned()).filter((p) => p.name === 'ualice-box');
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.tags).toMatchObject({ OwnerEmail: 'ualice@synapse.org', Department: 'Research', Project: 'scicomp' });
+  });
+
+  it('lists only the caller’s own products', async () => {
+    const { responseId } = await h.command(ALICE, 'list');
+    expect(await reply(responseId, 'list')).toContain('ualice-box');
+    const bob = await h.command(BOB, 'list');
+    const text = await reply(bob.responseId, 'bob list');
+    expect(text).toContain('You have no provisioned products');
+    expect(text).not.toContain('ualice-box');
+  });
+
+  it('shows status with outputs and the last record', async () => {
+    const { responseId } = await h.command(ALICE, 'status box');
+    const text = await reply(responseId, 'status');
+    expect(text).toContain('AVAILABLE');
+    expect(text).toContain('PROVISION_PRODUCT SUCCEEDED');
+    expect(text).toContain('InstanceId');
+  });
+
+  it('hands out the SSM commands and profile', async () => {
+    const { responseId } = await h.command(ALICE, 'connect ualice-box');
+    const text = await reply(responseId, 'connect');
+    expect(text).toMatch(/aws ssm start-session --profile service-catalog --target i-[0-9a-f]{17}/);
+    expect(text).toContain(`--document-name AWS-StartPortForwardingSession --parameters '{\\"portNumber\\":[\\"80\\"],\\"localPortNumber\\":[\\"9090\\"]}'`);
+    expect(text).toContain('credential_process');
+  });
+
+  it('reports a failed provision with the record’s errors', async () => {
+    const { responseId } = await h.command(ALICE, 'launch "EC2 Linux" will-fail');
+    await reply(responseId, 'launch reply');
+    const failed = await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-will-fail') && m.includes('failed')), 'failure DM');
+    expect(failed).toMatch(/CFN|Resource creation failed|InsufficientInstanceCapacity/);
+  });
+
+  it('refuses another user’s product', async () => {
+    const { responseId } = await h.command(BOB, 'terminate ualice-box');
+    expect(await reply(responseId, 'refusal')).toContain('ualice-box belongs to someone else');
+    const status = await h.command(BOB, 'status ualice-box');
+    expect(await reply(status.responseId, 'refusal')).toContain('belongs to someone else');
+  });
+});
+
+describe('validation before any AWS call', () => {
+  it.each([
+    ['launch "EC2 Lunix" x', 'There is no product called \\"EC2 Lunix\\"'],
+    ['launch "EC2 Linux" x InstanceType=x1.32xlarge', 'InstanceType: \\"x1.32xlarge\\" is not allowed by policy'],
+    ['launch "EC2 Linux" x VolumeSize=4', 'VolumeSize: 4 is below the minimum of 8'],
+    ['launch "EC2 Linux" x OwnerEmail=eve@evil.org', 'OwnerEmail is a reserved tag'],
+    ['launch "EC2 Linux" x version=v0.9', 'EC2 Linux has no version \\"v0.9\\"'],
+    ['launch "S3 Private Encrypted Bucket" data S3UserARNs=arn:aws:iam::123456789012:user/a,jdoe', '\\"jdoe\\" is not an IAM user or role ARN'],
+    ['launch "S3 Synapse Bucket" syn', 'SynapseUserName is required'],
+    ['launch "HPC Cluster" my_cluster', 'is not a valid cluster name'],
+    ['launch "EC2 Linux" box', 'You already have a product called ualice-box'],
+  ])('%s', async (text, message) => {
+    const before = (await sandbox.searchProvisioned()).length;
+    const { responseId } = await h.command(ALICE, text);
+    expect(await reply(responseId, 'refusal')).toContain(message);
+    expect((await sandbox.searchProvisioned()).length).toBe(before);
+  });
+});
+
+describe('update and terminate ask first', () => {
+  it('update warns that the instance is replaced, and runs only on confirmation', async () => {
+    const { responseId } = await h.command(ALICE, 'update box InstanceType=t3.medium');
+    const ask = await reply(responseId, 'confirmation');
+    expect(ask).toContain('replaces');
+    expect(ask).toContain('will be lost');
+    const before = (await sandbox.searchProvisioned()).find((p) => p.name === 'ualice-box')!;
+    expect(before.lastRecordId).toBeDefined();
+    const click = await h.click(ALICE, 'confirm', confirmationId(ask));
+    expect(click.res.status).toBe(200);
+    expect(await reply(click.responseId, 'update started')).toContain('Updating ualice-box');
+    await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-box is updated')), 'updated DM');
+    const after = (await sandbox.searchProvisioned()).find((p) => p.name === 'ualice-box')!;
+    expect(after.lastRecordId).not.toBe(before.lastRecordId);
+  });
+
+  it('a second click on a used confirmation does nothing', async () => {
+    const { responseId } = await h.command(ALICE, 'update box InstanceType=t3.small');
+    const id = confirmationId(await reply(responseId, 'confirmation'));
+    const cancel = await h.click(ALICE, 'cancel', id);
+    expect(await reply(cancel.responseId, 'cancelled')).toContain('Cancelled: ualice-box is unchanged');
+    const again = await h.click(ALICE, 'confirm', id);
+    expect(await reply(again.responseId, 'expired')).toContain('expired or was already used');
+  });
+
+  it('only the requester may confirm', async () => {
+    const { responseId } = await h.command(ALICE, 'terminate box');
+    const id = confirmationId(await reply(responseId, 'confirmation'));
+    const bob = await h.click(BOB, 'confirm', id);
+    expect(await reply(bob.responseId, 'refusal')).toContain('Only the person who asked can confirm this');
+    expect((await sandbox.searchProvisioned()).some((p) => p.name === 'ualice-box')).toBe(true);
+  });
+
+  it('terminating a bucket explains the 30-day archive', async () => {
+    const launch = await h.command(ALICE, 'launch "S3 Private Encrypted Bucket" data');
+    await reply(launch.responseId, 'launch');
+    await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-data is ready')), 'bucket ready');
+    const { responseId } = await h.command(ALICE, 'terminate data');
+    const ask = await reply(responseId, 'confirmation');
+    expect(ask).toContain('archives the bucket for 30 days');
+    expect(ask).toContain('/scicomp restore ualice-data');
+    const click = await h.click(ALICE, 'confirm', confirmationId(ask));
+    await reply(click.responseId, 'terminating');
+    const done = await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-data is terminated')), 'terminated DM');
+    expect(done).toMatch(/archived until \d{4}-\d{2}-\d{2}/);
+    expect((await sandbox.searchProvisioned()).some((p) => p.name === 'ualice-data')).toBe(false);
+  });
+});
+
+describe('the launch form', () => {
+  it('opens a modal at once and fills it with the products', async () => {
+    const opened = h.slack.of('views.open').length;
+    await h.command(ALICE, 'launch');
+    await eventually(() => h.slack.of('views.open').length > opened, 'views.open');
+    const update = await eventually(() => h.slack.of('views.update').find((c) => JSON.stringify(c.body).includes('EC2 Linux')), 'views.update with products');
+    const view = update.body.view as { blocks: { block_id?: string; dispatch_action?: boolean }[] };
+    expect(view.blocks.find((b) => b.block_id === 'product')?.dispatch_action).toBe(true);
+  });
+});
+
+describe('request authenticity', () => {
+  it('refuses a forged signature and does nothing', async () => {
+    const jobs = async () => Object.values(await h.app.queues.command.getJobCounts()).reduce((a, b) => a + b, 0);
+    const before = await jobs();
+    const body = slashCommandBody({ userId: ALICE, text: 'launch "EC2 Linux" forged', responseUrl: h.slack.responseUrl('forged') });
+    const res = await h.post('/slack/events', body, sign('not-the-secret', body));
+    expect(res.status).toBe(401);
+    expect(await jobs()).toBe(before);
+    expect(h.replies('forged')).toEqual([]);
+  });
+
+  it('refuses a stale (replayed) timestamp', async () => {
+    const body = slashCommandBody({ userId: ALICE, text: 'list', responseUrl: h.slack.responseUrl('stale') });
+    const res = await h.post('/slack/events', body, sign(SIGNING_SECRET, body, Math.floor(Date.now() / 1000) - 600));
+    expect(res.status).toBe(401);
+  });
+});

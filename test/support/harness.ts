@@ -1,0 +1,133 @@
+// Starts a whole scicomp (web + workers) on loopback against real Redis, a recording Slack API and a given catalog.
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { Scicomp, type Overrides } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { loadPolicy, type Policy } from '../../src/core/policy.js';
+import type { CatalogPort, Clock, SecretName, SecretsPort } from '../../src/core/ports.js';
+import { SlackApi } from './slack-api.js';
+import { buttonClick, interactionBody, sign, slashCommandBody } from './signed.js';
+
+export const SIGNING_SECRET = 'test-signing-secret-8f14e45fceea167a5a36dedd4bea2543';
+
+export function staticSecrets(values: Partial<Record<SecretName, string>>): SecretsPort {
+  return { get: async (n) => values[n], invalidate: () => {} };
+}
+
+export interface HarnessOptions {
+  catalog: CatalogPort;
+  env?: Record<string, string>;
+  policy?: Policy;
+  clock?: Clock;
+  workers?: boolean;
+  slack?: SlackApi;
+  prefix?: string;
+  extra?: Partial<Overrides>;
+}
+
+export class Harness {
+  private responses = 0;
+  private constructor(
+    readonly app: Scicomp,
+    readonly slack: SlackApi,
+    readonly url: string,
+    private readonly ownsSlack: boolean,
+  ) {}
+
+  static async start(o: HarnessOptions): Promise<Harness> {
+    const slack = o.slack ?? (await new SlackApi().start());
+    const config = loadConfig({
+      SCICOMP_PREFIX: o.prefix ?? `t${randomBytes(5).toString('hex')}`,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_BOT_TOKEN: 'xoxb-test-token',
+      SLACK_API_URL: slack.apiUrl,
+      SCICOMP_AWS: 'sandbox',
+      WATCH_MIN_POLL_MS: '50',
+      WATCH_MAX_POLL_MS: '200',
+      CHANNEL_INTERVAL_MS: '1000',
+      LOG_LEVEL: 'silent',
+      ...o.env,
+    });
+    const policy = o.policy ?? (await loadPolicy('manifests/catalog.yaml'));
+    const app = new Scicomp(config, policy, {
+      catalog: o.catalog,
+      secrets: staticSecrets({ slackSigningSecret: SIGNING_SECRET, slackBotToken: 'xoxb-test-token' }),
+      clock: o.clock,
+      log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      ...o.extra,
+    });
+    const server = await app.startWeb(0);
+    if (o.workers !== false) app.startWorkers();
+    return new Harness(app, slack, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, !o.slack);
+  }
+
+  async post(path: string, body: string, headers: Record<string, string>): Promise<Response> {
+    return fetch(`${this.url}${path}`, { method: 'POST', body, headers });
+  }
+
+  /** A signed `/scicomp <text>` from a user; returns the HTTP response and the response URL id its answers go to. */
+  async command(userId: string, text: string, triggerId?: string): Promise<{ res: Response; responseId: string }> {
+    const responseId = `cmd${++this.responses}`;
+    const body = slashCommandBody({ userId, text, responseUrl: this.slack.responseUrl(responseId), triggerId });
+    const res = await this.post('/slack/events', body, sign(SIGNING_SECRET, body));
+    return { res, responseId };
+  }
+
+  async click(userId: string, actionId: string, value: string): Promise<{ res: Response; responseId: string }> {
+    const responseId = `click${++this.responses}`;
+    const body = interactionBody(buttonClick({ userId, actionId: `scicomp:${actionId}`, value, responseUrl: this.slack.responseUrl(responseId) }));
+    const res = await this.post('/slack/events', body, sign(SIGNING_SECRET, body));
+    return { res, responseId };
+  }
+
+  async interaction(payload: unknown): Promise<Response> {
+    const body = interactionBody(payload);
+    return this.post('/slack/events', body, sign(SIGNING_SECRET, body));
+  }
+
+  /** Replies posted to one response URL, as text (blocks included). */
+  replies(responseId: string): string[] {
+    return this.slack.of('response_url').filter((c) => c.body.responseId === responseId).map((c) => JSON.stringify(c.body));
+  }
+
+  /** Messages posted into a user's DM. */
+  dms(userId: string): string[] {
+    return this.slack.calls
+      .filter((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && c.body.channel === `D${userId}`)
+      .map((c) => JSON.stringify(c.body));
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+    await this.app.store.redis.quit().catch(() => {});
+    if (this.ownsSlack) await this.slack.close();
+  }
+}
+
+/** Polls until `check` returns a truthy value or the deadline passes: waiting on an outcome, not a fixed sleep. */
+export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Deletes every key under a test's prefix. */
+export async function dropPrefix(app: Scicomp): Promise<void> {
+  const redis = app.store.redis;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${app.config.SCICOMP_PREFIX}:*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

@@ -1,0 +1,113 @@
+// A local stand-in for the Slack Web API and response URLs that records every call, for tests and the benchmark.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SlackCall {
+  method: string;
+  body: Record<string, unknown>;
+  at: number;
+}
+
+type Failure = { status: number; retryAfter?: number; error?: string };
+
+function parseBody(raw: string, type: string | undefined): Record<string, unknown> {
+  if (!raw) return {};
+  if (type?.includes('application/json')) return JSON.parse(raw) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    out[k] = /^[[{]/.test(v) ? JSON.parse(v) : v;
+  }
+  return out;
+}
+
+async function read(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export class SlackApi {
+  readonly calls: SlackCall[] = [];
+  private server?: Server;
+  private failures = new Map<string, Failure[]>();
+  private seq = 0;
+  /** Profiles served by users.info; unknown users get <id>@synapse.org. */
+  users: Record<string, { name: string; email?: string }> = {};
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer(async (req, res) => {
+      const raw = await read(req);
+      const path = (req.url ?? '').split('?')[0]!;
+      const method = path.startsWith('/api/') ? path.slice(5) : path.startsWith('/response/') ? 'response_url' : path;
+      const body = parseBody(raw, req.headers['content-type']);
+      if (method === 'response_url') body.responseId = path.slice('/response/'.length);
+      const failure = this.failures.get(method)?.shift();
+      if (failure) {
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (failure.retryAfter !== undefined) headers['retry-after'] = String(failure.retryAfter);
+        res.writeHead(failure.status, headers).end(JSON.stringify({ ok: false, error: failure.error ?? 'ratelimited' }));
+        return;
+      }
+      this.calls.push({ method, body, at: Date.now() });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.answer(method, body)));
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  get apiUrl(): string {
+    return `${this.url}/api/`;
+  }
+
+  responseUrl(id: string): string {
+    return `${this.url}/response/${id}`;
+  }
+
+  private answer(method: string, body: Record<string, unknown>): unknown {
+    const ts = `${1700000000 + ++this.seq}.000100`;
+    switch (method) {
+      case 'conversations.open':
+        return { ok: true, channel: { id: `D${String(body.users)}` } };
+      case 'users.info': {
+        const id = String(body.user);
+        const u = this.users[id] ?? { name: id.toLowerCase(), email: `${id.toLowerCase()}@synapse.org` };
+        return { ok: true, user: { id, name: u.name, real_name: u.name, profile: { email: u.email, real_name: u.name } } };
+      }
+      case 'chat.postMessage':
+        return { ok: true, channel: body.channel, ts, message: { ts } };
+      case 'chat.update':
+        return { ok: true, channel: body.channel, ts: body.ts };
+      case 'chat.getPermalink':
+        return { ok: true, permalink: `https://example.slack.com/archives/${String(body.channel)}/p${String(body.message_ts).replace('.', '')}` };
+      case 'views.open':
+      case 'views.update':
+        return { ok: true, view: { id: body.view_id ?? `V${this.seq}`, hash: `h${this.seq}` } };
+      case 'response_url':
+        return { ok: true };
+      default:
+        return { ok: true };
+    }
+  }
+
+  /** The next `count` calls of `method` fail this way (429 with Retry-After seconds, or a 5xx). */
+  failNext(method: string, failure: Failure, count = 1): void {
+    const list = this.failures.get(method) ?? [];
+    for (let i = 0; i < count; i++) list.push(failure);
+    this.failures.set(method, list);
+  }
+
+  of(method: string): SlackCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Every text a user would read in calls of `method`, blocks included. */
+  texts(method?: string): string[] {
+    return this.calls.filter((c) => !method || c.method === method).map((c) => JSON.stringify(c.body));
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
