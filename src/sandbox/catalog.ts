@@ -129,6 +129,7 @@ interface SandboxRecord {
   fails?: string;
   outputs: RecordOutput[];
   settled?: boolean;
+  actionName?: string;
 }
 
 interface Provisioned {
@@ -216,7 +217,7 @@ export class SandboxCatalog implements CatalogPort {
     if (!pp || r.fails) return;
     pp.lastSuccessfulRecordId = r.id;
     if (r.operation === 'terminate') pp.terminated = true;
-    if (r.operation === 'action') pp.instanceState = r.type.includes('Stop') ? 'stopped' : 'running';
+    if (r.operation === 'action') pp.instanceState = r.actionName === 'AWS-StopEC2Instance' ? 'stopped' : 'running';
   }
 
   private settleAll(): void {
@@ -435,6 +436,8 @@ export class SandboxCatalog implements CatalogPort {
     const pp = this.live(input.provisionedProductId);
     const action = this.actions(pp.product).find((a) => a.id === input.serviceActionId);
     if (!action) throw new NotFoundError(`Service action ${input.serviceActionId} is not associated with ${pp.name}.`);
-    return { recordId: this.record(pp, 'action', `EXECUTE_PROVISIONED_PRODUCT_SERVICE_ACTION:${action.name}`, this.provisionMs, input.token) };
+    const recordId = this.record(pp, 'action', 'EXECUTE_PROVISIONED_PRODUCT_SERVICE_ACTION', this.provisionMs, input.token);
+    this.records.get(recordId)!.actionName = action.name;
+    return { recordId };
   }
 }

@@ -34,6 +34,7 @@ const TOKEN = /^[a-zA-Z0-9_-]{1,128}$/;
 const RETRYABLE = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'ServiceUnavailable', 'ServiceUnavailableException', 'InternalFailure', 'RequestTimeout', 'TimeoutError']);
 
 export function mapAwsError(err: unknown, what: string): Error {
+  if (err instanceof UserInputError || err instanceof NotFoundError || err instanceof UpstreamError) return err;
   const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
   const name = e.name ?? 'Error';
   const message = e.message ?? String(err);

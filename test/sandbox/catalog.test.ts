@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { NotFoundError, UpstreamError, UserInputError } from '../../src/core/errors.js';
+import { SANDBOX_PRODUCT_IDS, SandboxCatalog } from '../../src/sandbox/catalog.js';
+
+function setup() {
+  const clock = { t: 1_000_000, now() { return this.t; } };
+  const sc = new SandboxCatalog({ provisionMs: 1000, clock });
+  return { sc, clock };
+}
+
+async function launch(sc: SandboxCatalog, name: string, token = name) {
+  const product = await sc.getProduct(SANDBOX_PRODUCT_IDS['EC2 Linux']!);
+  const version = product.versions.find((v) => v.active)!;
+  const options = await sc.launchOptions(product.id, version.id);
+  return sc.provision({ productId: product.id, versionId: version.id, pathId: options.pathId, name, parameters: {}, tags: { OwnerEmail: 'a@x.org' }, token });
+}
+
+describe('SandboxCatalog', () => {
+  it('moves a record CREATED → IN_PROGRESS → SUCCEEDED with outputs', async () => {
+    const { sc, clock } = setup();
+    const { recordId } = await launch(sc, 'a-box');
+    expect((await sc.describeRecord(recordId)).status).toBe('CREATED');
+    clock.t += 500;
+    expect((await sc.describeRecord(recordId)).status).toBe('IN_PROGRESS');
+    expect((await sc.searchProvisioned())[0]!.status).toBe('UNDER_CHANGE');
+    clock.t += 500;
+    const done = await sc.describeRecord(recordId);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.outputs.find((o) => o.key === 'InstanceId')?.value).toMatch(/^i-[0-9a-f]{17}$/);
+    expect((await sc.searchProvisioned())[0]).toMatchObject({ status: 'AVAILABLE', lastSuccessfulRecordId: recordId });
+  });
+
+  it('fails on request, with a CloudFormation-like error', async () => {
+    const { sc, clock } = setup();
+    sc.failNext('provision');
+    const { recordId } = await launch(sc, 'a-box');
+    clock.t += 1000;
+    const r = await sc.describeRecord(recordId);
+    expect(r.status).toBe('FAILED');
+    expect(r.errors[0]!.description).toMatch(/InsufficientInstanceCapacity/);
+    expect((await sc.searchProvisioned())[0]!.status).toBe('ERROR');
+  });
+
+  it('makes a provision with the same token one provision', async () => {
+    const { sc } = setup();
+    const a = await launch(sc, 'a-box', 'tok');
+    const b = await launch(sc, 'a-box', 'tok');
+    expect(b).toEqual(a);
+    expect(await sc.searchProvisioned()).toHaveLength(1);
+  });
+
+  it('refuses a duplicate name and bad parameters', async () => {
+    const { sc } = setup();
+    await launch(sc, 'a-box', 't1');
+    await expect(launch(sc, 'a-box', 't2')).rejects.toThrow(UserInputError);
+    const id = SANDBOX_PRODUCT_IDS['EC2 Linux']!;
+    const v = (await sc.getProduct(id)).versions.at(-1)!;
+    const { pathId } = await sc.launchOptions(id, v.id);
+    await expect(sc.provision({ productId: id, versionId: v.id, pathId, name: 'x', parameters: { VolumeSize: '1' }, tags: {}, token: 't3' })).rejects.toThrow(/below the minimum/);
+    await expect(sc.getProduct('prod-nope')).rejects.toThrow(NotFoundError);
+  });
+
+  it('replaces the instance on update and forgets it after terminate', async () => {
+    const { sc, clock } = setup();
+    const { recordId, provisionedProductId } = await launch(sc, 'a-box');
+    clock.t += 1000;
+    const before = (await sc.describeRecord(recordId)).outputs.find((o) => o.key === 'InstanceId')!.value;
+    const pp = (await sc.searchProvisioned())[0]!;
+    const up = await sc.update({ provisionedProductId: provisionedProductId!, productId: pp.productId!, versionId: pp.versionId!, parameters: { InstanceType: 't3.large' }, parameterKeys: [], token: 'u1' });
+    expect((await sc.update({ provisionedProductId: provisionedProductId!, productId: pp.productId!, versionId: pp.versionId!, parameters: {}, parameterKeys: [], token: 'u1' })).recordId).toBe(up.recordId);
+    clock.t += 1000;
+    const after = (await sc.describeRecord(up.recordId)).outputs.find((o) => o.key === 'InstanceId')!.value;
+    expect(after).not.toBe(before);
+    const t = await sc.terminate({ provisionedProductId: provisionedProductId!, token: 't1' });
+    expect((await sc.terminate({ provisionedProductId: provisionedProductId!, token: 't1' })).recordId).toBe(t.recordId);
+    clock.t += 1000;
+    expect(await sc.searchProvisioned()).toEqual([]);
+  });
+
+  it('offers stop/start actions on instances and throttles on request', async () => {
+    const { sc, clock } = setup();
+    const { provisionedProductId } = await launch(sc, 'a-box');
+    clock.t += 1000;
+    const pp = (await sc.searchProvisioned())[0]!;
+    const actions = await sc.listServiceActions(pp.productId!, pp.versionId!);
+    const stop = actions.find((a) => a.name === 'AWS-StopEC2Instance')!;
+    await sc.executeServiceAction({ provisionedProductId: provisionedProductId!, serviceActionId: stop.id, token: 's1' });
+    clock.t += 1000;
+    await sc.searchProvisioned();
+    expect(sc.instanceState(provisionedProductId!)).toBe('stopped');
+    sc.throttleNext(1);
+    await expect(sc.listProducts()).rejects.toThrow(UpstreamError);
+    expect((await sc.listProducts()).length).toBe(6);
+  });
+});
