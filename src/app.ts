@@ -5,6 +5,7 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import * as deliverMessage from '../jobs/deliver-message.js';
+import { Inbox, InboxPump } from '../jobs/inbox.js';
 import { Queues, redisConnection } from '../jobs/queues.js';
 import * as runCommand from '../jobs/run-command.js';
 import * as watchProvision from '../jobs/watch-provision.js';
@@ -35,6 +36,8 @@ export class Scicomp {
   readonly redis: Redis;
   readonly store: Store;
   readonly queues: Queues;
+  readonly inbox: Inbox;
+  private pump?: InboxPump;
   readonly audit: RedisAudit;
   readonly chats: Partial<Record<Platform, ChatPort>>;
   readonly bot: Bot;
@@ -53,6 +56,7 @@ export class Scicomp {
     this.redis = redisConnection(config.REDIS_URL);
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
     this.queues = new Queues(this.redis, config.SCICOMP_PREFIX);
+    this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX);
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock);
     this.policyNow = policy;
@@ -89,7 +93,7 @@ export class Scicomp {
   async startWeb(port = this.config.PORT): Promise<Server> {
     this.slack = createSlackApp({
       secrets: this.secrets,
-      enqueue: (p) => this.queues.runCommand(p),
+      enqueue: (p) => this.inbox.push(p),
       log: this.log,
       apiUrl: this.config.SLACK_API_URL,
       appToken: this.config.SLACK_APP_TOKEN,
@@ -112,6 +116,8 @@ export class Scicomp {
 
   startWorkers(): void {
     const c = this.config;
+    this.pump = new InboxPump(this.inbox, this.redis, (p) => this.queues.runCommand(p), this.log);
+    this.pump.start();
     const make = <T>(name: string, fn: Processor<T>, concurrency: number) => {
       const w = new Worker<T>(name, fn, { connection: redisConnection(c.REDIS_URL), prefix: c.SCICOMP_PREFIX, concurrency });
       w.on('failed', (job, err) => this.log.warn({ queue: name, jobId: job?.id, err: err.message }, 'job failed'));
@@ -152,6 +158,8 @@ export class Scicomp {
   }
 
   async stopWorkers(): Promise<void> {
+    await this.pump?.stop();
+    this.pump = undefined;
     await Promise.all(this.workers.map((w) => w.close()));
     this.workers = [];
   }

@@ -61,5 +61,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const hasCredentials = AWS_CREDENTIAL_VARS.some((v) => env[v]);
   const aws = c.SCICOMP_AWS ?? (hasCredentials ? 'aws' : 'sandbox');
   const awsReason = c.SCICOMP_AWS ? `SCICOMP_AWS=${c.SCICOMP_AWS}` : hasCredentials ? 'AWS credentials found' : 'no AWS credentials configured';
-  return { ...c, aws, awsReason };
+  // Sandbox records finish in seconds; poll them at a pace that shows it, unless told otherwise.
+  const minPoll = aws === 'sandbox' && env.WATCH_MIN_POLL_MS === undefined ? Math.max(100, Math.round(c.SANDBOX_PROVISION_MS / 10)) : c.WATCH_MIN_POLL_MS;
+  const maxPoll = aws === 'sandbox' && env.WATCH_MAX_POLL_MS === undefined ? Math.max(minPoll, c.SANDBOX_PROVISION_MS) : c.WATCH_MAX_POLL_MS;
+  return { ...c, WATCH_MIN_POLL_MS: minPoll, WATCH_MAX_POLL_MS: maxPoll, aws, awsReason };
 }

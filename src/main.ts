@@ -43,14 +43,19 @@ async function catalogFor(c: Config, log: pino.Logger): Promise<CatalogPort> {
 async function main(): Promise<void> {
   const config = loadConfig();
   const role = roleFromArgs(process.argv.slice(2));
-  const log = pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password'] });
+  const slackEnv = Boolean(config.SCICOMP_SECRET_ID || (config.SLACK_SIGNING_SECRET && config.SLACK_BOT_TOKEN));
+  const interactive = config.SCICOMP_CONSOLE ?? (!slackEnv && process.stdin.isTTY === true && role === 'all');
+  // The console is the chat there: logs go to stderr, and only what needs attention unless LOG_LEVEL says otherwise.
+  const log = interactive
+    ? pino({ level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', redact: ['*.token', '*.secret', '*.password'] }, pino.destination(2))
+    : pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password'] });
   const policy = await loadPolicy(config.SCICOMP_POLICY);
   const fallback = envSecrets(config);
   const secrets = config.SCICOMP_SECRET_ID
     ? new AwsSecrets({ client: new SecretsManagerClient({ region: config.AWS_REGION }), secretId: config.SCICOMP_SECRET_ID, ttlMs: config.SCICOMP_SECRET_TTL_MS, fallback })
     : new EnvSecrets(fallback);
   const slackConfigured = Boolean((await secrets.get('slackSigningSecret')) && (await secrets.get('slackBotToken')));
-  const consoleMode = config.SCICOMP_CONSOLE ?? (!slackConfigured && process.stdin.isTTY === true && role === 'all');
+  const consoleMode = interactive && (config.SCICOMP_CONSOLE === true || !slackConfigured);
   if (config.aws === 'sandbox' && role !== 'all') {
     log.warn('the sandbox lives in one process: run web and workers together (npm start) to see provisioning finish');
   }
@@ -85,7 +90,11 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => {
     app.reloadPolicy().catch((err: Error) => log.error({ err: err.message }, 'catalog policy NOT reloaded; the previous one stays in force'));
   });
-  if (consoleChat) startConsole(consoleChat, (p) => app.queues.runCommand(p), () => void stop('console closed'));
+  if (consoleChat) {
+    if (config.aws === 'sandbox') process.stdout.write(`SANDBOX MODE (${config.awsReason}): an in-process fake AWS account; nothing is launched in AWS.\n`);
+    process.stdout.write('No Slack credentials: this terminal is your chat with scicomp.\n');
+  }
+  if (consoleChat) startConsole(consoleChat, (p) => app.inbox.push(p), () => void stop('console closed'));
 }
 
 main().catch((err: unknown) => {

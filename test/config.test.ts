@@ -21,4 +21,10 @@ describe('config', () => {
     expect(() => loadConfig({ SCICOMP_AWS: 'azure' })).toThrow(/SCICOMP_AWS/);
     expect(() => loadConfig({ SLACK_API_URL: 'not a url' })).toThrow(/SLACK_API_URL/);
   });
+
+  it('polls sandbox records at the sandbox’s pace unless told otherwise', () => {
+    expect(loadConfig({ SANDBOX_PROVISION_MS: '2000' })).toMatchObject({ WATCH_MIN_POLL_MS: 200, WATCH_MAX_POLL_MS: 2000 });
+    expect(loadConfig({ SANDBOX_PROVISION_MS: '2000', WATCH_MIN_POLL_MS: '50' }).WATCH_MIN_POLL_MS).toBe(50);
+    expect(loadConfig({ AWS_PROFILE: 'x' })).toMatchObject({ WATCH_MIN_POLL_MS: 5000, WATCH_MAX_POLL_MS: 60000 });
+  });
 });

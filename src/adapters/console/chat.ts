@@ -13,6 +13,7 @@ export class ConsoleChat implements ChatPort {
   private choices = new Map<number, Interaction>();
   private nextChoice = 1;
   private seq = 0;
+  private readonly headings = new Map<string, string>();
 
   constructor(
     private readonly write: (text: string) => void,
@@ -46,11 +47,13 @@ export class ConsoleChat implements ChatPort {
   async post(to: Address, msg: Message): Promise<PostedMessage> {
     const heading = to.kind === 'user' ? 'DM from scicomp' : to.kind === 'channel' ? `#${to.channel}${to.thread ? ' (thread)' : ''}` : 'scicomp';
     this.write(this.render(msg, heading));
-    return { ref: `console-${++this.seq}` };
+    const ref = `console-${++this.seq}`;
+    this.headings.set(ref, heading);
+    return { ref };
   }
 
-  async update(_ref: string, msg: Message): Promise<void> {
-    this.write(this.render(msg, 'scicomp (updated)'));
+  async update(ref: string, msg: Message): Promise<void> {
+    this.write(this.render(msg, `${this.headings.get(ref) ?? 'scicomp'} (updated)`));
   }
 
   async openForm(_trigger: string, form: Form): Promise<string> {

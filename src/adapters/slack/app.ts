@@ -41,6 +41,28 @@ export function opensForm(text: string): boolean {
 }
 
 export function createSlackApp(o: SlackAppOptions) {
+  /**
+   * The job is sent to Redis before the ack goes out, but the ack does not wait for Redis' reply: an awaited
+   * round-trip before every ack is what costs latency under load. If the write fails, the user is told.
+   */
+  const queueThenAck = async (payload: RunPayload, ack: (response?: never) => Promise<void>, responseUrl?: string) => {
+    const queued = o.enqueue(payload).then(
+      () => true,
+      (err: Error) => {
+        o.log.error({ err: err.message, requestId: payload.requestId }, 'could not queue an interaction');
+        return false;
+      },
+    );
+    await ack();
+    if (!(await queued) && responseUrl) {
+      await fetch(responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', text: ':x: scicomp could not take that just now; nothing was done. Please try again.' }),
+      }).catch(() => undefined);
+    }
+  };
+
   const logger = boltLogger(o.log);
   const signingSecret = async () => {
     const s = await o.secrets.get('slackSigningSecret');
@@ -68,27 +90,23 @@ export function createSlackApp(o: SlackAppOptions) {
       await o.enqueue({ ...payload, formRef: opened.view?.id });
       return;
     }
-    try {
-      await o.enqueue(payload);
-    } catch (err) {
-      o.log.error({ err: (err as Error).message }, 'could not queue a command');
-      await ack({ response_type: 'ephemeral', text: ':x: scicomp could not take that command just now; nothing was done. Please try again.' });
-      return;
-    }
-    await ack();
+    await queueThenAck(payload, ack, command.response_url);
   });
 
   app.action<BlockAction<ButtonAction>>(new RegExp(`^${ACTION_PREFIX}`), async ({ action, body, ack }) => {
-    await ack();
-    if (action.type !== 'button') return;
-    const id = action.action_id.slice(ACTION_PREFIX.length);
-    const base = { requestId: requestIdFrom('slack', body.user.id, action.action_id, action.action_ts), platform: 'slack' as const, userId: body.user.id };
+    if (action.type !== 'button') return ack();
     const responseUrl = body.response_url;
-    await o.enqueue({
-      ...base,
-      reply: responseUrl ? reply({ url: responseUrl, replace: true }) : { platform: 'slack', kind: 'user', userId: body.user.id },
-      interaction: { type: 'action', id, value: action.value ?? '' },
-    });
+    await queueThenAck(
+      {
+        requestId: requestIdFrom('slack', body.user.id, action.action_id, action.action_ts),
+        platform: 'slack',
+        userId: body.user.id,
+        reply: responseUrl ? reply({ url: responseUrl, replace: true }) : { platform: 'slack', kind: 'user', userId: body.user.id },
+        interaction: { type: 'action', id: action.action_id.slice(ACTION_PREFIX.length), value: action.value ?? '' },
+      },
+      ack,
+      responseUrl,
+    );
   });
 
   // The product picker in the launch form: its change re-draws the form with that product's parameters.
@@ -112,14 +130,16 @@ export function createSlackApp(o: SlackAppOptions) {
       await ack({ response_action: 'errors', errors: { product: 'Choose a product.' } });
       return;
     }
-    await o.enqueue({
-      requestId: requestIdFrom('slack', view.id, view.hash ?? ''),
-      platform: 'slack',
-      userId: body.user.id,
-      reply: { platform: 'slack', kind: 'user', userId: body.user.id },
-      interaction: { type: 'form-submit', formId: view.callback_id.slice(ACTION_PREFIX.length), values, state: view.private_metadata ?? '' },
-    });
-    await ack();
+    await queueThenAck(
+      {
+        requestId: requestIdFrom('slack', view.id, view.hash ?? ''),
+        platform: 'slack',
+        userId: body.user.id,
+        reply: { platform: 'slack', kind: 'user', userId: body.user.id },
+        interaction: { type: 'form-submit', formId: view.callback_id.slice(ACTION_PREFIX.length), values, state: view.private_metadata ?? '' },
+      },
+      ack,
+    );
   });
 
   app.error(async (err) => {
