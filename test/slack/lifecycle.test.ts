@@ -182,6 +182,51 @@ describe('the launch form', () => {
   });
 });
 
+describe('the launch form, picked and submitted', () => {
+  function viewPayload(type: 'block_actions' | 'view_submission', state: Record<string, Record<string, unknown>>, metadata = '{}') {
+    // Shapes of real block_actions-from-a-modal and view_submission payloads (api.slack.com/reference/interaction-payloads).
+    const view = { id: 'VFORM1', hash: `h${Math.random()}`, callback_id: 'scicomp:launch', private_metadata: metadata, state: { values: state }, type: 'modal' };
+    const user = { id: ALICE, username: 'ualice', team_id: 'T0001' };
+    return type === 'block_actions'
+      ? { type, user, view, team: { id: 'T0001' }, api_app_id: 'A1', token: 't', trigger_id: '1.2.3', container: { type: 'view', view_id: 'VFORM1' },
+          actions: [{ type: 'static_select', action_id: 'product', block_id: 'product', selected_option: { text: { type: 'plain_text', text: 'EC2 Notebook' }, value: 'EC2 Notebook' }, action_ts: `${Date.now() / 1000}` }] }
+      : { type, user, view, team: { id: 'T0001' }, api_app_id: 'A1', token: 't', trigger_id: '1.2.4' };
+  }
+
+  it('draws the chosen product’s parameters: allowed values as selects, defaults prefilled, descriptions as hints', async () => {
+    const before = h.slack.of('views.update').length;
+    const res = await h.interaction(viewPayload('block_actions', { product: { product: { type: 'static_select', selected_option: { value: 'EC2 Notebook' } } } }));
+    expect(res.status).toBe(200);
+    const update = await eventually(() => h.slack.of('views.update').slice(before).find((c) => JSON.stringify(c.body).includes('NotebookVolumeSize')), 'form for EC2 Notebook');
+    expect(update.body.view_id).toBe('VFORM1');
+    const blocks = (update.body.view as { blocks: { block_id?: string; element?: Record<string, unknown>; hint?: { text: string } }[] }).blocks;
+    const type = blocks.find((b) => b.block_id === 'InstanceType')!;
+    expect(type.element).toMatchObject({ type: 'static_select', initial_option: { value: 't3.medium' } });
+    expect((type.element!.options as unknown[]).length).toBe(4);
+    expect(blocks.find((b) => b.block_id === 'NotebookVolumeSize')!.element).toMatchObject({ type: 'plain_text_input', initial_value: '50' });
+    expect(type.hint?.text).toContain('EC2 instance type');
+  });
+
+  it('launches what the form says', async () => {
+    const state = {
+      product: { product: { type: 'static_select', selected_option: { value: 'EC2 Notebook' } } },
+      name: { name: { type: 'plain_text_input', value: 'nb' } },
+      InstanceType: { InstanceType: { type: 'static_select', selected_option: { value: 't3.large' } } },
+      NotebookVolumeSize: { NotebookVolumeSize: { type: 'plain_text_input', value: '60' } },
+    };
+    const res = await h.interaction(viewPayload('view_submission', state));
+    expect(res.status).toBe(200);
+    await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-nb is ready')), 'notebook ready');
+    const nb = (await sandbox.searchProvisioned()).find((p) => p.name === 'ualice-nb');
+    expect(nb?.productName).toBe('EC2 Notebook');
+  });
+
+  it('keeps the modal open when no product is chosen', async () => {
+    const res = await h.interaction(viewPayload('view_submission', {}));
+    expect(await res.json()).toEqual({ response_action: 'errors', errors: { product: 'Choose a product.' } });
+  });
+});
+
 describe('request authenticity', () => {
   it('refuses a forged signature and does nothing', async () => {
     const jobs = async () => Object.values(await h.app.queues.command.getJobCounts()).reduce((a, b) => a + b, 0);
