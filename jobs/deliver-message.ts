@@ -1,10 +1,11 @@
 // The outbox: every outbound chat message, posted once, at most one per second per channel, through 429s and 5xx.
-import { DelayedError, UnrecoverableError, type Job, type Queue } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Store } from '../src/adapters/redis/store.js';
 import type { OutboxItem } from '../src/core/context.js';
 import { UpstreamError } from '../src/core/errors.js';
 import type { Address, ChatPort, Platform } from '../src/core/ports.js';
+import { RefStore } from './outbox-refs.js';
 import { jobIdFor, QUEUE } from './queues.js';
 
 export const name = QUEUE.deliver;
@@ -13,14 +14,12 @@ export type Payload = OutboxItem;
 export interface Deps {
   chats: Partial<Record<Platform, ChatPort>>;
   store: Store;
-  queue: Queue;
+  refs: RefStore;
   channelIntervalMs: number;
   log: Logger;
 }
 
 const SENT_TTL_MS = 7 * 24 * 3600_000;
-const REF_TTL_MS = 30 * 24 * 3600_000;
-const PENDING_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
 
 /** Platform rate limits are per conversation; a private reply (response URL) has none of its own. */
 function channelOf(to: Address): string | undefined {
@@ -49,25 +48,27 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
   }
 
   try {
-    const target = item.replaces ?? item.key;
-    const refKey = store.key('outbox', 'ref', jobIdFor('msg', target));
-    const ref = item.replaces ? await store.redis.get(refKey) : null;
-    if (ref) {
-      await chat.update(ref, item.message);
-    } else {
-      if (item.replaces) {
-        // The message to replace is still on its way: wait for it rather than post a second one.
-        const original = await deps.queue.getJob(jobIdFor('msg', item.replaces));
-        if (original && PENDING_STATES.has(await original.getState())) {
-          if (slotKey) await store.del(slotKey);
-          return later(job, token, deps.channelIntervalMs);
-        }
+    const { refs } = deps;
+    const deps_ = [item.replaces, item.threadOf, item.linkTo].filter((k): k is string => k !== undefined);
+    // A message this one depends on is still on its way: wait for it rather than post out of order.
+    for (const k of deps_) {
+      if (!(await refs.get(k)) && (await refs.pending(k))) {
+        if (slotKey) await store.del(slotKey);
+        return later(job, token, deps.channelIntervalMs);
       }
-      const posted = await chat.post(item.to, item.message);
-      await store.redis.set(refKey, posted.ref, 'PX', REF_TTL_MS);
+    }
+    const replaced = item.replaces ? await refs.get(item.replaces) : undefined;
+    const parent = item.threadOf ? await refs.get(item.threadOf) : undefined;
+    const linked = item.linkTo ? await refs.get(item.linkTo) : undefined;
+    const message = linked?.permalink ? { ...item.message, context: [...(item.message.context ?? []), `Link: ${linked.permalink}`] } : item.message;
+    if (replaced) {
+      await chat.update(replaced.ref, message);
+    } else {
+      const posted = await chat.post(item.to, message, parent ? { thread: parent.ref } : undefined);
+      await refs.set(item.replaces ?? item.key, posted);
     }
     await store.redis.set(sentKey, '1', 'PX', SENT_TTL_MS);
-    return ref ? 'updated' : 'posted';
+    return replaced ? 'updated' : 'posted';
   } catch (err) {
     if (err instanceof UpstreamError && err.retryAfterMs !== undefined) {
       // Honour Retry-After for the whole channel, and wait without spending an attempt.

@@ -3,12 +3,16 @@ import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Outbox, OutboxItem, Watcher, WatchRequest } from '../src/core/context.js';
+import { Store } from '../src/adapters/redis/store.js';
+import { RefStore } from './outbox-refs.js';
 import type { RunPayload } from './run-command.js';
 
 export const QUEUE = {
   command: 'run-command',
   watch: 'watch-provision',
   deliver: 'deliver-message',
+  expire: 'expire-request',
+  carry: 'carry-out',
 } as const;
 
 export function redisConnection(url: string): Redis {
@@ -30,6 +34,9 @@ export class Queues {
   readonly command: Queue;
   readonly watch: Queue;
   readonly deliver: Queue;
+  readonly expire: Queue;
+  readonly carry: Queue;
+  readonly refs: RefStore;
 
   constructor(
     readonly connection: Redis,
@@ -39,13 +46,17 @@ export class Queues {
     this.command = new Queue(QUEUE.command, opts);
     this.watch = new Queue(QUEUE.watch, opts);
     this.deliver = new Queue(QUEUE.deliver, opts);
+    this.expire = new Queue(QUEUE.expire, opts);
+    this.carry = new Queue(QUEUE.carry, opts);
+    this.refs = new RefStore(new Store(connection, prefix), this.deliver);
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.command.close(), this.watch.close(), this.deliver.close()]);
+    await Promise.all([this.command, this.watch, this.deliver, this.expire, this.carry].map((q) => q.close()));
   }
 
   readonly outbox: Outbox = {
+    permalink: async (key: string) => (await this.refs.get(key))?.permalink,
     send: async (item: OutboxItem) => {
       await this.deliver.add('deliver', item, {
         ...KEEP,
@@ -66,6 +77,14 @@ export class Queues {
       });
     },
   };
+
+  async scheduleExpiry(id: string, atMs: number): Promise<void> {
+    await this.expire.add('expire', { id }, { ...KEEP, jobId: jobIdFor('expire', id), delay: Math.max(0, atMs - Date.now()), attempts: 10, backoff: { type: 'exponential', delay: 5000 } });
+  }
+
+  async carryOut(id: string): Promise<void> {
+    await this.carry.add('carry', { id }, { ...KEEP, jobId: jobIdFor('carry', id), attempts: 10, backoff: { type: 'exponential', delay: 2000 } });
+  }
 
   async runCommand(payload: RunPayload): Promise<void> {
     await this.command.add('run', payload, {

@@ -4,7 +4,9 @@ import { Worker, type Processor } from 'bullmq';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import * as carryOut from '../jobs/carry-out.js';
 import * as deliverMessage from '../jobs/deliver-message.js';
+import * as expireRequest from '../jobs/expire-request.js';
 import { Inbox, InboxPump } from '../jobs/inbox.js';
 import { Queues, redisConnection } from '../jobs/queues.js';
 import * as runCommand from '../jobs/run-command.js';
@@ -15,7 +17,10 @@ import { createSlackApp } from './adapters/slack/app.js';
 import { SlackChat } from './adapters/slack/chat.js';
 import type { Config } from './config.js';
 import { Bot, type Extensions } from './core/bot.js';
-import { noFeed, type CoreDeps, type Feed } from './core/context.js';
+import { noFeed, type CoreDeps, type Feed, type People } from './core/context.js';
+import { resolveActor } from './core/directory.js';
+import { UpstreamError } from './core/errors.js';
+import { approvalExtensions, formForAction } from './core/requests.js';
 import { loadPolicy, type Policy } from './core/policy.js';
 import { systemClock, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort } from './core/ports.js';
 
@@ -44,6 +49,7 @@ export class Scicomp {
   readonly deps: CoreDeps;
   private policyNow: Policy;
   private workers: Worker[] = [];
+  private subscriber?: Redis;
   private server?: Server;
   private slack?: ReturnType<typeof createSlackApp>;
 
@@ -70,11 +76,45 @@ export class Scicomp {
       feed: o.feed ?? noFeed,
       clock,
       policy: () => this.policyNow,
+      reloadPolicy: () => this.reloadPolicy(),
+      people: this.people(),
       connect: { region: config.AWS_REGION, credentialProcess: config.SCICOMP_CREDENTIAL_PROCESS },
       log: this.log,
     };
-    this.bot = new Bot(this.deps, o.extensions);
+    const approvals = approvalExtensions({ scheduleExpiry: (id, at) => this.queues.scheduleExpiry(id, at), carrier: { carryOut: (id) => this.queues.carryOut(id) } });
+    this.bot = new Bot(this.deps, { ...approvals, ...o.extensions });
     this.secrets = o.secrets;
+  }
+
+  private people(): People {
+    const chat = (platform: Platform) => {
+      const c = this.chats[platform];
+      if (!c) throw new UpstreamError(`no chat adapter for ${platform}`, false);
+      return c;
+    };
+    return {
+      actor: (platform, userId) => resolveActor(platform, userId, { chat: chat(platform), store: this.store, policy: () => this.policyNow }),
+      groupMembers: (platform, groupId) => chat(platform).groupMembers(groupId),
+    };
+  }
+
+  private get policyChannel(): string {
+    return `${this.config.SCICOMP_PREFIX}:policy-reload`;
+  }
+
+  /** Every process re-reads the policy when any of them is told to (SIGHUP or `/scicomp reload`). */
+  async listenForPolicyReloads(): Promise<void> {
+    this.subscriber = this.redis.duplicate();
+    await this.subscriber.subscribe(this.policyChannel);
+    this.subscriber.on('message', () => {
+      loadPolicy(this.config.SCICOMP_POLICY).then(
+        (p) => {
+          this.policyNow = p;
+          this.log.info('catalog policy reloaded (announced by another process)');
+        },
+        (err: Error) => this.log.error({ err: err.message }, 'catalog policy NOT reloaded; the previous one stays in force'),
+      );
+    });
   }
 
   private readonly secrets: SecretsPort;
@@ -87,6 +127,7 @@ export class Scicomp {
   async reloadPolicy(): Promise<void> {
     this.policyNow = await loadPolicy(this.config.SCICOMP_POLICY);
     this.log.info({ path: this.config.SCICOMP_POLICY }, 'catalog policy reloaded');
+    await this.redis.publish(this.policyChannel, String(Date.now()));
     await this.deps.feed.publish({ type: 'policy-changed', summary: `catalog policy reloaded from ${this.config.SCICOMP_POLICY}`, key: `policy:${Date.now()}` });
   }
 
@@ -97,6 +138,7 @@ export class Scicomp {
       log: this.log,
       apiUrl: this.config.SLACK_API_URL,
       appToken: this.config.SLACK_APP_TOKEN,
+      formForAction,
     });
     const web = this.slack.receiver?.app ?? express();
     web.get('/healthz', async (_req, res) => {
@@ -152,9 +194,11 @@ export class Scicomp {
     make<deliverMessage.Payload>(
       deliverMessage.name,
       (job, token) =>
-        deliverMessage.process(job, { chats: this.chats, store: this.store, queue: this.queues.deliver, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log }, token),
+        deliverMessage.process(job, { chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log }, token),
       32,
     );
+    make<expireRequest.Payload>(expireRequest.name, (job) => expireRequest.process(job, this.deps), 4);
+    make<carryOut.Payload>(carryOut.name, (job) => carryOut.process(job, this.deps), 8);
   }
 
   async stopWorkers(): Promise<void> {
@@ -169,6 +213,7 @@ export class Scicomp {
     if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
     if (this.config.SLACK_APP_TOKEN) await this.slack?.app.stop();
     await this.queues.close();
+    this.subscriber?.disconnect();
     this.redis.disconnect();
   }
 }

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     chats: consoleChat ? { console: consoleChat } : {},
   });
 
+  await app.listenForPolicyReloads();
   if (role !== 'worker') {
     const server = await app.startWeb();
     log.info({ port: (server.address() as { port: number }).port, slack: slackConfigured ? 'configured' : 'not configured' }, 'scicomp web listening');

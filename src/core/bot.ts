@@ -18,9 +18,12 @@ export interface Answer {
 export type VerbHandler = (cmd: Command, ctx: Ctx, deps: CoreDeps) => Promise<Answer>;
 export type ActionHandler = (value: string, ctx: Ctx, deps: CoreDeps) => Promise<Answer>;
 
+export type FormHandler = (values: Record<string, string | undefined>, state: string, ctx: Ctx, deps: CoreDeps) => Promise<Answer>;
+
 export interface Extensions {
   verbs?: Partial<Record<Command['verb'], VerbHandler>>;
   actions?: Record<string, ActionHandler>;
+  forms?: Record<string, FormHandler>;
   routeApproval?: ApprovalRouter;
 }
 
@@ -78,6 +81,8 @@ export class Bot {
   }
 
   async formSubmit(formId: string, values: Record<string, string | undefined>, state: string, ctx: Ctx): Promise<Answer> {
+    const extra = this.ext.forms?.[formId];
+    if (extra) return extra(values, state, ctx, this.deps);
     if (formId !== 'launch') throw new UserInputError('That form is no longer understood; run the command again.');
     const products = await cachedProducts(this.deps);
     const req = formToRequest(values, products, JSON.parse(state || '{}') as LaunchFormState);

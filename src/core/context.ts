@@ -21,16 +21,23 @@ export interface Ctx {
   reply: Address;
 }
 
-/** One outbound chat message; `key` makes it idempotent, `replaces` updates an earlier message in place. */
+/**
+ * One outbound chat message. `key` makes it idempotent; the other keys name earlier messages, resolved at delivery:
+ * `replaces` updates that message in place, `threadOf` posts in its thread, `linkTo` adds a link to it.
+ */
 export interface OutboxItem {
   key: string;
   to: Address;
   message: Message;
   replaces?: string;
+  threadOf?: string;
+  linkTo?: string;
 }
 
 export interface Outbox {
   send(item: OutboxItem): Promise<void>;
+  /** The link of a delivered message, by its outbox key. */
+  permalink(key: string): Promise<string | undefined>;
 }
 
 export type RecordAction = 'provision' | 'update' | 'terminate' | 'service-action' | 'transfer';
@@ -59,8 +66,21 @@ export interface AuditEntry {
   requestId?: string;
 }
 
+export interface StoredAuditEntry extends AuditEntry {
+  id: string;
+  time: string;
+}
+
 export interface AuditLog {
   append(entry: AuditEntry): Promise<void>;
+  /** Newest first. */
+  recent(count: number, filter?: (e: StoredAuditEntry) => boolean): Promise<StoredAuditEntry[]>;
+}
+
+/** Who people are: chat users resolved to directory identities, and group membership. */
+export interface People {
+  actor(platform: Platform, userId: string): Promise<Actor>;
+  groupMembers(platform: Platform, groupId: string): Promise<string[]>;
 }
 
 /** Events for the admin feeds (launch, terminate, alarm, budget, policy change). */
@@ -88,6 +108,9 @@ export interface CoreDeps {
   feed: Feed;
   clock: Clock;
   policy: () => Policy;
+  /** Re-reads the policy on every replica; the caller announces it. */
+  reloadPolicy: () => Promise<void>;
+  people: People;
   connect: ConnectSettings;
   log: Logger;
 }

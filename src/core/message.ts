@@ -35,7 +35,8 @@ export interface FormInput {
   key: string;
   label: string;
   hint?: string;
-  kind: 'text' | 'select';
+  /** `user` picks a person on the platform (its value is the user id). */
+  kind: 'text' | 'select' | 'user';
   options?: string[];
   initial?: string;
   optional?: boolean;

@@ -31,6 +31,8 @@ const schema = z
         role: role.default('researcher'),
         tags: z.object({ Department: z.string().min(1), Project: z.string().min(1) }).strict(),
         emailDomain: z.string().optional(),
+        /** The IAM principal of a user not listed under users, e.g. arn:aws:iam::123456789012:role/SC-Endusers/{email}. */
+        principalTemplate: z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+$/, 'an IAM principal ARN with {email} or {username}').optional(),
       })
       .strict(),
     approvals: z

@@ -159,11 +159,14 @@ export interface ChatProfile {
 
 export interface ChatPort {
   readonly platform: Platform;
-  post(to: Address, msg: Message): Promise<PostedMessage>;
+  /** `thread` is the ref of a parent message: the post becomes a reply in its thread. */
+  post(to: Address, msg: Message, opts?: { thread?: string }): Promise<PostedMessage>;
   update(ref: string, msg: Message): Promise<void>;
   openForm(trigger: string, form: Form): Promise<string>;
   updateForm(formRef: string, form: Form): Promise<void>;
   profile(userId: string): Promise<ChatProfile>;
+  /** Members of a platform user group (the approver group). */
+  groupMembers(groupId: string): Promise<string[]>;
 }
 
 // ---------- Secrets ----------

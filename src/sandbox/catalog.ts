@@ -247,7 +247,7 @@ export class SandboxCatalog implements CatalogPort {
     }
   }
 
-  private record(pp: Provisioned, operation: SandboxRecord['operation'], type: string, durationMs: number, token?: string): string {
+  private record(pp: Provisioned, operation: SandboxRecord['operation'], type: string, durationMs: number, token?: string, replaces = true): string {
     if (token) {
       const seen = this.tokens.get(`${operation}:${token}`);
       if (seen) return seen;
@@ -256,7 +256,7 @@ export class SandboxCatalog implements CatalogPort {
     let fails = op ? this.failing.get(op) : undefined;
     if (op && fails) this.failing.delete(op);
     if (!fails && operation === 'provision' && /fail/i.test(pp.name)) fails = 'Resource creation failed: InsufficientInstanceCapacity (sandbox: the name contains "fail")';
-    if (operation === 'update' && !fails) pp.generation++;
+    if (operation === 'update' && !fails && replaces) pp.generation++;
     const id = awsId('rec', `${pp.id}#${++this.seq}`);
     this.records.set(id, {
       id,
@@ -389,10 +389,11 @@ export class SandboxCatalog implements CatalogPort {
     this.version(p, input.versionId);
     const merged = { ...pp.parameters, ...input.parameters };
     validateParameters(p.name, p.parameters, merged);
+    const changed = Object.entries(input.parameters).some(([k, v]) => pp.parameters[k] !== v) || input.versionId !== pp.versionId;
     pp.parameters = merged;
     pp.versionId = input.versionId;
     if (input.tags) pp.tags = { ...input.tags };
-    return { recordId: this.record(pp, 'update', 'UPDATE_PROVISIONED_PRODUCT', this.provisionMs, input.token) };
+    return { recordId: this.record(pp, 'update', 'UPDATE_PROVISIONED_PRODUCT', this.provisionMs, input.token, changed) };
   }
 
   async terminate(input: { provisionedProductId: string; token: string }): Promise<{ recordId: string }> {
@@ -410,11 +411,6 @@ export class SandboxCatalog implements CatalogPort {
     const pp = this.live(input.provisionedProductId);
     pp.owner = input.ownerArn;
     return { recordId: this.record(pp, 'properties', 'UPDATE_PROVISIONED_PRODUCT_PROPERTIES', 0, input.token) };
-  }
-
-  /** Sandbox stand-in for the tag update that follows an ownership transfer. */
-  async retag(provisionedProductId: string, tags: Record<string, string>): Promise<void> {
-    this.live(provisionedProductId).tags = { ...tags };
   }
 
   private actions(p: SandboxProduct): ServiceAction[] {

@@ -33,6 +33,9 @@ export class SlackApi {
   private seq = 0;
   /** Profiles served by users.info; unknown users get <id>@synapse.org. */
   users: Record<string, { name: string; email?: string }> = {};
+  unknownUsers = new Set<string>();
+  /** Members served by usergroups.users.list. */
+  groups: Record<string, string[]> = {};
   url = '';
 
   async start(): Promise<this> {
@@ -72,6 +75,7 @@ export class SlackApi {
         return { ok: true, channel: { id: `D${String(body.users)}` } };
       case 'users.info': {
         const id = String(body.user);
+        if (this.unknownUsers.has(id)) return { ok: false, error: 'user_not_found' };
         const u = this.users[id] ?? { name: id.toLowerCase(), email: `${id.toLowerCase()}@synapse.org` };
         return { ok: true, user: { id, name: u.name, real_name: u.name, profile: { email: u.email, real_name: u.name } } };
       }
@@ -86,6 +90,8 @@ export class SlackApi {
         return { ok: true, view: { id: body.view_id ?? `V${this.seq}`, hash: `h${this.seq}` } };
       case 'response_url':
         return { ok: true };
+      case 'usergroups.users.list':
+        return { ok: true, users: this.groups[String(body.usergroup)] ?? [] };
       default:
         return { ok: true };
     }

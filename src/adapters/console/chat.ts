@@ -44,8 +44,9 @@ export class ConsoleChat implements ChatPort {
     return lines.join('\n');
   }
 
-  async post(to: Address, msg: Message): Promise<PostedMessage> {
-    const heading = to.kind === 'user' ? 'DM from scicomp' : to.kind === 'channel' ? `#${to.channel}${to.thread ? ' (thread)' : ''}` : 'scicomp';
+  async post(to: Address, msg: Message, opts: { thread?: string } = {}): Promise<PostedMessage> {
+    const place = to.kind === 'user' ? 'DM from scicomp' : to.kind === 'channel' ? `#${to.channel}` : 'scicomp';
+    const heading = opts.thread || (to.kind === 'channel' && to.thread) ? `${this.headings.get(opts.thread ?? '') ?? place} (thread)` : place;
     this.write(this.render(msg, heading));
     const ref = `console-${++this.seq}`;
     this.headings.set(ref, heading);
@@ -80,6 +81,10 @@ export class ConsoleChat implements ChatPort {
 
   async updateForm(ref: string, form: Form): Promise<void> {
     await this.openForm(ref, form);
+  }
+
+  async groupMembers(): Promise<string[]> {
+    return [];
   }
 
   async profile(_userId: string): Promise<ChatProfile> {

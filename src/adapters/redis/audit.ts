@@ -1,14 +1,11 @@
 // The audit trail: an append-only Redis stream of every command, decision and AWS mutation, capped by length.
-import type { AuditEntry, AuditLog } from '../../core/context.js';
+import type { AuditEntry, AuditLog, StoredAuditEntry } from '../../core/context.js';
 import type { Clock } from '../../core/ports.js';
 import type { Store } from './store.js';
 
 const SECRET_KEY = /secret|token|password|webhook|credential/i;
 
-export interface StoredAuditEntry extends AuditEntry {
-  id: string;
-  time: string;
-}
+export type { StoredAuditEntry };
 
 export function redact(parameters: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (!parameters) return undefined;

@@ -6,7 +6,8 @@ import type { RunPayload } from '../../../jobs/run-command.js';
 import { requestIdFrom } from '../../core/ids.js';
 import type { SecretsPort } from '../../core/ports.js';
 import type { ReplyRef } from './chat.js';
-import { ACTION_PREFIX, formValues, loadingForm } from './render.js';
+import type { Form } from '../../core/message.js';
+import { ACTION_PREFIX, formValues, loadingForm, renderForm } from './render.js';
 
 export interface SlackAppOptions {
   secrets: SecretsPort;
@@ -15,6 +16,8 @@ export interface SlackAppOptions {
   apiUrl?: string;
   /** Socket Mode (development): Slack connects out to us, no public URL needed. */
   appToken?: string;
+  /** The core's forms that a click opens at once (deny reason, transfer target). */
+  formForAction?: (actionId: string, value: string) => Form | undefined;
 }
 
 /** Bolt wants its own logger shape; route it into pino. */
@@ -93,8 +96,14 @@ export function createSlackApp(o: SlackAppOptions) {
     await queueThenAck(payload, ack, command.response_url);
   });
 
-  app.action<BlockAction<ButtonAction>>(new RegExp(`^${ACTION_PREFIX}`), async ({ action, body, ack }) => {
+  app.action<BlockAction<ButtonAction>>(new RegExp(`^${ACTION_PREFIX}`), async ({ action, body, ack, client }) => {
     if (action.type !== 'button') return ack();
+    const form = o.formForAction?.(action.action_id.slice(ACTION_PREFIX.length), action.value ?? '');
+    if (form) {
+      await ack();
+      await client.views.open({ trigger_id: body.trigger_id, view: renderForm(form) as never });
+      return;
+    }
     const responseUrl = body.response_url;
     await queueThenAck(
       {
@@ -126,7 +135,7 @@ export function createSlackApp(o: SlackAppOptions) {
 
   app.view(new RegExp(`^${ACTION_PREFIX}`), async ({ view, body, ack }) => {
     const values = formValues(view.state as never);
-    if (!values.product) {
+    if (view.callback_id === `${ACTION_PREFIX}launch` && !values.product) {
       await ack({ response_action: 'errors', errors: { product: 'Choose a product.' } });
       return;
     }

@@ -18,6 +18,8 @@ export interface ReplyRef {
 }
 
 const DM_TTL_MS = 30 * 24 * 3600_000;
+/** Approver group membership is re-read every few minutes: a removed approver loses the right quickly. */
+const GROUP_TTL_MS = 5 * 60_000;
 
 export function toUpstream(err: unknown): UpstreamError {
   const e = err as WebAPICallError & { retryAfter?: number; statusCode?: number; data?: { error?: string } };
@@ -79,15 +81,16 @@ export class SlackChat implements ChatPort {
     return channel;
   }
 
-  async post(to: Address, msg: Message): Promise<PostedMessage> {
+  async post(to: Address, msg: Message, opts: { thread?: string } = {}): Promise<PostedMessage> {
     const rendered = renderMessage(msg);
     if (to.kind === 'reply') {
       const ref = JSON.parse(to.ref) as ReplyRef;
       await this.respond(ref, { response_type: 'ephemeral', replace_original: ref.replace ?? false, ...rendered });
       return { ref: to.ref };
     }
-    const channel = to.kind === 'user' ? await this.dmChannel(to.userId) : to.channel;
-    const thread = to.kind === 'channel' ? to.thread : undefined;
+    const parent = opts.thread ? (JSON.parse(opts.thread) as MessageRef) : undefined;
+    const channel = parent?.channel ?? (to.kind === 'user' ? await this.dmChannel(to.userId) : to.channel);
+    const thread = parent?.ts ?? (to.kind === 'channel' ? to.thread : undefined);
     const res = await this.call((w) => w.chat.postMessage({ channel, ...rendered, ...(thread ? { thread_ts: thread } : {}), unfurl_links: false }));
     const ts = res.ts!;
     const permalink = await this.call((w) => w.chat.getPermalink({ channel, message_ts: ts })).then((r) => r.permalink, () => undefined);
@@ -120,6 +123,16 @@ export class SlackChat implements ChatPort {
       name: u?.profile?.real_name || u?.real_name || u?.name || userId,
       username: u?.name || userId,
     };
+  }
+
+  async groupMembers(groupId: string): Promise<string[]> {
+    const key = this.opts.store.key('slack', 'group', groupId);
+    const cached = await this.opts.store.getJson<string[]>(key);
+    if (cached) return cached;
+    const res = await this.call((w) => w.usergroups.users.list({ usergroup: groupId }));
+    const users = res.users ?? [];
+    await this.opts.store.setJson(key, users, GROUP_TTL_MS);
+    return users;
   }
 
   /** Response URLs answer with a plain "ok" or an error status; 429 carries Retry-After like the Web API. */

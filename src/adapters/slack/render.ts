@@ -70,7 +70,9 @@ function option(value: string) {
 
 function inputBlock(i: FormInput): Block {
   const element =
-    i.kind === 'select'
+    i.kind === 'user'
+      ? { type: 'users_select', action_id: i.key, placeholder: plain(`Choose ${i.label}`, 150) }
+      : i.kind === 'select'
       ? {
           type: 'static_select',
           action_id: i.key,
@@ -109,14 +111,14 @@ export function loadingForm(title: string): Record<string, unknown> {
   return { type: 'modal', title: plain(title, 24), close: plain('Cancel', 24), blocks: [{ type: 'section', text: mrkdwn(':hourglass_flowing_sand: Loading products…') }] };
 }
 
-type StateValue = { type?: string; value?: string | null; selected_option?: { value: string } | null };
+type StateValue = { type?: string; value?: string | null; selected_option?: { value: string } | null; selected_user?: string | null };
 
 /** Reads a modal's state.values back into the form's input keys. */
 export function formValues(state: { values?: Record<string, Record<string, StateValue>> } | undefined): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [blockId, actions] of Object.entries(state?.values ?? {})) {
     for (const v of Object.values(actions)) {
-      out[blockId] = v.selected_option?.value ?? v.value ?? undefined;
+      out[blockId] = v.selected_option?.value ?? v.selected_user ?? v.value ?? undefined;
     }
   }
   return out;

@@ -1,0 +1,33 @@
+// Where each delivered outbox message landed (its ref and link), so later messages can update, thread under or link to it.
+import type { Queue } from 'bullmq';
+import type { Store } from '../src/adapters/redis/store.js';
+import type { PostedMessage } from '../src/core/ports.js';
+import { jobIdFor } from './queues.js';
+
+const REF_TTL_MS = 30 * 24 * 3600_000;
+const PENDING_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
+
+export class RefStore {
+  constructor(
+    private readonly store: Store,
+    private readonly queue: Queue,
+  ) {}
+
+  private key(k: string): string {
+    return this.store.key('outbox', 'ref', jobIdFor('msg', k));
+  }
+
+  async get(k: string): Promise<PostedMessage | undefined> {
+    return this.store.getJson<PostedMessage>(this.key(k));
+  }
+
+  async set(k: string, posted: PostedMessage): Promise<void> {
+    await this.store.setJson(this.key(k), posted, REF_TTL_MS);
+  }
+
+  async pending(k: string): Promise<boolean> {
+    const job = await this.queue.getJob(jobIdFor('msg', k));
+    return job !== undefined && PENDING_STATES.has(await job.getState());
+  }
+}
+

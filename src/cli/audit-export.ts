@@ -1,0 +1,38 @@
+// `npm run audit:export -- --since <date> [--out file]`: the audit trail since a date, as JSON lines.
+import { createWriteStream } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { RedisAudit } from '../adapters/redis/audit.js';
+import { Store } from '../adapters/redis/store.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { systemClock } from '../core/ports.js';
+
+export async function exportAudit(audit: RedisAudit, sinceMs: number, write: (line: string) => boolean | void): Promise<number> {
+  let count = 0;
+  for await (const entry of audit.since(sinceMs)) {
+    write(`${JSON.stringify(entry)}\n`);
+    count++;
+  }
+  return count;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { since: { type: 'string' }, out: { type: 'string' } } });
+  if (!values.since) throw new ConfigError('usage: npm run audit:export -- --since <date, e.g. 2026-11-01> [--out file.jsonl]');
+  const sinceMs = Date.parse(values.since);
+  if (Number.isNaN(sinceMs)) throw new ConfigError(`--since: "${values.since}" is not a date`);
+  const config = loadConfig();
+  const redis = new Redis(config.REDIS_URL);
+  const out = values.out ? createWriteStream(values.out) : process.stdout;
+  const count = await exportAudit(new RedisAudit(new Store(redis, config.SCICOMP_PREFIX), systemClock), sinceMs, (l) => out.write(l));
+  if (values.out) await new Promise<void>((r) => (out as ReturnType<typeof createWriteStream>).end(r));
+  process.stderr.write(`audit:export: ${count} entries since ${new Date(sinceMs).toISOString()}\n`);
+  redis.disconnect();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: Error) => {
+    process.stderr.write(`audit:export: ${err.message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,311 @@
+// Approval requests: posted as threads in the approvals channel, decided exactly once by an approver, carried out by the bot.
+import type { Actor, CoreDeps, Ctx } from './context.js';
+import { NotAuthorizedError, NotFoundError } from './errors.js';
+import { newRequestId } from './ids.js';
+import type { LaunchPlan } from './launch.js';
+import type { Field, Form, Message } from './message.js';
+import type { Address, Platform } from './ports.js';
+
+export type RequestKind = 'launch' | 'transfer' | 'restore' | 'offboard';
+export type RequestState = 'pending' | 'approved' | 'denied' | 'expired' | 'done';
+
+export interface TransferPayload {
+  provisionedProductId: string;
+  name: string;
+  productName: string;
+  from: { userId: string; email: string; name: string };
+  to: { userId: string; email: string; name: string; principal: string };
+}
+
+export interface RestorePayload {
+  bucket: string;
+  productName: string;
+  terminatedAt: number;
+}
+
+export interface OffboardPayload {
+  user: { userId: string; email: string; name: string };
+}
+
+export type RequestPayload =
+  | { kind: 'launch'; plan: LaunchPlan }
+  | { kind: 'transfer'; transfer: TransferPayload }
+  | { kind: 'restore'; restore: RestorePayload }
+  | { kind: 'offboard'; offboard: OffboardPayload };
+
+export interface Requester {
+  platform: Platform;
+  userId: string;
+  email: string;
+  name: string;
+}
+
+export interface ApprovalRequest {
+  id: string;
+  requester: Requester;
+  title: string;
+  why: string;
+  fields: Field[];
+  impact: string;
+  payload: RequestPayload;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface Decision {
+  state: RequestState;
+  decidedBy?: string;
+  decidedAt?: number;
+  denyReason?: string;
+}
+
+// Compare-and-set on the request's state, in one step on the Redis server: two approvers clicking at once on two
+// replicas reach here together, and exactly one of them moves the request on.
+const TRANSITION = `
+local s = redis.call('HGET', KEYS[1], 'state')
+if not s then return {'missing'} end
+if s ~= ARGV[1] then
+  return {s, redis.call('HGET', KEYS[1], 'decidedBy') or '', redis.call('HGET', KEYS[1], 'decidedAt') or ''}
+end
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], 'state', ARGV[2])
+if ARGV[1] == 'pending' then redis.call('ZREM', KEYS[2], ARGV[3]) end
+return {'ok'}
+`;
+
+const REQUEST_TTL_MS = 90 * 24 * 3600_000;
+
+function requestKey(deps: Pick<CoreDeps, 'store'>, id: string): string {
+  return deps.store.key('request', id);
+}
+
+function pendingKey(deps: Pick<CoreDeps, 'store'>): string {
+  return deps.store.key('requests', 'pending');
+}
+
+export const parentKey = (id: string) => `request:${id}:parent`;
+
+function approvalsChannel(deps: CoreDeps, platform: Platform): Address {
+  return { platform, kind: 'channel', channel: deps.policy().doc.approvals.channel };
+}
+
+function dm(r: Requester | { platform: Platform; userId: string }): Address {
+  return { platform: r.platform, kind: 'user', userId: r.userId };
+}
+
+export function when(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+export async function loadRequest(deps: Pick<CoreDeps, 'store'>, id: string): Promise<{ request: ApprovalRequest; decision: Decision } | undefined> {
+  const h = await deps.store.redis.hgetall(requestKey(deps, id));
+  if (!h.doc) return undefined;
+  return {
+    request: JSON.parse(h.doc) as ApprovalRequest,
+    decision: {
+      state: h.state as RequestState,
+      decidedBy: h.decidedBy || undefined,
+      decidedAt: h.decidedAt ? Number(h.decidedAt) : undefined,
+      denyReason: h.denyReason || undefined,
+    },
+  };
+}
+
+/** Moves a request from one state to another atomically; returns the state that won when it was already decided. */
+export async function transition(
+  deps: Pick<CoreDeps, 'store'>,
+  id: string,
+  from: RequestState,
+  to: RequestState,
+  fields: Record<string, string>,
+): Promise<{ ok: true } | { ok: false; decision: Decision | undefined }> {
+  const args = Object.entries(fields).flat();
+  const res = (await deps.store.redis.eval(TRANSITION, 2, requestKey(deps, id), pendingKey(deps), from, to, id, ...args)) as string[];
+  if (res[0] === 'ok') return { ok: true };
+  if (res[0] === 'missing') return { ok: false, decision: undefined };
+  return { ok: false, decision: { state: res[0] as RequestState, decidedBy: res[1] || undefined, decidedAt: res[2] ? Number(res[2]) : undefined } };
+}
+
+export async function isApprover(actor: Actor, deps: CoreDeps): Promise<boolean> {
+  const a = deps.policy().doc.approvals.approvers;
+  if ('users' in a) return a.users.includes(actor.userId);
+  return (await deps.people.groupMembers(actor.platform, a.userGroup)).includes(actor.userId);
+}
+
+export async function requireApprover(actor: Actor, deps: CoreDeps, what: string): Promise<void> {
+  if (!(await isApprover(actor, deps))) throw new NotAuthorizedError(`Only members of the IT approver group can ${what}.`);
+}
+
+function parentMessage(r: ApprovalRequest, footer?: string, withButtons = true): Message {
+  return {
+    text: `${r.title} (requested by ${r.requester.name})`,
+    title: r.title,
+    tone: withButtons ? 'warning' : 'info',
+    body: [`Why: ${r.why}`],
+    fields: [{ label: 'Requested by', value: `${r.requester.name} (${r.requester.email})` }, ...r.fields, { label: 'Estimated impact', value: r.impact }],
+    context: [footer ?? `Request ${r.id} · expires ${when(r.expiresAt)} · discuss in the thread`],
+    actions: withButtons
+      ? [
+          { id: 'approve', label: 'Approve', value: r.id, style: 'primary' },
+          { id: 'deny', label: 'Deny', value: r.id, style: 'danger' },
+        ]
+      : undefined,
+  };
+}
+
+/** Files a request: the parent message with buttons in the approvals channel, a pending note to the requester, and its expiry. */
+export async function openRequest(
+  input: Omit<ApprovalRequest, 'id' | 'createdAt' | 'expiresAt'>,
+  ctx: Ctx,
+  deps: CoreDeps,
+  scheduleExpiry: (id: string, atMs: number) => Promise<void>,
+): Promise<Message> {
+  // The id derives from the interaction, so a retried job files the same request once.
+  const id = ctx.requestId.replace(/[^a-zA-Z0-9_-]/g, '_');
+  const now = deps.clock.now();
+  const request: ApprovalRequest = { ...input, id, createdAt: now, expiresAt: now + deps.policy().doc.approvals.expiryHours * 3600_000 };
+  const key = requestKey(deps, id);
+  const created = await deps.store.redis.hsetnx(key, 'doc', JSON.stringify(request));
+  if (created) {
+    await deps.store.redis.multi().hset(key, 'state', 'pending').pexpire(key, REQUEST_TTL_MS).zadd(pendingKey(deps), now, id).exec();
+  }
+  const filed = (await loadRequest(deps, id))!.request;
+  await deps.outbox.send({ key: parentKey(id), to: approvalsChannel(deps, ctx.actor.platform), message: parentMessage(filed) });
+  await scheduleExpiry(id, filed.expiresAt);
+  await deps.audit.append({ actor: `${ctx.actor.platform}:${ctx.actor.userId}`, action: `request.${filed.payload.kind}`, target: id, outcome: 'pending', requestId: id, parameters: Object.fromEntries(filed.fields.map((f) => [f.label, f.value])) });
+  const pending: Message = {
+    text: `${filed.title}: waiting for IT approval.`,
+    tone: 'info',
+    title: 'Sent to IT for approval',
+    body: [`${filed.title}. Why: ${filed.why}.`, `I'll tell you here when it is decided; it expires ${when(filed.expiresAt)} if nobody does.`],
+  };
+  await deps.outbox.send({ key: `request:${id}:pending`, to: dm(filed.requester), message: pending, linkTo: parentKey(id) });
+  return { text: `Request ${id} filed: ${filed.title}. IT will decide in the approvals channel; I've sent you the link.`, tone: 'info' };
+}
+
+function decidedFooter(d: Decision, deciderName: string): string {
+  const at = d.decidedAt ? when(d.decidedAt) : 'an unknown time';
+  switch (d.state) {
+    case 'approved':
+    case 'done':
+      return `Approved by ${deciderName} at ${at}`;
+    case 'denied':
+      return `Denied by ${deciderName} at ${at}${d.denyReason ? `: ${d.denyReason}` : ''}`;
+    case 'expired':
+      return `Expired at ${at} without a decision`;
+    default:
+      return 'Pending';
+  }
+}
+
+/** A late or second click learns who decided and when, politely. */
+async function alreadyDecided(id: string, d: Decision | undefined, deps: CoreDeps): Promise<Message> {
+  if (!d) throw new NotFoundError(`There is no request ${id}.`);
+  const who = d.decidedBy ? (await nameOf(d.decidedBy, deps)) : 'nobody';
+  const footer = decidedFooter(d, who);
+  return { text: `Request ${id} was already decided: ${footer.charAt(0).toLowerCase()}${footer.slice(1)}. Nothing more to do.`, tone: 'info' };
+}
+
+async function nameOf(label: string, deps: CoreDeps): Promise<string> {
+  const [platform, userId] = label.split(':') as [Platform, string];
+  if (!userId) return label;
+  try {
+    return (await deps.people.actor(platform, userId)).name;
+  } catch {
+    return userId;
+  }
+}
+
+export interface Carrier {
+  carryOut(id: string): Promise<void>;
+}
+
+/** Approve or deny. Approval then hands the action to a job (`carry-out`) that performs it idempotently. */
+export async function decide(
+  id: string,
+  verdict: 'approved' | 'denied',
+  reason: string | undefined,
+  ctx: Ctx,
+  deps: CoreDeps,
+  carrier: Carrier,
+): Promise<Message> {
+  const who = `${ctx.actor.platform}:${ctx.actor.userId}`;
+  const found = await loadRequest(deps, id);
+  if (!found) throw new NotFoundError(`There is no request ${id}.`);
+  await requireApprover(ctx.actor, deps, 'decide requests');
+  if (found.request.requester.userId === ctx.actor.userId && found.request.requester.platform === ctx.actor.platform) {
+    throw new NotAuthorizedError('You cannot decide your own request; another approver must.');
+  }
+  const now = deps.clock.now();
+  const fields: Record<string, string> = { decidedBy: who, decidedAt: String(now), decisionId: ctx.requestId };
+  if (reason) fields.denyReason = reason;
+  const moved = await transition(deps, id, 'pending', verdict, fields);
+  if (!moved.ok) {
+    // The same interaction retried after it won: carry on where it stopped.
+    const again = await deps.store.redis.hget(requestKey(deps, id), 'decisionId');
+    if (again !== ctx.requestId) return alreadyDecided(id, moved.decision, deps);
+  }
+  const { request } = found;
+  const decision: Decision = { state: verdict, decidedBy: who, decidedAt: now, denyReason: reason };
+  const footer = decidedFooter(decision, ctx.actor.name);
+  await deps.audit.append({ actor: who, action: `decision.${verdict}`, target: id, parameters: reason ? { reason } : undefined, outcome: verdict, requestId: id });
+  await deps.outbox.send({ key: `request:${id}:decided`, replaces: parentKey(id), to: approvalsChannel(deps, request.requester.platform), message: parentMessage(request, footer, false) });
+  await deps.outbox.send({ key: `request:${id}:thread:decision`, threadOf: parentKey(id), to: approvalsChannel(deps, request.requester.platform), message: { text: footer, tone: verdict === 'approved' ? 'success' : 'warning' } });
+  await deps.outbox.send({
+    key: `request:${id}:requester:decision`,
+    to: dm(request.requester),
+    linkTo: parentKey(id),
+    message:
+      verdict === 'approved'
+        ? { text: `Approved: ${request.title}. ${footer}.`, tone: 'success', body: ['I am carrying it out now and will report here.'] }
+        : { text: `Denied: ${request.title}. ${footer}.`, tone: 'warning', body: reason ? [`Reason: ${reason}`] : undefined },
+  });
+  if (verdict === 'approved') await carrier.carryOut(id);
+  return { text: `${verdict === 'approved' ? 'Approved' : 'Denied'} request ${id}.`, tone: 'success' };
+}
+
+/** An undecided request past its expiry: buttons go, the requester is told. Replaying a click afterwards changes nothing. */
+export async function expire(id: string, deps: CoreDeps): Promise<boolean> {
+  const now = deps.clock.now();
+  const moved = await transition(deps, id, 'pending', 'expired', { decidedAt: String(now) });
+  if (!moved.ok) return false;
+  const found = (await loadRequest(deps, id))!;
+  const footer = decidedFooter({ state: 'expired', decidedAt: now }, '');
+  const to = approvalsChannel(deps, found.request.requester.platform);
+  await deps.audit.append({ actor: 'scicomp', action: 'request.expired', target: id, outcome: 'expired', requestId: id });
+  await deps.outbox.send({ key: `request:${id}:decided`, replaces: parentKey(id), to, message: parentMessage(found.request, footer, false) });
+  await deps.outbox.send({ key: `request:${id}:thread:expired`, threadOf: parentKey(id), to, message: { text: footer, tone: 'info' } });
+  await deps.outbox.send({
+    key: `request:${id}:requester:expired`,
+    to: dm(found.request.requester),
+    message: { text: `Your request expired without a decision: ${found.request.title}. Ask again if you still need it.`, tone: 'warning' },
+  });
+  return true;
+}
+
+export function denyForm(id: string): Form {
+  return {
+    id: 'deny',
+    title: 'Deny request',
+    submitLabel: 'Deny',
+    intro: 'The reason goes to the requester.',
+    inputs: [{ key: 'reason', label: 'Reason', kind: 'text' }],
+    state: id,
+  };
+}
+
+export async function pendingRequests(ctx: Ctx, deps: CoreDeps): Promise<Message> {
+  await requireApprover(ctx.actor, deps, 'list pending requests');
+  const ids = await deps.store.redis.zrange(pendingKey(deps), '0', '49');
+  if (ids.length === 0) return { text: 'No requests are waiting for a decision.', tone: 'info' };
+  const fields: Field[] = [];
+  for (const id of ids) {
+    const found = await loadRequest(deps, id);
+    if (!found) continue;
+    const link = await deps.outbox.permalink(parentKey(id));
+    fields.push({ label: found.request.title, value: `${found.request.requester.name} · since ${when(found.request.createdAt)} · expires ${when(found.request.expiresAt)}${link ? ` · ${link}` : ''}` });
+  }
+  return { text: `${fields.length} request${fields.length === 1 ? '' : 's'} waiting for a decision.`, title: 'Pending requests', fields };
+}
+
+export { newRequestId };

@@ -1,0 +1,443 @@
+// The IT side: transfer, restore and offboarding requests, what each does once approved, and the IT verbs (approvals, audit, reload).
+import { decide, denyForm, loadRequest, openRequest, parentKey, pendingRequests, requireApprover, transition, when, type ApprovalRequest, type Carrier, type TransferPayload } from './approvals.js';
+import type { Answer, Extensions } from './bot.js';
+import { cachedLaunchOptions } from './catalog-cache.js';
+import type { Command } from './command.js';
+import type { Actor, CoreDeps, Ctx } from './context.js';
+import { NotAuthorizedError, NotFoundError, UpstreamError, UserInputError } from './errors.js';
+import { awsToken } from './ids.js';
+import { actorLabel, launchStartedMessage, provisionPlan, type LaunchPlan } from './launch.js';
+import { ARCHIVE_DAYS } from './lifecycle.js';
+import type { Action, Field, Form, Message } from './message.js';
+import { ownProduct, productsOwnedBy } from './ownership.js';
+import type { Address, ProvisionedProduct } from './ports.js';
+
+// On-demand us-east-1 prices (USD/hour) for the impact estimate of a launch; unknown types are shown without a figure.
+const HOURLY_USD: Record<string, number> = {
+  't3.micro': 0.0104, 't3.small': 0.0208, 't3.medium': 0.0416, 't3.large': 0.0832, 'm5.large': 0.096, 'm5.xlarge': 0.192,
+  'c5.large': 0.085, 'c5.xlarge': 0.17, 'c5.2xlarge': 0.34, 'c5.4xlarge': 0.68, 'c5n.18xlarge': 3.888, 'r5.xlarge': 0.252, 'g4dn.xlarge': 0.526,
+};
+const HOURS_A_MONTH = 730;
+
+export function launchImpact(plan: LaunchPlan): string {
+  const p = plan.parameters;
+  const type = p.InstanceType ?? p.ComputeInstanceType;
+  const nodes = plan.kind === 'cluster' ? Number(p.MaxNodes ?? '1') : 1;
+  const hourly = type ? HOURLY_USD[type] : undefined;
+  const what = plan.kind === 'cluster' ? `a cluster of up to ${nodes} × ${type}` : type ? `one ${type} instance` : `a new ${plan.productName}`;
+  return hourly ? `${what}: up to about $${Math.round(hourly * nodes * HOURS_A_MONTH)}/month on demand` : what;
+}
+
+/** `<@U123|bob>`, `<@U123>`, `@U123` or `U123` → U123. */
+export function mentionedUser(text: string): string {
+  const m = /^<@([A-Z0-9]+)(?:\|[^>]*)?>$/.exec(text) ?? /^@?([UW][A-Z0-9]{2,})$/.exec(text);
+  if (!m) throw new UserInputError(`"${text}" is not a user: name them as @someone.`);
+  return m[1]!;
+}
+
+async function someone(ctx: Ctx, userId: string, deps: CoreDeps): Promise<Actor> {
+  try {
+    return await deps.people.actor(ctx.actor.platform, userId);
+  } catch (err) {
+    if (err instanceof UpstreamError && err.retryable) throw err;
+    throw new UserInputError(`I don't know the user ${userId}.`);
+  }
+}
+
+function principalOf(user: Actor, deps: CoreDeps): string {
+  const policy = deps.policy().doc;
+  const principal =
+    policy.users[user.userId]?.principal ??
+    policy.defaults.principalTemplate?.replace('{email}', user.email).replace('{username}', user.username);
+  if (!principal) throw new UserInputError(`I don't know ${user.name}'s AWS principal; ask IT to add them to the catalog policy.`);
+  return principal;
+}
+
+function requester(a: Actor) {
+  return { platform: a.platform, userId: a.userId, email: a.email, name: a.name };
+}
+
+function approvalsChannel(deps: CoreDeps, ctx: { actor: Actor } | Actor): Address {
+  const platform = 'actor' in ctx ? ctx.actor.platform : ctx.platform;
+  return { platform, kind: 'channel', channel: deps.policy().doc.approvals.channel };
+}
+
+export interface RequestJobs {
+  scheduleExpiry(id: string, atMs: number): Promise<void>;
+  carrier: Carrier;
+}
+
+// ---------- filing requests ----------
+
+async function transferRequest(cmd: Extract<Command, { verb: 'transfer' }>, ctx: Ctx, deps: CoreDeps, jobs: RequestJobs): Promise<Message> {
+  const toId = mentionedUser(cmd.to);
+  if (toId === ctx.actor.userId) throw new UserInputError('You cannot transfer a product to yourself.');
+  const product = await ownProduct(deps, ctx.actor, cmd.name);
+  const to = await someone(ctx, toId, deps);
+  const transfer: TransferPayload = {
+    provisionedProductId: product.id,
+    name: product.name,
+    productName: product.productName ?? product.name,
+    from: { userId: ctx.actor.userId, email: ctx.actor.email, name: ctx.actor.name },
+    to: { userId: to.userId, email: to.email, name: to.name, principal: principalOf(to, deps) },
+  };
+  return openRequest(
+    {
+      requester: requester(ctx.actor),
+      title: `Transfer ${product.name} to ${to.name}`,
+      why: `${ctx.actor.name} asks to hand ${product.name} over`,
+      fields: [
+        { label: 'Product', value: `${product.name} (${transfer.productName})` },
+        { label: 'From', value: ctx.actor.email },
+        { label: 'To', value: to.email },
+      ],
+      impact: `${to.name} owns it and pays for it from now on; ${ctx.actor.name} loses access`,
+      payload: { kind: 'transfer', transfer },
+    },
+    ctx,
+    deps,
+    jobs.scheduleExpiry,
+  );
+}
+
+interface ArchiveEntry {
+  terminatedAt: number;
+  productName: string;
+}
+
+async function restoreRequest(name: string, ctx: Ctx, deps: CoreDeps, jobs: RequestJobs): Promise<Message> {
+  const archive = deps.store.key('archive', ctx.actor.email);
+  const candidates = [name, `${ctx.actor.username}-${name}`];
+  let found: { bucket: string; entry: ArchiveEntry } | undefined;
+  for (const bucket of candidates) {
+    const raw = await deps.store.redis.hget(archive, bucket);
+    if (raw) found = { bucket, entry: JSON.parse(raw) as ArchiveEntry };
+  }
+  if (!found) throw new NotFoundError(`You have no archived bucket called "${name}": only buckets you terminated can be restored.`);
+  const age = deps.clock.now() - found.entry.terminatedAt;
+  if (age > ARCHIVE_DAYS * 86400_000) {
+    throw new UserInputError(`${found.bucket} was terminated on ${when(found.entry.terminatedAt)}, more than ${ARCHIVE_DAYS} days ago: it has been purged and cannot be restored.`);
+  }
+  return openRequest(
+    {
+      requester: requester(ctx.actor),
+      title: `Restore bucket ${found.bucket}`,
+      why: `${ctx.actor.name} asks for an archived bucket back`,
+      fields: [
+        { label: 'Bucket', value: `${found.bucket} (${found.entry.productName})` },
+        { label: 'Terminated', value: when(found.entry.terminatedAt) },
+      ],
+      impact: `the bucket and its objects come back from the archive, billed to ${ctx.actor.email}`,
+      payload: { kind: 'restore', restore: { bucket: found.bucket, productName: found.entry.productName, terminatedAt: found.entry.terminatedAt } },
+    },
+    ctx,
+    deps,
+    jobs.scheduleExpiry,
+  );
+}
+
+async function offboardRequest(user: string, ctx: Ctx, deps: CoreDeps, jobs: RequestJobs): Promise<Message> {
+  await requireApprover(ctx.actor, deps, 'offboard people');
+  const target = await someone(ctx, mentionedUser(user), deps);
+  const owned = await productsOwnedBy(deps, target.email);
+  return openRequest(
+    {
+      requester: requester(ctx.actor),
+      title: `Offboard ${target.name}`,
+      why: `${ctx.actor.name} is offboarding ${target.name}`,
+      fields: [
+        { label: 'User', value: target.email },
+        { label: 'Owns', value: owned.length ? owned.map((p) => p.name).join(', ') : 'nothing' },
+      ],
+      impact: `${owned.length} product${owned.length === 1 ? '' : 's'} to transfer or terminate`,
+      payload: { kind: 'offboard', offboard: { user: { userId: target.userId, email: target.email, name: target.name } } },
+    },
+    ctx,
+    deps,
+    jobs.scheduleExpiry,
+  );
+}
+
+// ---------- carrying out ----------
+
+/** Gives a product to someone else: OWNER in Service Catalog, then the OwnerEmail tag. Safe to repeat. */
+export async function transferProduct(t: TransferPayload, tokenBase: string, actor: string, deps: CoreDeps, platform: Actor['platform']): Promise<void> {
+  const token = (purpose: string) => awsToken(purpose, tokenBase);
+  const { recordId } = await deps.catalog.setOwner({ provisionedProductId: t.provisionedProductId, ownerArn: t.to.principal, token: token('owner') });
+  await deps.audit.append({ actor, action: 'aws.set-owner', target: t.name, parameters: { to: t.to.email, principal: t.to.principal }, outcome: `record ${recordId}`, requestId: tokenBase });
+  const product = (await deps.catalog.searchProvisioned()).find((p) => p.id === t.provisionedProductId);
+  if (!product?.productId || !product.versionId) throw new NotFoundError(`${t.name} no longer exists.`);
+  const options = await cachedLaunchOptions(deps, product.productId, product.versionId);
+  const retag = await deps.catalog.update({
+    provisionedProductId: product.id,
+    productId: product.productId,
+    versionId: product.versionId,
+    parameters: {},
+    parameterKeys: options.parameters.map((s) => s.key),
+    tags: { ...product.tags, OwnerEmail: t.to.email },
+    token: token('retag'),
+  });
+  await deps.audit.append({ actor, action: 'aws.retag', target: t.name, parameters: { OwnerEmail: t.to.email }, outcome: `record ${retag.recordId}`, requestId: tokenBase });
+  const kind = deps.policy().productRule(t.productName).kind;
+  await deps.watcher.watch({
+    recordId: retag.recordId,
+    provisionedProductId: product.id,
+    name: t.name,
+    productName: t.productName,
+    kind,
+    action: 'transfer',
+    owner: { platform, userId: t.to.userId, email: t.to.email },
+    requestId: tokenBase,
+  });
+  await deps.outbox.send({
+    key: `transfer:${tokenBase}:from`,
+    to: { platform, kind: 'user', userId: t.from.userId },
+    message: { text: `${t.name} now belongs to ${t.to.name}; it is no longer in your list.`, tone: 'info' },
+  });
+  await deps.outbox.send({
+    key: `transfer:${tokenBase}:to`,
+    to: { platform, kind: 'user', userId: t.to.userId },
+    message: { text: `${t.from.name} handed ${t.name} (${t.productName}) over to you. See /scicomp status ${t.name}.`, tone: 'info' },
+  });
+}
+
+function offboardItems(id: string, products: ProvisionedProduct[]): Message[] {
+  const messages: Message[] = [];
+  for (let i = 0; i < products.length; i += 10) {
+    const chunk = products.slice(i, i + 10);
+    const actions: Action[] = chunk.flatMap((p) => [
+      { id: 'offboard-transfer', label: `Transfer ${p.name} to…`, value: `${id}|${p.id}` },
+      { id: 'offboard-terminate', label: `Terminate ${p.name}`, value: `${id}|${p.id}`, style: 'danger' as const },
+    ]);
+    if (i + 10 >= products.length) actions.push({ id: 'offboard-terminate-all', label: 'Terminate all', value: id, style: 'danger' });
+    messages.push({
+      text: `Products to hand over or terminate (${i + 1}–${i + chunk.length} of ${products.length})`,
+      title: 'What they own',
+      fields: chunk.map((p) => ({ label: p.name, value: `${p.productName ?? ''} · ${p.status}` })),
+      actions,
+    });
+  }
+  return messages;
+}
+
+export async function carryOut(id: string, deps: CoreDeps): Promise<string> {
+  const found = await loadRequest(deps, id);
+  if (!found) throw new NotFoundError(`There is no request ${id}.`);
+  const { request, decision } = found;
+  if (decision.state !== 'approved' && decision.state !== 'done') return `not approved (${decision.state})`;
+  const actor = decision.decidedBy ?? 'scicomp';
+  const thread = { threadOf: parentKey(id), to: approvalsChannel(deps, request.requester as Actor) };
+  const p = request.payload;
+  switch (p.kind) {
+    case 'launch': {
+      const recordId = await provisionPlan(p.plan, actor, deps);
+      await deps.outbox.send({ ...thread, key: `request:${id}:carried`, message: { text: `Provisioning ${p.plan.name}: record ${recordId}.`, tone: 'info' } });
+      await deps.outbox.send({ key: `request:${id}:started`, to: { platform: request.requester.platform, kind: 'user', userId: request.requester.userId }, message: launchStartedMessage(p.plan) });
+      return 'provisioning';
+    }
+    case 'transfer':
+      await transferProduct(p.transfer, id, actor, deps, request.requester.platform);
+      await deps.outbox.send({ ...thread, key: `request:${id}:carried`, message: { text: `Transferred ${p.transfer.name} to ${p.transfer.to.name}.`, tone: 'success' } });
+      return 'transferred';
+    case 'restore':
+      await deps.outbox.send({
+        ...thread,
+        key: `request:${id}:task`,
+        message: {
+          text: `Task for IT: restore ${p.restore.bucket} from the archive (terminated ${when(p.restore.terminatedAt)}) for ${request.requester.email}, then click Done.`,
+          title: `Restore ${p.restore.bucket}`,
+          tone: 'info',
+          actions: [{ id: 'restore-done', label: 'Done', value: id, style: 'primary' }],
+        },
+      });
+      return 'task posted';
+    case 'offboard': {
+      const owned = await productsOwnedBy(deps, p.offboard.user.email);
+      if (owned.length === 0) {
+        await deps.outbox.send({ ...thread, key: `request:${id}:carried`, message: { text: `${p.offboard.user.name} owns nothing: offboarding is complete.`, tone: 'success' } });
+        return 'nothing owned';
+      }
+      const messages = offboardItems(id, owned);
+      for (const [i, message] of messages.entries()) await deps.outbox.send({ ...thread, key: `request:${id}:items:${i}`, message });
+      return `${owned.length} items listed`;
+    }
+  }
+}
+
+// ---------- clicks after approval ----------
+
+async function approvedOffboard(id: string, ctx: Ctx, deps: CoreDeps): Promise<ApprovalRequest & { payload: { kind: 'offboard' } }> {
+  await requireApprover(ctx.actor, deps, 'carry out offboarding');
+  const found = await loadRequest(deps, id);
+  if (!found || found.request.payload.kind !== 'offboard') throw new NotFoundError(`There is no offboarding request ${id}.`);
+  if (found.decision.state !== 'approved') throw new UserInputError(`Offboarding request ${id} is ${found.decision.state}, not approved.`);
+  return found.request as ApprovalRequest & { payload: { kind: 'offboard' } };
+}
+
+async function offboardTerminate(id: string, product: ProvisionedProduct, ctx: Ctx, deps: CoreDeps, request: ApprovalRequest): Promise<string> {
+  const { recordId } = await deps.catalog.terminate({ provisionedProductId: product.id, token: awsToken('offboard', `${id}-${product.id}`) });
+  const user = request.payload.kind === 'offboard' ? request.payload.offboard.user : request.requester;
+  await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'aws.terminate', target: product.name, outcome: `record ${recordId}`, requestId: id });
+  await deps.watcher.watch({
+    recordId,
+    provisionedProductId: product.id,
+    name: product.name,
+    productName: product.productName ?? product.name,
+    kind: deps.policy().productRule(product.productName ?? product.name).kind,
+    action: 'terminate',
+    owner: { platform: ctx.actor.platform, userId: user.userId, email: user.email },
+    requestId: id,
+  });
+  await deps.outbox.send({
+    key: `request:${id}:terminate:${product.id}`,
+    threadOf: parentKey(id),
+    to: approvalsChannel(deps, ctx),
+    message: { text: `${ctx.actor.name} is terminating ${product.name} (record ${recordId}).`, tone: 'info' },
+  });
+  return recordId;
+}
+
+function splitItem(value: string): [string, string] {
+  const [id, ppId] = value.split('|');
+  if (!id || !ppId) throw new UserInputError('That button is no longer understood.');
+  return [id, ppId];
+}
+
+async function ownedBy(request: ApprovalRequest & { payload: { kind: 'offboard' } }, ppId: string, deps: CoreDeps): Promise<ProvisionedProduct> {
+  const product = (await productsOwnedBy(deps, request.payload.offboard.user.email)).find((p) => p.id === ppId);
+  if (!product) throw new NotFoundError(`${request.payload.offboard.user.name} no longer owns that product.`);
+  return product;
+}
+
+export function transferPickForm(value: string): Form {
+  return {
+    id: 'offboard-transfer',
+    title: 'Transfer to…',
+    submitLabel: 'Transfer',
+    inputs: [{ key: 'to', label: 'New owner', kind: 'user' }],
+    state: value,
+  };
+}
+
+/** Clicks that open a form at once (the platform's trigger expires in seconds), by action id. */
+export function formForAction(actionId: string, value: string): Form | undefined {
+  if (actionId === 'deny') return denyForm(value);
+  if (actionId === 'offboard-transfer') return transferPickForm(value);
+  return undefined;
+}
+
+// ---------- IT verbs ----------
+
+async function audit(target: string | undefined, ctx: Ctx, deps: CoreDeps): Promise<Message> {
+  await requireApprover(ctx.actor, deps, 'read the audit trail');
+  let filter: ((e: { actor: string; target?: string }) => boolean) | undefined;
+  if (target) {
+    let user: string | undefined;
+    try {
+      user = mentionedUser(target);
+    } catch {
+      user = undefined;
+    }
+    filter = user ? (e) => e.actor.endsWith(`:${user}`) : (e) => e.target === target || (e.target?.endsWith(`-${target}`) ?? false);
+  }
+  const entries = await deps.audit.recent(20, filter);
+  if (entries.length === 0) return { text: target ? `No audit entries for ${target}.` : 'The audit trail is empty.', tone: 'info' };
+  const fields: Field[] = entries.map((e) => ({ label: `${e.time.slice(0, 19).replace('T', ' ')} ${e.action}`, value: `${e.actor}${e.target ? ` → ${e.target}` : ''}: ${e.outcome}` }));
+  return { text: `The ${entries.length} most recent audit entries${target ? ` for ${target}` : ''}.`, title: 'Audit trail', fields, context: ['npm run audit:export -- --since <date> writes the full trail as JSON lines.'] };
+}
+
+async function reload(ctx: Ctx, deps: CoreDeps): Promise<Message> {
+  if (deps.policy().roleOf(ctx.actor.userId) !== 'admin') throw new NotAuthorizedError('Only admins can reload the catalog policy.');
+  try {
+    await deps.reloadPolicy();
+  } catch (err) {
+    throw new UserInputError(`The catalog policy was NOT reloaded; the previous one stays in force. ${(err as Error).message}`);
+  }
+  return { text: 'Catalog policy reloaded on every replica.', tone: 'success' };
+}
+
+export function approvalExtensions(jobs: RequestJobs): Extensions {
+  const msg = async (m: Promise<Message>): Promise<Answer> => ({ message: await m });
+  return {
+    routeApproval: async (plan, reason, ctx, deps) =>
+      openRequest(
+        {
+          requester: requester(ctx.actor),
+          title: `Launch ${plan.productName} ${plan.name}`,
+          why: reason,
+          fields: [
+            { label: 'Product', value: `${plan.productName} ${plan.versionName}` },
+            ...Object.entries(plan.parameters).filter(([, v]) => v !== '').map(([label, value]) => ({ label, value })),
+          ],
+          impact: launchImpact(plan),
+          payload: { kind: 'launch', plan },
+        },
+        ctx,
+        deps,
+        jobs.scheduleExpiry,
+      ),
+    verbs: {
+      transfer: (cmd, ctx, deps) => msg(transferRequest(cmd as Extract<Command, { verb: 'transfer' }>, ctx, deps, jobs)),
+      restore: (cmd, ctx, deps) => msg(restoreRequest((cmd as Extract<Command, { verb: 'restore' }>).name, ctx, deps, jobs)),
+      offboard: (cmd, ctx, deps) => msg(offboardRequest((cmd as Extract<Command, { verb: 'offboard' }>).user, ctx, deps, jobs)),
+      approvals: (_cmd, ctx, deps) => msg(pendingRequests(ctx, deps)),
+      audit: (cmd, ctx, deps) => msg(audit((cmd as Extract<Command, { verb: 'audit' }>).target, ctx, deps)),
+      reload: (_cmd, ctx, deps) => msg(reload(ctx, deps)),
+    },
+    actions: {
+      approve: (id, ctx, deps) => msg(decide(id, 'approved', undefined, ctx, deps, jobs.carrier)),
+      // Where the platform could not open the form at the click (the console), the form is the answer.
+      deny: async (id) => ({ form: denyForm(id) }),
+      'offboard-transfer': async (value) => ({ form: transferPickForm(value) }),
+      'restore-done': async (id, ctx, deps) => {
+        await requireApprover(ctx.actor, deps, 'close restore tasks');
+        const found = await loadRequest(deps, id);
+        if (!found || found.request.payload.kind !== 'restore') throw new NotFoundError(`There is no restore request ${id}.`);
+        const moved = await transition(deps, id, 'approved', 'done', { doneBy: actorLabel(ctx.actor), doneAt: String(deps.clock.now()) });
+        if (!moved.ok) return { message: { text: `Restore request ${id} is already ${moved.decision?.state ?? 'gone'}.`, tone: 'info' } };
+        const bucket = found.request.payload.restore.bucket;
+        await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'restore.done', target: bucket, outcome: 'restored', requestId: id });
+        await deps.outbox.send({ key: `request:${id}:task-done`, replaces: `request:${id}:task`, to: approvalsChannel(deps, ctx), message: { text: `Restored ${bucket} (done by ${ctx.actor.name}).`, tone: 'success' } });
+        await deps.outbox.send({ key: `request:${id}:restored`, to: { platform: found.request.requester.platform, kind: 'user', userId: found.request.requester.userId }, message: { text: `IT restored your bucket ${bucket}.`, tone: 'success' } });
+        return { message: { text: `Marked ${bucket} as restored; ${found.request.requester.name} has been told.`, tone: 'success' } };
+      },
+      'offboard-terminate': async (value, ctx, deps) => {
+        const [id, ppId] = splitItem(value);
+        const request = await approvedOffboard(id, ctx, deps);
+        const product = await ownedBy(request, ppId, deps);
+        await offboardTerminate(id, product, ctx, deps, request);
+        return { message: { text: `Terminating ${product.name}.`, tone: 'info' } };
+      },
+      'offboard-terminate-all': async (id, ctx, deps) => {
+        const request = await approvedOffboard(id, ctx, deps);
+        const owned = await productsOwnedBy(deps, request.payload.offboard.user.email);
+        for (const product of owned) await offboardTerminate(id, product, ctx, deps, request);
+        return { message: { text: `Terminating ${owned.length} product${owned.length === 1 ? '' : 's'} of ${request.payload.offboard.user.name}.`, tone: 'info' } };
+      },
+    },
+    forms: {
+      deny: async (values, state, ctx, deps) => {
+        const reason = values.reason?.trim();
+        if (!reason) throw new UserInputError('A denial needs a reason for the requester.');
+        return msg(decide(state, 'denied', reason, ctx, deps, jobs.carrier));
+      },
+      'offboard-transfer': async (values, state, ctx, deps) => {
+        const [id, ppId] = splitItem(state);
+        const request = await approvedOffboard(id, ctx, deps);
+        const product = await ownedBy(request, ppId, deps);
+        const to = await someone(ctx, mentionedUser(values.to ?? ''), deps);
+        const from = request.payload.offboard.user;
+        if (to.userId === from.userId) throw new UserInputError(`${product.name} already belongs to ${from.name}; pick someone else.`);
+        await transferProduct(
+          { provisionedProductId: product.id, name: product.name, productName: product.productName ?? product.name, from, to: { userId: to.userId, email: to.email, name: to.name, principal: principalOf(to, deps) } },
+          `${ctx.requestId}`,
+          actorLabel(ctx.actor),
+          deps,
+          ctx.actor.platform,
+        );
+        await deps.outbox.send({ key: `request:${id}:transfer:${product.id}`, threadOf: parentKey(id), to: approvalsChannel(deps, ctx), message: { text: `${ctx.actor.name} transferred ${product.name} to ${to.name}.`, tone: 'success' } });
+        return { message: { text: `Transferred ${product.name} to ${to.name}.`, tone: 'success' } };
+      },
+    },
+  };
+}
