@@ -64,7 +64,7 @@ export class Scicomp {
     this.queues = new Queues(this.redis, config.SCICOMP_PREFIX);
     this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX);
     const clock = o.clock ?? systemClock;
-    this.audit = new RedisAudit(this.store, clock);
+    this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
     this.policyNow = policy;
     this.chats = { slack: new SlackChat({ secrets: o.secrets, store: this.store, apiUrl: config.SLACK_API_URL }), ...o.chats };
     this.deps = {

@@ -28,6 +28,7 @@ const schema = z.object({
   WATCH_MAX_POLL_MS: z.coerce.number().int().positive().default(60_000),
   CHANNEL_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
   SCICOMP_CONSOLE: bool.optional(),
+  SCICOMP_AUDIT_MAXLEN: z.coerce.number().int().min(1000).default(1_000_000),
 });
 
 export type Config = z.output<typeof schema> & { aws: 'aws' | 'sandbox'; awsReason: string };

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const redis = new Redis(config.REDIS_URL);
   const out = values.out ? createWriteStream(values.out) : process.stdout;
-  const count = await exportAudit(new RedisAudit(new Store(redis, config.SCICOMP_PREFIX), systemClock), sinceMs, (l) => out.write(l));
+  const count = await exportAudit(new RedisAudit(new Store(redis, config.SCICOMP_PREFIX), systemClock, config.SCICOMP_AUDIT_MAXLEN), sinceMs, (l) => out.write(l));
   if (values.out) await new Promise<void>((r) => (out as ReturnType<typeof createWriteStream>).end(r));
   process.stderr.write(`audit:export: ${count} entries since ${new Date(sinceMs).toISOString()}\n`);
   redis.disconnect();

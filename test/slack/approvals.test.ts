@@ -1,26 +1,15 @@
 // IT approvals through Slack's own door: requests filed by signed commands, decided by signed clicks, carried out in the sandbox.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePolicy } from '../../src/core/policy.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness, SIGNING_SECRET } from '../support/harness.js';
 import { buttonClick, interactionBody, sign } from '../support/signed.js';
+import { APPROVALS_CHANNEL, testPolicy } from '../support/policy.js';
 
 const ALICE = 'UALICE';
 const BOB = 'UBOB';
 const IT1 = 'UIT1';
 const IT2 = 'UIT2';
-const CHANNEL = 'CAPPROVE';
-
-export function testPolicy(expiryHours = 72) {
-  const text = readFileSync('manifests/catalog.yaml', 'utf8')
-    .replace('channel: C0APPROVALS', `channel: ${CHANNEL}`)
-    .replace('users: [U0ITADMIN1, U0ITADMIN2]', `users: [${IT1}, ${IT2}]`)
-    .replace('expiryHours: 72', `expiryHours: ${expiryHours}`)
-    .replace("  # emailDomain: synapse.org", '  principalTemplate: "arn:aws:iam::111122223333:role/SC-Endusers/{email}"')
-    .replace('users: {}', `users:\n  ${IT1}: { role: admin }`);
-  return parsePolicy(text, 'test-catalog.yaml');
-}
+const CHANNEL = APPROVALS_CHANNEL;
 
 let h: Harness;
 let sandbox: SandboxCatalog;
