@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Outbox, OutboxItem, Watcher, WatchRequest } from '../src/core/context.js';
+import type { Feed, FeedEvent, Outbox, OutboxItem, Watcher, WatchRequest } from '../src/core/context.js';
+import type { SnsMessage } from '../src/http/sns.js';
 import { Store } from '../src/adapters/redis/store.js';
 import { RefStore } from './outbox-refs.js';
 import type { RunPayload } from './run-command.js';
@@ -13,6 +14,8 @@ export const QUEUE = {
   deliver: 'deliver-message',
   expire: 'expire-request',
   carry: 'carry-out',
+  sns: 'process-sns',
+  feed: 'post-feed',
 } as const;
 
 export function redisConnection(url: string): Redis {
@@ -36,6 +39,8 @@ export class Queues {
   readonly deliver: Queue;
   readonly expire: Queue;
   readonly carry: Queue;
+  readonly sns: Queue;
+  readonly feed: Queue;
   readonly refs: RefStore;
 
   constructor(
@@ -48,11 +53,13 @@ export class Queues {
     this.deliver = new Queue(QUEUE.deliver, opts);
     this.expire = new Queue(QUEUE.expire, opts);
     this.carry = new Queue(QUEUE.carry, opts);
+    this.sns = new Queue(QUEUE.sns, opts);
+    this.feed = new Queue(QUEUE.feed, opts);
     this.refs = new RefStore(new Store(connection, prefix), this.deliver);
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.command, this.watch, this.deliver, this.expire, this.carry].map((q) => q.close()));
+    await Promise.all([this.command, this.watch, this.deliver, this.expire, this.carry, this.sns, this.feed].map((q) => q.close()));
   }
 
   readonly outbox: Outbox = {
@@ -85,6 +92,19 @@ export class Queues {
   async carryOut(id: string): Promise<void> {
     await this.carry.add('carry', { id }, { ...KEEP, jobId: jobIdFor('carry', id), attempts: 10, backoff: { type: 'exponential', delay: 2000 } });
   }
+
+  /** SNS delivers at least once: the MessageId as job id makes a redelivery one alert. */
+  async snsMessage(m: SnsMessage): Promise<void> {
+    await this.sns.add('sns', m, { ...KEEP, jobId: jobIdFor('sns', m.MessageId), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
+  }
+
+  readonly feedOut: Feed = {
+    publish: async (event: FeedEvent) => {
+      for (const target of ['slack', 'teams'] as const) {
+        await this.feed.add('feed', { target, event }, { ...KEEP, jobId: jobIdFor(`feed-${target}`, event.key), attempts: 15, backoff: { type: 'exponential', delay: 5000 } });
+      }
+    },
+  };
 
   async runCommand(payload: RunPayload): Promise<void> {
     await this.command.add('run', payload, {

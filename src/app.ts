@@ -7,6 +7,8 @@ import { pino, type Logger } from 'pino';
 import * as carryOut from '../jobs/carry-out.js';
 import * as deliverMessage from '../jobs/deliver-message.js';
 import * as expireRequest from '../jobs/expire-request.js';
+import * as postFeed from '../jobs/post-feed.js';
+import * as processSns from '../jobs/process-sns.js';
 import { Inbox, InboxPump } from '../jobs/inbox.js';
 import { Queues, redisConnection } from '../jobs/queues.js';
 import * as runCommand from '../jobs/run-command.js';
@@ -17,16 +19,26 @@ import { createSlackApp } from './adapters/slack/app.js';
 import { SlackChat } from './adapters/slack/chat.js';
 import type { Config } from './config.js';
 import { Bot, type Extensions } from './core/bot.js';
-import { noFeed, type CoreDeps, type Feed, type People } from './core/context.js';
+import type { CoreDeps, Feed, People } from './core/context.js';
 import { resolveActor } from './core/directory.js';
 import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction } from './core/requests.js';
+import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand } from './core/alerts.js';
+import type { Command } from './core/command.js';
+import { MAX_SNS_BYTES, snsHandler, SnsVerifier } from './http/sns.js';
 import { loadPolicy, type Policy } from './core/policy.js';
-import { systemClock, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort } from './core/ports.js';
+import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
 
 export interface Overrides {
   catalog: CatalogPort;
+  topics: TopicsPort;
+  alarms: AlarmsPort;
+  budgets: BudgetsPort;
   secrets: SecretsPort;
+  /** Tests serve their own signing certificate. */
+  snsVerifier?: SnsVerifier;
+  /** What the admin feeds post with (tests record it). */
+  fetch?: typeof fetch;
   clock?: Clock;
   log?: Logger;
   policy?: Policy;
@@ -73,16 +85,38 @@ export class Scicomp {
       outbox: this.queues.outbox,
       watcher: this.queues.watcher,
       audit: this.audit,
-      feed: o.feed ?? noFeed,
+      feed: o.feed ?? this.queues.feedOut,
       clock,
       policy: () => this.policyNow,
       reloadPolicy: () => this.reloadPolicy(),
       people: this.people(),
       connect: { region: config.AWS_REGION, credentialProcess: config.SCICOMP_CREDENTIAL_PROCESS },
+      topics: o.topics,
+      alarms: o.alarms,
+      budgets: o.budgets,
+      snsEndpoint: config.SCICOMP_PUBLIC_URL ? `${config.SCICOMP_PUBLIC_URL.replace(/\/$/, '')}/sns` : undefined,
       log: this.log,
     };
+    this.snsVerifier = o.snsVerifier ?? new SnsVerifier();
+    this.fetch = o.fetch;
     const approvals = approvalExtensions({ scheduleExpiry: (id, at) => this.queues.scheduleExpiry(id, at), carrier: { carryOut: (id) => this.queues.carryOut(id) } });
-    this.bot = new Bot(this.deps, { ...approvals, ...o.extensions });
+    const alerting: Extensions = {
+      verbs: {
+        budget: async (_cmd, ctx, deps) => ({ message: await budgetCommand(ctx, deps) }),
+        snooze: async (cmd, ctx, deps) => {
+          const c = cmd as Extract<Command, { verb: 'snooze' }>;
+          return { message: await snoozeCommand(c.name, c.duration, ctx, deps) };
+        },
+      },
+      actions: Object.fromEntries(Object.entries(idleActions).map(([id, fn]) => [id, async (value: string, ctx, deps) => ({ message: await fn(value, ctx, deps) })])),
+    };
+    this.bot = new Bot(this.deps, {
+      ...approvals,
+      verbs: { ...approvals.verbs, ...alerting.verbs, ...o.extensions?.verbs },
+      actions: { ...approvals.actions, ...alerting.actions, ...o.extensions?.actions },
+      forms: { ...approvals.forms, ...o.extensions?.forms },
+      routeApproval: o.extensions?.routeApproval ?? approvals.routeApproval,
+    });
     this.secrets = o.secrets;
   }
 
@@ -118,6 +152,8 @@ export class Scicomp {
   }
 
   private readonly secrets: SecretsPort;
+  private readonly snsVerifier: SnsVerifier;
+  private readonly fetch?: typeof fetch;
 
   get policy(): Policy {
     return this.policyNow;
@@ -141,6 +177,22 @@ export class Scicomp {
       formForAction,
     });
     const web = this.slack.receiver?.app ?? express();
+    const allowedTopics = new Set((this.config.SCICOMP_SNS_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean));
+    web.post(
+      '/sns',
+      express.text({ type: () => true, limit: MAX_SNS_BYTES }),
+      snsHandler({
+        verifier: this.snsVerifier,
+        isKnownTopic: async (arn) => allowedTopics.has(arn) || (await this.redis.sismember(knownTopicsKey(this.deps), arn)) === 1,
+        enqueue: (m) => this.queues.snsMessage(m),
+        log: this.log,
+      }),
+    );
+    // express.text answers an oversized body with 413 before the handler runs; say so in JSON like the rest.
+    web.use('/sns', (err: { status?: number }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+      if (err.status === 413) res.status(413).json({ error: 'message too large' });
+      else next(err);
+    });
     web.get('/healthz', async (_req, res) => {
       try {
         await this.redis.ping();
@@ -185,6 +237,7 @@ export class Scicomp {
             connect: this.deps.connect,
             minPollMs: c.WATCH_MIN_POLL_MS,
             maxPollMs: c.WATCH_MAX_POLL_MS,
+            onSettled: [(w, r) => onRecordSettled(w, r, this.deps)],
             log: this.log,
           },
           token,
@@ -199,6 +252,8 @@ export class Scicomp {
     );
     make<expireRequest.Payload>(expireRequest.name, (job) => expireRequest.process(job, this.deps), 4);
     make<carryOut.Payload>(carryOut.name, (job) => carryOut.process(job, this.deps), 8);
+    make<processSns.Payload>(processSns.name, (job, token) => processSns.process(job, this.deps, token), 32);
+    make<postFeed.Payload>(postFeed.name, (job) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, log: this.log }), 4);
   }
 
   async stopWorkers(): Promise<void> {

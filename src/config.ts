@@ -23,6 +23,7 @@ const schema = z.object({
   SANDBOX_PROVISION_MS: z.coerce.number().int().positive().default(5_000),
   SCICOMP_POLICY: z.string().default('manifests/catalog.yaml'),
   SCICOMP_PUBLIC_URL: optionalString.pipe(z.string().url().optional()),
+  SCICOMP_SNS_TOPICS: optionalString,
   SCICOMP_CREDENTIAL_PROCESS: z.string().default('"<path to your credential helper>" "<your access token>"'),
   WATCH_MIN_POLL_MS: z.coerce.number().int().positive().default(5_000),
   WATCH_MAX_POLL_MS: z.coerce.number().int().positive().default(60_000),

@@ -6,10 +6,11 @@ import { AwsCatalog } from './adapters/aws/catalog.js';
 import { AwsSecrets, EnvSecrets } from './adapters/aws/secrets.js';
 import { ConsoleChat } from './adapters/console/chat.js';
 import { startConsole } from './adapters/console/repl.js';
-import { Scicomp } from './app.js';
+import { AwsAlarms, AwsBudgets, AwsTopics, BudgetsClient, CloudWatchClient, SNSClient } from './adapters/aws/alerts.js';
+import { Scicomp, type Overrides } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { PolicyError, loadPolicy } from './core/policy.js';
-import type { CatalogPort, SecretName } from './core/ports.js';
+import type { SecretName } from './core/ports.js';
 
 type Role = 'all' | 'web' | 'worker';
 
@@ -32,12 +33,24 @@ function envSecrets(c: Config): Partial<Record<SecretName, string>> {
   };
 }
 
-async function catalogFor(c: Config, log: pino.Logger): Promise<CatalogPort> {
-  if (c.aws === 'aws') return new AwsCatalog(new ServiceCatalogClient({ region: c.AWS_REGION }));
+type AwsPorts = Pick<Overrides, 'catalog' | 'topics' | 'alarms' | 'budgets'>;
+
+async function awsPorts(c: Config, log: pino.Logger): Promise<AwsPorts> {
+  if (c.aws === 'aws') {
+    const region = c.AWS_REGION;
+    return {
+      catalog: new AwsCatalog(new ServiceCatalogClient({ region })),
+      topics: new AwsTopics(new SNSClient({ region })),
+      alarms: new AwsAlarms(new CloudWatchClient({ region })),
+      // AWS Budgets is a global service answered in us-east-1.
+      budgets: new AwsBudgets(new BudgetsClient({ region: 'us-east-1' })),
+    };
+  }
   log.warn({ reason: c.awsReason }, 'SANDBOX MODE: using an in-process fake AWS account; nothing is launched in AWS');
   // Loaded only here, so production wiring never depends on the sandbox.
   const { SandboxCatalog } = await import('./sandbox/catalog.js');
-  return new SandboxCatalog({ provisionMs: c.SANDBOX_PROVISION_MS });
+  const { SandboxAlarms, SandboxBudgets, SandboxTopics } = await import('./sandbox/alerts.js');
+  return { catalog: new SandboxCatalog({ provisionMs: c.SANDBOX_PROVISION_MS }), topics: new SandboxTopics(), alarms: new SandboxAlarms(), budgets: new SandboxBudgets() };
 }
 
 async function main(): Promise<void> {
@@ -61,7 +74,7 @@ async function main(): Promise<void> {
   }
   const consoleChat = consoleMode ? new ConsoleChat((t) => process.stdout.write(`\n${t}\n`), policy.doc.defaults.emailDomain) : undefined;
   const app = new Scicomp(config, policy, {
-    catalog: await catalogFor(config, log),
+    ...(await awsPorts(config, log)),
     secrets,
     log,
     chats: consoleChat ? { console: consoleChat } : {},

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../adapters/redis/store.js';
 import type { Message } from './message.js';
 import type { Policy } from './policy.js';
-import type { Address, CatalogPort, Clock, Platform, ProductKind } from './ports.js';
+import type { Address, AlarmsPort, BudgetsPort, CatalogPort, Clock, Platform, ProductKind, TopicsPort } from './ports.js';
 
 export interface Actor {
   platform: Platform;
@@ -112,6 +112,11 @@ export interface CoreDeps {
   reloadPolicy: () => Promise<void>;
   people: People;
   connect: ConnectSettings;
+  topics: TopicsPort;
+  alarms: AlarmsPort;
+  budgets: BudgetsPort;
+  /** `SCICOMP_PUBLIC_URL/sns`, subscribed to every user's topic; absent in local use. */
+  snsEndpoint?: string;
   log: Logger;
 }
 

@@ -196,3 +196,52 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+// ---------- Alerts wiring: SNS topics, CloudWatch alarms, Budgets ----------
+
+export interface UserTopicInput {
+  /** Stable per user, so CreateTopic returns the same topic every time. */
+  name: string;
+  ownerEmail: string;
+  /** The bot's HTTPS endpoint (`SCICOMP_PUBLIC_URL/sns`), subscribed beside the user's email. */
+  endpoint?: string;
+}
+
+export interface TopicsPort {
+  /** CreateTopic (tagged with the owner), a policy letting CloudWatch and Budgets publish, email and HTTPS subscriptions; idempotent. */
+  ensureUserTopic(input: UserTopicInput): Promise<string>;
+  confirmSubscription(topicArn: string, token: string): Promise<void>;
+}
+
+export type AlarmKind = 'cpu-high' | 'cpu-idle' | 'memory-high' | 'disk-high';
+
+export interface AlarmThreshold {
+  threshold: number;
+  periodSeconds: number;
+  evaluationPeriods: number;
+}
+
+export interface InstanceAlarmsInput {
+  provisionedProductId: string;
+  instanceId: string;
+  topicArn: string;
+  thresholds: Record<AlarmKind, AlarmThreshold>;
+}
+
+export interface AlarmsPort {
+  /** PutMetricAlarm for each kind, named `scicomp-<provisioned product id>-<kind>`; returns the names. */
+  putInstanceAlarms(input: InstanceAlarmsInput): Promise<string[]>;
+  deleteAlarms(names: string[]): Promise<void>;
+}
+
+export interface BudgetSummary {
+  limitUsd: number;
+  actualUsd: number;
+  forecastUsd?: number;
+}
+
+export interface BudgetsPort {
+  /** A monthly cost budget filtered by the OwnerEmail tag, notifying the topic at 80 % and 100 % actual and 100 % forecast. */
+  ensureUserBudget(input: { accountId: string; name: string; ownerEmail: string; monthlyUsd: number; topicArn: string }): Promise<void>;
+  describeUserBudget(input: { accountId: string; name: string }): Promise<BudgetSummary | undefined>;
+}

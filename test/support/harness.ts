@@ -6,6 +6,7 @@ import { Scicomp, type Overrides } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { loadPolicy, type Policy } from '../../src/core/policy.js';
 import type { CatalogPort, Clock, SecretName, SecretsPort } from '../../src/core/ports.js';
+import { SandboxAlarms, SandboxBudgets, SandboxTopics } from '../../src/sandbox/alerts.js';
 import { SlackApi } from './slack-api.js';
 import { buttonClick, interactionBody, sign, slashCommandBody } from './signed.js';
 
@@ -52,6 +53,9 @@ export class Harness {
     const policy = o.policy ?? (await loadPolicy('manifests/catalog.yaml'));
     const app = new Scicomp(config, policy, {
       catalog: o.catalog,
+      topics: new SandboxTopics(),
+      alarms: new SandboxAlarms(),
+      budgets: new SandboxBudgets(),
       secrets: staticSecrets({ slackSigningSecret: SIGNING_SECRET, slackBotToken: 'xoxb-test-token' }),
       clock: o.clock,
       log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),

@@ -1,0 +1,331 @@
+// Watching what users run: their topic and budget on first launch, alarms per instance, and each alert routed to its owner.
+import { ALARM_KINDS, alarmName, parseAlarmName } from './alarm-names.js';
+import type { Actor, CoreDeps, Ctx, FeedEvent, WatchRequest } from './context.js';
+import { NotAuthorizedError, NotFoundError, UserInputError } from './errors.js';
+import { awsToken } from './ids.js';
+import { actorLabel } from './launch.js';
+import { instanceIdOf, terminate } from './lifecycle.js';
+import type { Message } from './message.js';
+import { isOwner, ownProduct } from './ownership.js';
+import type { AlarmKind, Platform, ProductRecord } from './ports.js';
+
+export interface Owner {
+  platform: Platform;
+  userId: string;
+  email: string;
+}
+
+/** What an alarm is about, kept when its alarms are created so an alert finds its product without an AWS call. */
+interface Watched {
+  provisionedProductId: string;
+  name: string;
+  productName: string;
+  owner: Owner;
+  alarms: string[];
+}
+
+const COALESCE_MS = 6 * 3600_000;
+const SNOOZE_MAX_MS = 30 * 86400_000;
+
+function safeName(email: string): string {
+  return email.toLowerCase().replace(/[^a-z0-9_-]/g, '-');
+}
+
+export const topicName = (email: string) => `scicomp-user-${safeName(email)}`;
+export const budgetName = (email: string) => `scicomp-${safeName(email)}`;
+const watchedKey = (deps: CoreDeps, ppId: string) => deps.store.key('watched', ppId);
+export const topicOwnerKey = (deps: Pick<CoreDeps, 'store'>, arn: string) => deps.store.key('topic-owner', arn);
+export const knownTopicsKey = (deps: Pick<CoreDeps, 'store'>) => deps.store.key('topics');
+const userTopicKey = (deps: CoreDeps, email: string) => deps.store.key('user-topic', email.toLowerCase());
+const snoozeKey = (deps: CoreDeps, ppId: string) => deps.store.key('snooze', ppId);
+
+/** The user's SNS topic (with email and HTTPS subscriptions) and monthly budget; idempotent, so every launch may call it. */
+export async function ensureUserWiring(owner: Owner, deps: CoreDeps): Promise<string> {
+  const topicArn = await deps.topics.ensureUserTopic({ name: topicName(owner.email), ownerEmail: owner.email, endpoint: deps.snsEndpoint });
+  await deps.store.redis
+    .multi()
+    .set(topicOwnerKey(deps, topicArn), JSON.stringify(owner))
+    .sadd(knownTopicsKey(deps), topicArn)
+    .set(userTopicKey(deps, owner.email), topicArn)
+    .exec();
+  const accountId = topicArn.split(':')[4]!;
+  await deps.budgets.ensureUserBudget({ accountId, name: budgetName(owner.email), ownerEmail: owner.email, monthlyUsd: deps.policy().doc.budgets.monthlyUsd, topicArn });
+  return topicArn;
+}
+
+function thresholds(deps: CoreDeps): Record<AlarmKind, { threshold: number; periodSeconds: number; evaluationPeriods: number }> {
+  const a = deps.policy().doc.alarms;
+  return { 'cpu-high': a.cpuHigh, 'cpu-idle': a.cpuIdle, 'memory-high': a.memoryHigh, 'disk-high': a.diskHigh };
+}
+
+/** Runs when a record settles: wiring on a first launch, alarms on a running instance, their deletion on terminate. */
+export async function onRecordSettled(w: WatchRequest, record: ProductRecord, deps: CoreDeps): Promise<void> {
+  if (record.status !== 'SUCCEEDED' || !w.provisionedProductId) return;
+  const ppId = w.provisionedProductId;
+  if (w.action === 'terminate') {
+    const watched = await deps.store.getJson<Watched>(watchedKey(deps, ppId));
+    const names = watched?.alarms ?? ALARM_KINDS.map((k) => alarmName(ppId, k));
+    await deps.alarms.deleteAlarms(names);
+    await deps.audit.append({ actor: 'scicomp', action: 'aws.delete-alarms', target: w.name, outcome: `${names.length} alarms`, requestId: w.requestId });
+    await deps.store.del(watchedKey(deps, ppId), snoozeKey(deps, ppId));
+    return;
+  }
+  if (w.action !== 'provision' && w.action !== 'update' && w.action !== 'transfer') return;
+  const topicArn = await ensureUserWiring(w.owner, deps);
+  const instanceId = w.kind === 'instance' || w.kind === 'cluster' ? instanceIdOf(record.outputs) : undefined;
+  let alarms: string[] = [];
+  if (instanceId) {
+    // The same names each time: an update's new instance or a new owner's topic overwrite the alarms in place.
+    alarms = await deps.alarms.putInstanceAlarms({ provisionedProductId: ppId, instanceId, topicArn, thresholds: thresholds(deps) });
+    await deps.audit.append({ actor: 'scicomp', action: 'aws.put-alarms', target: w.name, parameters: { instanceId }, outcome: `${alarms.length} alarms`, requestId: w.requestId });
+  }
+  const watched: Watched = { provisionedProductId: ppId, name: w.name, productName: w.productName, owner: w.owner, alarms };
+  await deps.store.setJson(watchedKey(deps, ppId), watched);
+}
+
+// ---------- alerts ----------
+
+export interface SnsNotification {
+  messageId: string;
+  topicArn: string;
+  subject?: string;
+  message: string;
+  timestamp: string;
+}
+
+interface CloudWatchAlarm {
+  AlarmName: string;
+  NewStateValue: 'ALARM' | 'OK' | 'INSUFFICIENT_DATA';
+  OldStateValue?: string;
+  NewStateReason?: string;
+  StateChangeTime?: string;
+  Trigger?: { MetricName?: string; Namespace?: string; Threshold?: number; Dimensions?: { name?: string; value?: string }[] };
+}
+
+export type ParsedAlert =
+  | { type: 'alarm'; alarm: CloudWatchAlarm; value?: string }
+  | { type: 'budget'; budget: string; alertType: string; threshold: string; amount?: string; budgeted?: string }
+  | { type: 'other'; text: string };
+
+export function parseAlert(n: SnsNotification): ParsedAlert {
+  try {
+    const json = JSON.parse(n.message) as Partial<CloudWatchAlarm>;
+    if (json && typeof json.AlarmName === 'string' && typeof json.NewStateValue === 'string') {
+      // "Threshold Crossed: 3 datapoints [97.5 (23/11/26 10:02:00), ...] were greater than the threshold (95.0)."
+      const value = /\[([0-9.]+) \(/.exec(json.NewStateReason ?? '')?.[1];
+      return { type: 'alarm', alarm: json as CloudWatchAlarm, value };
+    }
+  } catch {
+    // not JSON: a Budgets notification or something else
+  }
+  const field = (label: string) => new RegExp(`^${label}:\\s*(.+)$`, 'm').exec(n.message)?.[1]?.trim();
+  const budget = field('Budget Name');
+  if (budget && /AWS Budget/i.test(`${n.subject ?? ''}\n${n.message}`)) {
+    const alertType = field('Alert Type') ?? 'ACTUAL';
+    return { type: 'budget', budget, alertType, threshold: field('Alert Threshold') ?? '?', amount: field(`${alertType} Amount`), budgeted: field('Budgeted Amount') };
+  }
+  return { type: 'other', text: n.subject ? `${n.subject}: ${n.message}` : n.message };
+}
+
+const KIND_TEXT: Record<AlarmKind, { what: string; recovered: string; advice: string }> = {
+  'cpu-high': { what: 'CPU is above its threshold', recovered: 'CPU is back under its threshold', advice: 'If this is not expected, check what is running (top) or move to a larger instance type with /scicomp update.' },
+  'cpu-idle': { what: 'is idle', recovered: 'is busy again', advice: 'Stop it to save money, terminate it if you are done, or snooze these pings.' },
+  'memory-high': { what: 'memory is nearly full', recovered: 'memory use is back to normal', advice: 'Processes may be killed. Free memory or move to an instance type with more memory.' },
+  'disk-high': { what: 'disk is filling up', recovered: 'disk use is back under its threshold', advice: 'Delete or move data to S3 before the disk fills, or grow the volume with /scicomp update.' },
+};
+
+function alarmMessage(watched: Watched | undefined, a: CloudWatchAlarm, kind: AlarmKind | undefined, value: string | undefined, count: number, firstAt: string): Message {
+  const name = watched?.name ?? a.AlarmName;
+  const k = kind ? KIND_TEXT[kind] : { what: `alarm ${a.AlarmName}`, advice: 'See the alarm in CloudWatch.' };
+  const threshold = a.Trigger?.Threshold;
+  const measured = value !== undefined && threshold !== undefined ? `${Number(value).toFixed(1)} against a threshold of ${threshold}` : a.NewStateReason ?? '';
+  const msg: Message = {
+    text: `${name}: ${k.what}${count > 1 ? ` (${count} alarms since ${firstAt})` : ''}`,
+    title: `${name}: ${k.what}`,
+    tone: 'warning',
+    fields: [
+      { label: 'Metric', value: `${a.Trigger?.Namespace ?? ''} ${a.Trigger?.MetricName ?? ''}`.trim() || a.AlarmName },
+      { label: 'Value', value: measured || 'n/a' },
+      { label: 'Since', value: a.StateChangeTime ?? firstAt },
+    ],
+    body: [k.advice],
+    context: count > 1 ? [`Fired ${count} times since ${firstAt}; repeats update this message.`] : [`alarm ${a.AlarmName}`],
+  };
+  if (kind === 'cpu-idle' && watched) {
+    msg.actions = [
+      { id: 'idle-stop', label: 'Stop', value: watched.provisionedProductId },
+      { id: 'idle-terminate', label: 'Terminate', value: watched.provisionedProductId, style: 'danger' },
+      { id: 'idle-snooze', label: 'Snooze 24 h', value: watched.provisionedProductId },
+      { id: 'idle-keep', label: 'Keep', value: watched.provisionedProductId },
+    ];
+  }
+  return msg;
+}
+
+interface ActiveAlert {
+  key: string;
+  count: number;
+  firstAt: string;
+}
+
+export interface AlertResult {
+  outcome: 'posted' | 'coalesced' | 'recovered' | 'snoozed' | 'ignored';
+}
+
+/** One SNS notification to its owner's DM. Runs one at a time per alarm (the caller holds a lock). */
+export async function deliverAlert(n: SnsNotification, deps: CoreDeps): Promise<AlertResult> {
+  const owner = await deps.store.getJson<Owner>(topicOwnerKey(deps, n.topicArn));
+  if (!owner) {
+    deps.log.warn({ topicArn: n.topicArn, messageId: n.messageId }, 'notification from a topic with no owner; dropped');
+    return { outcome: 'ignored' };
+  }
+  const to = { platform: owner.platform, kind: 'user' as const, userId: owner.userId };
+  const parsed = parseAlert(n);
+  const feed = (type: FeedEvent['type'], summary: string) => deps.feed.publish({ type, summary, key: `sns:${n.messageId}` });
+  if (parsed.type === 'budget') {
+    const message: Message = {
+      text: `Budget ${parsed.alertType === 'FORECASTED' ? 'forecast to be exceeded' : 'exceeded'}: ${parsed.amount ?? '?'} against ${parsed.threshold}`,
+      title: parsed.alertType === 'FORECASTED' ? 'Your spend is forecast to pass your budget' : 'You have passed a budget threshold',
+      tone: 'warning',
+      fields: [
+        { label: 'Budget', value: `${parsed.budget}${parsed.budgeted ? ` (${parsed.budgeted} a month)` : ''}` },
+        { label: parsed.alertType === 'FORECASTED' ? 'Forecast' : 'Spent', value: parsed.amount ?? '?' },
+        { label: 'Threshold', value: parsed.threshold },
+      ],
+      body: ['/scicomp list shows what you run; stop or terminate what you no longer need. /scicomp budget shows the details.'],
+    };
+    await deps.outbox.send({ key: `sns:${n.messageId}`, to, message });
+    await feed('budget', `${owner.email}: ${message.text}`);
+    return { outcome: 'posted' };
+  }
+  if (parsed.type === 'other') {
+    await deps.outbox.send({ key: `sns:${n.messageId}`, to, message: { text: parsed.text.slice(0, 2900), title: 'AWS notification', tone: 'info' } });
+    return { outcome: 'posted' };
+  }
+  const a = parsed.alarm;
+  const ref = parseAlarmName(a.AlarmName);
+  const watched = ref ? await deps.store.getJson<Watched>(watchedKey(deps, ref.provisionedProductId)) : undefined;
+  const activeKey = deps.store.key('alert', a.AlarmName);
+  const active = await deps.store.getJson<ActiveAlert>(activeKey);
+  if (a.NewStateValue === 'OK') {
+    if (!active) return { outcome: 'ignored' };
+    const name = watched?.name ?? a.AlarmName;
+    await deps.outbox.send({
+      key: `sns:${n.messageId}`,
+      replaces: active.key,
+      to,
+      message: { text: `${name} recovered: ${ref ? KIND_TEXT[ref.kind].recovered : `${a.AlarmName} is OK`}.`, title: `${name} recovered`, tone: 'success', context: [`alarm ${a.AlarmName} is OK again (${a.StateChangeTime ?? n.timestamp}); it fired ${active.count} time${active.count === 1 ? '' : 's'}`] },
+    });
+    await deps.store.del(activeKey);
+    return { outcome: 'recovered' };
+  }
+  if (a.NewStateValue !== 'ALARM') return { outcome: 'ignored' };
+  if (ref?.kind === 'cpu-idle' && (await deps.store.redis.exists(snoozeKey(deps, ref.provisionedProductId)))) {
+    await deps.audit.append({ actor: 'scicomp', action: 'alert.snoozed', target: watched?.name ?? a.AlarmName, outcome: 'not sent', requestId: n.messageId });
+    return { outcome: 'snoozed' };
+  }
+  const firstAt = active?.firstAt ?? a.StateChangeTime ?? n.timestamp;
+  const count = (active?.count ?? 0) + 1;
+  const message = alarmMessage(watched, a, ref?.kind, parsed.value, count, firstAt);
+  const key = active?.key ?? `sns:${n.messageId}`;
+  await deps.outbox.send({ key: `sns:${n.messageId}`, replaces: active ? active.key : undefined, to, message });
+  await deps.store.setJson(activeKey, { key, count, firstAt } satisfies ActiveAlert, COALESCE_MS);
+  if (!active) await feed('alarm', `${owner.email}: ${message.text}`);
+  return { outcome: active ? 'coalesced' : 'posted' };
+}
+
+// ---------- acting on alerts ----------
+
+async function ownedWatched(ppId: string, actor: Actor, deps: CoreDeps) {
+  const product = (await deps.catalog.searchProvisioned()).find((p) => p.id === ppId);
+  if (!product) throw new NotFoundError('That product no longer exists.');
+  if (!isOwner(product, actor.email)) throw new NotAuthorizedError(`${product.name} is not yours; only its owner can act on its alerts.`);
+  return product;
+}
+
+export function parseDuration(text: string): number {
+  const m = /^(\d+)\s*(m|min|h|d)$/i.exec(text.trim());
+  if (!m) throw new UserInputError(`"${text}" is not a duration: use minutes, hours or days, like 30m, 24h or 3d.`);
+  const ms = Number(m[1]) * { m: 60_000, min: 60_000, h: 3600_000, d: 86400_000 }[m[2]!.toLowerCase() as 'm' | 'min' | 'h' | 'd'];
+  if (ms <= 0) throw new UserInputError('Snooze for at least a minute.');
+  if (ms > SNOOZE_MAX_MS) throw new UserInputError('Snooze for at most 30 days; terminate what you no longer need.');
+  return ms;
+}
+
+async function snooze(ppId: string, name: string, ms: number, ctx: Ctx, deps: CoreDeps): Promise<Message> {
+  const until = deps.clock.now() + ms;
+  await deps.store.redis.set(snoozeKey(deps, ppId), String(until), 'PX', ms);
+  await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'alert.snooze', target: name, parameters: { until: new Date(until).toISOString() }, outcome: 'ok', requestId: ctx.requestId });
+  return { text: `Idle pings for ${name} are muted until ${new Date(until).toISOString().slice(0, 16).replace('T', ' ')} UTC.`, tone: 'success' };
+}
+
+export async function snoozeCommand(name: string, duration: string, ctx: Ctx, deps: CoreDeps): Promise<Message> {
+  const ms = parseDuration(duration);
+  const product = await ownProduct(deps, ctx.actor, name);
+  return snooze(product.id, product.name, ms, ctx, deps);
+}
+
+export const idleActions = {
+  'idle-stop': async (ppId: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
+    const product = await ownedWatched(ppId, ctx.actor, deps);
+    const actions = product.productId && product.versionId ? await deps.catalog.listServiceActions(product.productId, product.versionId) : [];
+    const stop = actions.find((a) => /stop/i.test(a.name));
+    if (!stop) {
+      return { text: `${product.name} has no Stop action in the catalog, so I can't stop it. Terminate it if you are done, or ask IT to add a stop action to ${product.productName ?? 'its product'}.`, tone: 'warning' };
+    }
+    const { recordId } = await deps.catalog.executeServiceAction({ provisionedProductId: ppId, serviceActionId: stop.id, token: awsToken('stop', ctx.requestId) });
+    await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'aws.service-action', target: product.name, parameters: { action: stop.name }, outcome: `record ${recordId}`, requestId: ctx.requestId });
+    await deps.watcher.watch({
+      recordId,
+      provisionedProductId: ppId,
+      name: product.name,
+      productName: product.productName ?? product.name,
+      kind: deps.policy().productRule(product.productName ?? product.name).kind,
+      action: 'service-action',
+      owner: { platform: ctx.actor.platform, userId: ctx.actor.userId, email: ctx.actor.email },
+      requestId: ctx.requestId,
+    });
+    return { text: `Stopping ${product.name} (${stop.name}). I'll tell you when it is done.`, tone: 'info' };
+  },
+  'idle-terminate': async (ppId: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
+    const product = await ownedWatched(ppId, ctx.actor, deps);
+    return terminate(product.name, ctx, deps);
+  },
+  'idle-snooze': async (ppId: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
+    const product = await ownedWatched(ppId, ctx.actor, deps);
+    return snooze(ppId, product.name, 24 * 3600_000, ctx, deps);
+  },
+  'idle-keep': async (ppId: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
+    const product = await ownedWatched(ppId, ctx.actor, deps);
+    await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'alert.keep', target: product.name, outcome: 'ok', requestId: ctx.requestId });
+    return { text: `Keeping ${product.name} running. I'll ping you again at its next idle alarm.`, tone: 'success' };
+  },
+};
+
+// ---------- budget ----------
+
+export function bar(fraction: number, width = 20): string {
+  const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+}
+
+export async function budgetCommand(ctx: Ctx, deps: CoreDeps): Promise<Message> {
+  const topicArn = await deps.store.redis.get(userTopicKey(deps, ctx.actor.email));
+  const summary = topicArn ? await deps.budgets.describeUserBudget({ accountId: topicArn.split(':')[4]!, name: budgetName(ctx.actor.email) }) : undefined;
+  if (!summary) return { text: 'You have no budget yet: it is created with your first launch.', tone: 'info' };
+  const used = summary.limitUsd > 0 ? summary.actualUsd / summary.limitUsd : 0;
+  const usd = (n: number) => `$${n.toFixed(2)}`;
+  return {
+    text: `You have spent ${usd(summary.actualUsd)} of your ${usd(summary.limitUsd)} monthly budget (${Math.round(used * 100)}%).`,
+    title: 'Your budget this month',
+    tone: used >= 1 ? 'error' : used >= 0.8 ? 'warning' : 'info',
+    fields: [
+      { label: 'Budget', value: `${usd(summary.limitUsd)} a month` },
+      { label: 'Spent to date', value: usd(summary.actualUsd) },
+      { label: 'Forecast', value: summary.forecastUsd !== undefined ? usd(summary.forecastUsd) : 'not yet available' },
+    ],
+    code: [`${bar(used)} ${Math.round(used * 100)}%`],
+  };
+}
+
+export { isOwner };

@@ -1,0 +1,145 @@
+// POST /sns: every message's signature is verified (SNS SignatureVersion 1 and 2, certificates only from SNS hosts) before
+// anything else; subscriptions are confirmed only for our own topics; notifications are queued by MessageId and acked fast.
+import { createVerify } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+
+export const MAX_SNS_BYTES = 256 * 1024;
+
+const common = {
+  MessageId: z.string().min(1).max(100),
+  TopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/),
+  Message: z.string(),
+  Timestamp: z.string().min(1),
+  SignatureVersion: z.enum(['1', '2']),
+  Signature: z.string().min(1),
+  SigningCertURL: z.string().url(),
+};
+
+export const snsMessage = z.discriminatedUnion('Type', [
+  z.object({ Type: z.literal('Notification'), ...common, Subject: z.string().optional(), UnsubscribeURL: z.string().optional() }),
+  z.object({ Type: z.literal('SubscriptionConfirmation'), ...common, SubscribeURL: z.string().url(), Token: z.string().min(1) }),
+  z.object({ Type: z.literal('UnsubscribeConfirmation'), ...common, SubscribeURL: z.string().url(), Token: z.string().min(1) }),
+]);
+
+export type SnsMessage = z.output<typeof snsMessage>;
+
+export class SnsRejected extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The canonical string SNS signs: each field as "Name\nvalue\n", in this order, Subject only when present. */
+export function stringToSign(m: SnsMessage): string {
+  const keys =
+    m.Type === 'Notification'
+      ? (['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'] as const)
+      : (['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'] as const);
+  let out = '';
+  for (const k of keys) {
+    const v = (m as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    out += `${k}\n${String(v)}\n`;
+  }
+  return out;
+}
+
+export function parseSnsMessage(body: string): SnsMessage {
+  if (Buffer.byteLength(body) > MAX_SNS_BYTES) throw new SnsRejected(413, 'message too large');
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new SnsRejected(400, 'not JSON');
+  }
+  const parsed = snsMessage.safeParse(json);
+  if (!parsed.success) throw new SnsRejected(400, `not an SNS message: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
+const SNS_CERT_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+
+export class SnsVerifier {
+  private readonly certs = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly opts: { fetchCert?: (url: string) => Promise<string>; certHost?: RegExp } = {},
+  ) {}
+
+  private async fetchCert(url: string): Promise<string> {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    if (res.status !== 200) throw new SnsRejected(403, `signing certificate answered ${res.status}`);
+    return res.text();
+  }
+
+  private cert(url: string): Promise<string> {
+    let cert = this.certs.get(url);
+    if (!cert) {
+      cert = (this.opts.fetchCert ?? ((u: string) => this.fetchCert(u)))(url);
+      // A failed fetch is not cached: the next message tries again.
+      cert.catch(() => this.certs.delete(url));
+      this.certs.set(url, cert);
+    }
+    return cert;
+  }
+
+  async verify(m: SnsMessage): Promise<void> {
+    const url = new URL(m.SigningCertURL);
+    if (url.protocol !== 'https:' || !(this.opts.certHost ?? SNS_CERT_HOST).test(url.hostname) || !url.pathname.endsWith('.pem')) {
+      throw new SnsRejected(403, `signing certificate not from SNS: ${url.hostname}`);
+    }
+    let pem: string;
+    try {
+      pem = await this.cert(m.SigningCertURL);
+    } catch (err) {
+      throw err instanceof SnsRejected ? err : new SnsRejected(403, 'signing certificate could not be fetched');
+    }
+    const verifier = createVerify(m.SignatureVersion === '1' ? 'RSA-SHA1' : 'RSA-SHA256');
+    verifier.update(stringToSign(m), 'utf8');
+    let ok = false;
+    try {
+      ok = verifier.verify(pem, m.Signature, 'base64');
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new SnsRejected(403, 'signature does not verify');
+  }
+}
+
+export interface SnsHandlerDeps {
+  verifier: SnsVerifier;
+  /** Topics the bot owns or the configuration allows. */
+  isKnownTopic: (topicArn: string) => Promise<boolean>;
+  enqueue: (m: SnsMessage) => Promise<void>;
+  log: Logger;
+}
+
+export function snsHandler(deps: SnsHandlerDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const body = typeof req.body === 'string' ? req.body : '';
+    try {
+      const m = parseSnsMessage(body);
+      await deps.verifier.verify(m);
+      if (!(await deps.isKnownTopic(m.TopicArn))) {
+        deps.log.warn({ topicArn: m.TopicArn, type: m.Type, messageId: m.MessageId }, 'SNS message from a topic scicomp does not own; ignored');
+        res.status(403).json({ error: 'unknown topic' });
+        return;
+      }
+      if (m.Type === 'UnsubscribeConfirmation') {
+        deps.log.info({ topicArn: m.TopicArn }, 'SNS unsubscribed us from a topic');
+      } else {
+        await deps.enqueue(m);
+      }
+      res.status(200).json({ ok: true });
+    } catch (err) {
+      const status = err instanceof SnsRejected ? err.status : 500;
+      deps.log.warn({ status, reason: (err as Error).message }, 'SNS message refused');
+      res.status(status).json({ error: status === 500 ? 'internal error' : (err as Error).message });
+    }
+  };
+}
