@@ -6,6 +6,8 @@ export interface SlackCall {
   method: string;
   body: Record<string, unknown>;
   at: number;
+  /** What the recorder answered (e.g. the `ts` of a posted message). */
+  response?: Record<string, unknown>;
 }
 
 type Failure = { status: number; retryAfter?: number; error?: string };
@@ -52,8 +54,9 @@ export class SlackApi {
         res.writeHead(failure.status, headers).end(JSON.stringify({ ok: false, error: failure.error ?? 'ratelimited' }));
         return;
       }
-      this.calls.push({ method, body, at: Date.now() });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.answer(method, body)));
+      const response = this.answer(method, body) as Record<string, unknown>;
+      this.calls.push({ method, body, at: Date.now(), response });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(response));
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;

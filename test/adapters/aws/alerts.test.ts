@@ -1,0 +1,126 @@
+import { BudgetsClient, CreateBudgetCommand, DescribeBudgetCommand, DuplicateRecordException } from '@aws-sdk/client-budgets';
+import { CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { ConfirmSubscriptionCommand, CreateTopicCommand, ListSubscriptionsByTopicCommand, SetTopicAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { AwsAlarms, AwsBudgets, AwsTopics } from '../../../src/adapters/aws/alerts.js';
+
+const sns = mockClient(SNSClient);
+const cw = mockClient(CloudWatchClient);
+const budgets = mockClient(BudgetsClient);
+const ARN = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-jdoe-synapse-org';
+
+beforeEach(() => {
+  sns.reset();
+  cw.reset();
+  budgets.reset();
+});
+
+const inputs = (mock: { commandCalls: (c: never) => { args: [{ input: unknown }] }[] }, command: unknown) => mock.commandCalls(command as never).map((c) => c.args[0].input);
+
+describe('AwsTopics', () => {
+  it('creates the topic by a stable name, lets CloudWatch and Budgets publish, subscribes email and the bot once', async () => {
+    sns.on(CreateTopicCommand).resolves({ TopicArn: ARN });
+    sns.on(ListSubscriptionsByTopicCommand).resolves({ Subscriptions: [{ Protocol: 'email', Endpoint: 'jdoe@synapse.org' }] });
+    const topics = new AwsTopics(new SNSClient({ region: 'us-east-1' }));
+    expect(await topics.ensureUserTopic({ name: 'scicomp-user-jdoe-synapse-org', ownerEmail: 'jdoe@synapse.org', endpoint: 'https://scicomp.example.org/sns' })).toBe(ARN);
+    expect(inputs(sns, CreateTopicCommand)).toEqual([
+      { Name: 'scicomp-user-jdoe-synapse-org', Tags: [{ Key: 'OwnerEmail', Value: 'jdoe@synapse.org' }, { Key: 'ManagedBy', Value: 'scicomp' }] },
+    ]);
+    const policy = inputs(sns, SetTopicAttributesCommand)[0] as { TopicArn: string; AttributeName: string; AttributeValue: string };
+    expect(policy.TopicArn).toBe(ARN);
+    expect(policy.AttributeName).toBe('Policy');
+    expect(JSON.parse(policy.AttributeValue).Statement[0]).toEqual({
+      Sid: 'scicomp-cloudwatch-and-budgets-publish',
+      Effect: 'Allow',
+      Principal: { Service: ['cloudwatch.amazonaws.com', 'budgets.amazonaws.com'] },
+      Action: 'SNS:Publish',
+      Resource: ARN,
+      Condition: { StringEquals: { 'aws:SourceAccount': '111122223333' } },
+    });
+    // The email subscription exists already: only the HTTPS one is added.
+    expect(inputs(sns, SubscribeCommand)).toEqual([{ TopicArn: ARN, Protocol: 'https', Endpoint: 'https://scicomp.example.org/sns', ReturnSubscriptionArn: true }]);
+  });
+
+  it('confirms a subscription with the token, authenticated on unsubscribe', async () => {
+    sns.on(ConfirmSubscriptionCommand).resolves({});
+    await new AwsTopics(new SNSClient({ region: 'us-east-1' })).confirmSubscription(ARN, 'tok');
+    expect(inputs(sns, ConfirmSubscriptionCommand)).toEqual([{ TopicArn: ARN, Token: 'tok', AuthenticateOnUnsubscribe: 'true' }]);
+  });
+});
+
+describe('AwsAlarms', () => {
+  it('puts the four alarms with the topic as alarm and OK action, and deletes them', async () => {
+    cw.on(PutMetricAlarmCommand).resolves({});
+    cw.on(DeleteAlarmsCommand).resolves({});
+    const alarms = new AwsAlarms(new CloudWatchClient({ region: 'us-east-1' }));
+    const t = (threshold: number, periodSeconds: number, evaluationPeriods: number) => ({ threshold, periodSeconds, evaluationPeriods });
+    const names = await alarms.putInstanceAlarms({
+      provisionedProductId: 'pp-abc',
+      instanceId: 'i-0123456789abcdef0',
+      topicArn: ARN,
+      thresholds: { 'cpu-high': t(95, 60, 3), 'cpu-idle': t(5, 300, 12), 'memory-high': t(85, 60, 3), 'disk-high': t(80, 60, 3) },
+    });
+    expect(names).toEqual(['scicomp-pp-abc-cpu-high', 'scicomp-pp-abc-cpu-idle', 'scicomp-pp-abc-memory-high', 'scicomp-pp-abc-disk-high']);
+    const puts = inputs(cw, PutMetricAlarmCommand);
+    expect(puts[0]).toEqual({
+      AlarmName: 'scicomp-pp-abc-cpu-high',
+      AlarmDescription: 'scicomp: CPU above 95% on i-0123456789abcdef0',
+      Namespace: 'AWS/EC2',
+      MetricName: 'CPUUtilization',
+      Dimensions: [{ Name: 'InstanceId', Value: 'i-0123456789abcdef0' }],
+      Statistic: 'Average',
+      Period: 60,
+      EvaluationPeriods: 3,
+      Threshold: 95,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'missing',
+      ActionsEnabled: true,
+      AlarmActions: [ARN],
+      OKActions: [ARN],
+      Tags: [{ Key: 'ManagedBy', Value: 'scicomp' }],
+    });
+    expect(puts[1]).toMatchObject({ MetricName: 'CPUUtilization', ComparisonOperator: 'LessThanThreshold', Threshold: 5, Period: 300, EvaluationPeriods: 12, TreatMissingData: 'notBreaching' });
+    expect(puts[2]).toMatchObject({ Namespace: 'CWAgent', MetricName: 'mem_used_percent', Threshold: 85, Period: 60, EvaluationPeriods: 3 });
+    expect(puts[3]).toMatchObject({ Namespace: 'CWAgent', MetricName: 'disk_used_percent', Threshold: 80 });
+    await alarms.deleteAlarms(names);
+    expect(inputs(cw, DeleteAlarmsCommand)).toEqual([{ AlarmNames: names }]);
+  });
+});
+
+describe('AwsBudgets', () => {
+  it('creates a monthly cost budget filtered by OwnerEmail with 80/100 % actual and 100 % forecast notifications', async () => {
+    budgets.on(CreateBudgetCommand).resolves({});
+    const b = new AwsBudgets(new BudgetsClient({ region: 'us-east-1' }));
+    await b.ensureUserBudget({ accountId: '111122223333', name: 'scicomp-jdoe-synapse-org', ownerEmail: 'jdoe@synapse.org', monthlyUsd: 500, topicArn: ARN });
+    const subscribers = [{ SubscriptionType: 'SNS', Address: ARN }];
+    expect(inputs(budgets, CreateBudgetCommand)).toEqual([
+      {
+        AccountId: '111122223333',
+        Budget: {
+          BudgetName: 'scicomp-jdoe-synapse-org',
+          BudgetType: 'COST',
+          TimeUnit: 'MONTHLY',
+          BudgetLimit: { Amount: '500.00', Unit: 'USD' },
+          FilterExpression: { Tags: { Key: 'OwnerEmail', Values: ['jdoe@synapse.org'], MatchOptions: ['EQUALS'] } },
+        },
+        NotificationsWithSubscribers: [
+          { Notification: { NotificationType: 'ACTUAL', ComparisonOperator: 'GREATER_THAN', Threshold: 80, ThresholdType: 'PERCENTAGE' }, Subscribers: subscribers },
+          { Notification: { NotificationType: 'ACTUAL', ComparisonOperator: 'GREATER_THAN', Threshold: 100, ThresholdType: 'PERCENTAGE' }, Subscribers: subscribers },
+          { Notification: { NotificationType: 'FORECASTED', ComparisonOperator: 'GREATER_THAN', Threshold: 100, ThresholdType: 'PERCENTAGE' }, Subscribers: subscribers },
+        ],
+      },
+    ]);
+  });
+
+  it('treats an existing budget as done, and reads spend and forecast', async () => {
+    budgets.on(CreateBudgetCommand).rejects(new DuplicateRecordException({ message: 'exists', $metadata: {} }));
+    budgets.on(DescribeBudgetCommand).resolves({
+      Budget: { BudgetName: 'b', BudgetType: 'COST', TimeUnit: 'MONTHLY', BudgetLimit: { Amount: '500.0', Unit: 'USD' }, CalculatedSpend: { ActualSpend: { Amount: '412.57', Unit: 'USD' }, ForecastedSpend: { Amount: '530.10', Unit: 'USD' } } },
+    });
+    const b = new AwsBudgets(new BudgetsClient({ region: 'us-east-1' }));
+    await expect(b.ensureUserBudget({ accountId: '111122223333', name: 'b', ownerEmail: 'x@y.org', monthlyUsd: 500, topicArn: ARN })).resolves.toBeUndefined();
+    expect(await b.describeUserBudget({ accountId: '111122223333', name: 'b' })).toEqual({ limitUsd: 500, actualUsd: 412.57, forecastUsd: 530.1 });
+    expect(inputs(budgets, DescribeBudgetCommand)).toEqual([{ AccountId: '111122223333', BudgetName: 'b' }]);
+  });
+});

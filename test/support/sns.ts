@@ -1,0 +1,86 @@
+// Signs SNS messages the way SNS does (SignatureVersion 1 and 2) with a key and certificate made for the test run,
+// and builds real-shaped CloudWatch alarm and Budgets notifications from the fixtures.
+import { execFileSync } from 'node:child_process';
+import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SnsVerifier, stringToSign, type SnsMessage } from '../../src/http/sns.js';
+
+export const CERT_URL = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem';
+
+function keyAndCert(): { key: string; cert: string } {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const key = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const dir = mkdtempSync(join(tmpdir(), 'scicomp-sns-'));
+  writeFileSync(join(dir, 'key.pem'), key);
+  execFileSync('openssl', ['req', '-x509', '-new', '-key', join(dir, 'key.pem'), '-subj', '/CN=sns.amazonaws.com', '-days', '2', '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  return { key, cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+}
+
+export const signer = keyAndCert();
+/** Another key: what a forger would sign with. */
+export const forger = keyAndCert();
+
+export function verifierForTests(onFetch?: (url: string) => void): SnsVerifier {
+  return new SnsVerifier({
+    fetchCert: async (url) => {
+      onFetch?.(url);
+      return signer.cert;
+    },
+  });
+}
+
+type Unsigned = Omit<SnsMessage, 'Signature' | 'SignatureVersion' | 'SigningCertURL'>;
+
+export function sign(m: Unsigned, version: '1' | '2' = '1', key = signer.key, certUrl = CERT_URL): SnsMessage {
+  const draft = { ...m, SignatureVersion: version, SigningCertURL: certUrl, Signature: '' } as SnsMessage;
+  const s = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256');
+  s.update(stringToSign(draft), 'utf8');
+  return { ...draft, Signature: s.sign(key, 'base64') };
+}
+
+export function notification(topicArn: string, message: string, subject?: string, messageId: string = randomUUID()): Unsigned {
+  return {
+    Type: 'Notification',
+    MessageId: messageId,
+    TopicArn: topicArn,
+    ...(subject ? { Subject: subject } : {}),
+    Message: message,
+    Timestamp: new Date().toISOString(),
+    UnsubscribeURL: `https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${topicArn}:sub`,
+  } as Unsigned;
+}
+
+export function confirmation(topicArn: string, token: string = randomUUID()): Unsigned {
+  return {
+    Type: 'SubscriptionConfirmation',
+    MessageId: randomUUID(),
+    TopicArn: topicArn,
+    Token: token,
+    Message: `You have chosen to subscribe to the topic ${topicArn}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
+    SubscribeURL: `https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${topicArn}&Token=${token}`,
+    Timestamp: new Date().toISOString(),
+  } as Unsigned;
+}
+
+export function alarmMessage(o: { alarmName: string; state: 'ALARM' | 'OK'; metric?: string; namespace?: string; threshold?: number; value?: number }): string {
+  const fixture = JSON.parse(readFileSync('test/fixtures/cloudwatch-alarm.json', 'utf8')) as Record<string, unknown> & { Trigger: Record<string, unknown> };
+  delete fixture._source;
+  const value = o.value ?? 97.5;
+  return JSON.stringify({
+    ...fixture,
+    AlarmName: o.alarmName,
+    NewStateValue: o.state,
+    OldStateValue: o.state === 'OK' ? 'ALARM' : 'OK',
+    NewStateReason:
+      o.state === 'OK'
+        ? `Threshold Crossed: 1 datapoint [42.0 (23/11/26 10:20:00)] was not greater than the threshold (${o.threshold ?? 95}.0).`
+        : `Threshold Crossed: 3 out of the last 3 datapoints [${value} (23/11/26 10:02:00), 96.1 (23/11/26 10:01:00)] were greater than the threshold (${o.threshold ?? 95}.0).`,
+    Trigger: { ...fixture.Trigger, MetricName: o.metric ?? 'CPUUtilization', Namespace: o.namespace ?? 'AWS/EC2', Threshold: o.threshold ?? 95 },
+  });
+}
+
+export function budgetMessage(budget: string): string {
+  return readFileSync('test/fixtures/budget-notification.txt', 'utf8').replaceAll('scicomp-example', budget);
+}
