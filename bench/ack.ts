@@ -17,19 +17,25 @@ export function percentiles(samples: number[]): Percentiles {
   return { p50: at(0.5), p99: at(0.99) };
 }
 
-async function server(kind: 'bare' | 'scicomp'): Promise<{ url: string; child: ChildProcess }> {
-  // Servers get core 1 to themselves (one is loaded at a time); the load generator and Redis share core 0.
-  const child = spawn('taskset', ['-c', '1', process.execPath, '--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, kind], {
+/** Starts bench/server.ts on core 1 (the load generator and Redis share core 0) and waits for its first message. */
+export async function child<T>(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; first: T }> {
+  const proc = spawn('taskset', ['-c', '1', process.execPath, '--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, ...args], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { port: number }).port));
-    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+  const first = await new Promise<T>((resolve, reject) => {
+    proc.once('message', (m) => resolve(m as T));
+    proc.once('exit', (code) => reject(new Error(`bench server ${args[0]} exited with ${code}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, child };
+  return { child: proc, first };
 }
 
-async function stopServer(child: ChildProcess): Promise<void> {
+async function server(kind: 'bare' | 'scicomp'): Promise<{ url: string; child: ChildProcess }> {
+  const { child: proc, first } = await child<{ port: number }>([kind]);
+  return { url: `http://127.0.0.1:${first.port}`, child: proc };
+}
+
+export async function stopServer(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.send('stop');
   await exited;

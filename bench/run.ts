@@ -1,10 +1,12 @@
 // `npm run bench`: the speed targets, measured on loopback against the real Redis. Not a test: it prints figures.
 import { execFileSync } from 'node:child_process';
 import { benchAck } from './ack.js';
+import { benchAlerts } from './alerts.js';
 
 // The load generator stays off the servers' core.
 execFileSync('taskset', ['-p', '-c', '0', String(process.pid)]);
 
-const lines = await benchAck();
-for (const l of lines) process.stdout.write(`${l}\n`);
+const only = process.argv[2];
+if (!only || only === 'ack') for (const l of await benchAck()) process.stdout.write(`${l}\n`);
+if (!only || only === 'alerts') for (const l of await benchAlerts()) process.stdout.write(`${l}\n`);
 process.exit(0);

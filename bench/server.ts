@@ -1,29 +1,71 @@
-// One server under benchmark, in its own process so the load generator does not share its event loop:
-// `bare` is a Bolt app that acks /scicomp with no work; `scicomp` is the real web process (no workers).
+// One process under benchmark, so the load generator does not share its event loop:
+// `bare`: a Bolt app that acks /scicomp with no work; `scicomp`: the web process (no workers), for ack latency;
+// `alerts`: web and workers, Slack pointed at the parent's recorder, trusting the parent's SNS signing certificate;
+// `raw`: BullMQ adding and processing N empty jobs, printing jobs/s.
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { SnsVerifier } from '../src/http/sns.js';
 import { SandboxCatalog } from '../src/sandbox/catalog.js';
 import { dropPrefix, Harness, SIGNING_SECRET } from '../test/support/harness.js';
+import { SlackApi } from '../test/support/slack-api.js';
 
 const kind = process.argv[2];
-let stop: () => Promise<void>;
-let port: number;
-if (kind === 'bare') {
+const env = process.env;
+
+async function raw(count: number): Promise<number> {
+  const prefix = `benchraw${process.pid}`;
+  const connection = new Redis({ maxRetriesPerRequest: null });
+  const queue = new Queue('raw', { connection, prefix });
+  let done = 0;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((r) => (finish = r));
+  const worker = new Worker('raw', async () => {}, { connection: new Redis({ maxRetriesPerRequest: null }), prefix, concurrency: 32 });
+  worker.on('completed', () => {
+    if (++done === count) finish();
+  });
+  const t0 = performance.now();
+  // Added the way alerts arrive: one at a time from concurrent requests, not in bulk.
+  for (let i = 0; i < count; i += 64) {
+    await Promise.all(Array.from({ length: Math.min(64, count - i) }, (_, j) => queue.add('empty', {}, { jobId: `j${i + j}`, removeOnComplete: true })));
+  }
+  await finished;
+  const perSecond = count / ((performance.now() - t0) / 1000);
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  return perSecond;
+}
+
+let stop: () => Promise<void> = async () => {};
+if (kind === 'raw') {
+  process.send?.({ perSecond: await raw(Number(process.argv[3] ?? 2000)) });
+} else if (kind === 'bare') {
   const receiver = new ExpressReceiver({ signingSecret: SIGNING_SECRET, endpoints: '/slack/events', logLevel: LogLevel.ERROR });
   const app = new App({ receiver, authorize: async () => ({ botToken: 'xoxb-bare' }), logLevel: LogLevel.ERROR });
   app.command('/scicomp', async ({ ack }) => ack());
   const server = await receiver.start(0);
-  port = (server.address() as AddressInfo).port;
+  process.send?.({ port: (server.address() as AddressInfo).port });
   stop = () => receiver.stop();
 } else {
-  const h = await Harness.start({ catalog: new SandboxCatalog(), workers: false, prefix: `bench${process.pid}` });
-  port = Number(new URL(h.url).port);
+  const alerts = kind === 'alerts';
+  // The parent records Slack calls; this process only needs an object whose URL points there.
+  const slack = Object.assign(new SlackApi(), { url: env.BENCH_SLACK_URL ?? '' });
+  const h = await Harness.start({
+    catalog: new SandboxCatalog(),
+    workers: alerts,
+    prefix: env.BENCH_PREFIX ?? `bench${process.pid}`,
+    ...(alerts ? { slack, extra: { snsVerifier: new SnsVerifier({ fetchCert: async () => readFileSync(env.BENCH_SNS_CERT!, 'utf8') }) } } : {}),
+  });
+  process.send?.({ port: Number(new URL(h.url).port) });
   stop = async () => {
     await dropPrefix(h.app);
     await h.close();
   };
 }
-process.send?.({ port });
 process.on('message', async (m) => {
   if (m === 'stop') {
     await stop();

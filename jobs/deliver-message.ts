@@ -59,13 +59,13 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
     }
     const replaced = item.replaces ? await refs.get(item.replaces) : undefined;
     const parent = item.threadOf ? await refs.get(item.threadOf) : undefined;
-    const linked = item.linkTo ? await refs.get(item.linkTo) : undefined;
-    const message = linked?.permalink ? { ...item.message, context: [...(item.message.context ?? []), `Link: ${linked.permalink}`] } : item.message;
+    const link = item.linkTo ? await refs.permalink(item.linkTo) : undefined;
+    const message = link ? { ...item.message, context: [...(item.message.context ?? []), `Link: ${link}`] } : item.message;
     if (replaced) {
       await chat.update(replaced.ref, message);
     } else {
       const posted = await chat.post(item.to, message, parent ? { thread: parent.ref } : undefined);
-      await refs.set(item.replaces ?? item.key, posted);
+      await refs.set(item.replaces ?? item.key, { ...posted, platform: item.to.platform });
     }
     await store.redis.set(sentKey, '1', 'PX', SENT_TTL_MS);
     return replaced ? 'updated' : 'posted';

@@ -1,7 +1,7 @@
 // Where each delivered outbox message landed (its ref and link), so later messages can update, thread under or link to it.
 import type { Queue } from 'bullmq';
 import type { Store } from '../src/adapters/redis/store.js';
-import type { PostedMessage } from '../src/core/ports.js';
+import type { ChatPort, Platform, PostedMessage } from '../src/core/ports.js';
 import { jobIdFor } from './queues.js';
 
 const REF_TTL_MS = 30 * 24 * 3600_000;
@@ -11,6 +11,7 @@ export class RefStore {
   constructor(
     private readonly store: Store,
     private readonly queue: Queue,
+    private readonly chat: (platform: Platform) => ChatPort | undefined,
   ) {}
 
   private key(k: string): string {
@@ -21,8 +22,18 @@ export class RefStore {
     return this.store.getJson<PostedMessage>(this.key(k));
   }
 
-  async set(k: string, posted: PostedMessage): Promise<void> {
+  async set(k: string, posted: PostedMessage & { platform?: Platform }): Promise<void> {
     await this.store.setJson(this.key(k), posted, REF_TTL_MS);
+  }
+
+  /** A link to a delivered message, asked of the platform the first time one is wanted (most messages never need one). */
+  async permalink(k: string): Promise<string | undefined> {
+    const posted = await this.store.getJson<PostedMessage & { platform?: Platform }>(this.key(k));
+    if (!posted) return undefined;
+    if (posted.permalink || !posted.platform) return posted.permalink;
+    const permalink = await this.chat(posted.platform)?.permalink(posted.ref);
+    if (permalink) await this.set(k, { ...posted, permalink });
+    return permalink;
   }
 
   async pending(k: string): Promise<boolean> {

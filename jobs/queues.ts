@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Feed, FeedEvent, Outbox, OutboxItem, Watcher, WatchRequest } from '../src/core/context.js';
+import type { ChatPort, Platform, SecretsPort } from '../src/core/ports.js';
 import type { SnsMessage } from '../src/http/sns.js';
 import { Store } from '../src/adapters/redis/store.js';
 import { RefStore } from './outbox-refs.js';
@@ -46,6 +47,7 @@ export class Queues {
   constructor(
     readonly connection: Redis,
     readonly prefix: string,
+    chat: (platform: Platform) => ChatPort | undefined = () => undefined,
   ) {
     const opts = { connection, prefix };
     this.command = new Queue(QUEUE.command, opts);
@@ -55,7 +57,7 @@ export class Queues {
     this.carry = new Queue(QUEUE.carry, opts);
     this.sns = new Queue(QUEUE.sns, opts);
     this.feed = new Queue(QUEUE.feed, opts);
-    this.refs = new RefStore(new Store(connection, prefix), this.deliver);
+    this.refs = new RefStore(new Store(connection, prefix), this.deliver, chat);
   }
 
   async close(): Promise<void> {
@@ -63,7 +65,7 @@ export class Queues {
   }
 
   readonly outbox: Outbox = {
-    permalink: async (key: string) => (await this.refs.get(key))?.permalink,
+    permalink: (key: string) => this.refs.permalink(key),
     send: async (item: OutboxItem) => {
       await this.deliver.add('deliver', item, {
         ...KEEP,
@@ -98,13 +100,19 @@ export class Queues {
     await this.sns.add('sns', m, { ...KEEP, jobId: jobIdFor('sns', m.MessageId), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
   }
 
-  readonly feedOut: Feed = {
-    publish: async (event: FeedEvent) => {
-      for (const target of ['slack', 'teams'] as const) {
-        await this.feed.add('feed', { target, event }, { ...KEEP, jobId: jobIdFor(`feed-${target}`, event.key), attempts: 15, backoff: { type: 'exponential', delay: 5000 } });
-      }
-    },
-  };
+  /** The admin feeds, each webhook in its own job; a feed with no URL configured costs nothing. */
+  feedOut(secrets: SecretsPort): Feed {
+    // A Secrets Manager fault must not fail the alert or launch that publishes: queue the post and let post-feed retry it.
+    const configured = (secret: 'slackFeedWebhookUrl' | 'teamsFeedWebhookUrl') => secrets.get(secret).then(Boolean, () => true);
+    return {
+      publish: async (event: FeedEvent) => {
+        for (const [target, secret] of [['slack', 'slackFeedWebhookUrl'], ['teams', 'teamsFeedWebhookUrl']] as const) {
+          if (!(await configured(secret))) continue;
+          await this.feed.add('feed', { target, event }, { ...KEEP, jobId: jobIdFor(`feed-${target}`, event.key), attempts: 15, backoff: { type: 'exponential', delay: 5000 } });
+        }
+      },
+    };
+  }
 
   async runCommand(payload: RunPayload): Promise<void> {
     await this.command.add('run', payload, {

@@ -73,7 +73,7 @@ export class Scicomp {
     this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password', 'headers.authorization'] });
     this.redis = redisConnection(config.REDIS_URL);
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
-    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX);
+    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform]);
     this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX);
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
@@ -85,7 +85,7 @@ export class Scicomp {
       outbox: this.queues.outbox,
       watcher: this.queues.watcher,
       audit: this.audit,
-      feed: o.feed ?? this.queues.feedOut,
+      feed: o.feed ?? this.queues.feedOut(o.secrets),
       clock,
       policy: () => this.policyNow,
       reloadPolicy: () => this.reloadPolicy(),

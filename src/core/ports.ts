@@ -162,6 +162,8 @@ export interface ChatPort {
   /** `thread` is the ref of a parent message: the post becomes a reply in its thread. */
   post(to: Address, msg: Message, opts?: { thread?: string }): Promise<PostedMessage>;
   update(ref: string, msg: Message): Promise<void>;
+  /** A link a person can open to a posted message, where the platform has one. */
+  permalink(ref: string): Promise<string | undefined>;
   openForm(trigger: string, form: Form): Promise<string>;
   updateForm(formRef: string, form: Form): Promise<void>;
   profile(userId: string): Promise<ChatProfile>;

@@ -1,6 +1,6 @@
 // POST /sns: every message's signature is verified (SNS SignatureVersion 1 and 2, certificates only from SNS hosts) before
 // anything else; subscriptions are confirmed only for our own topics; notifications are queued by MessageId and acked fast.
-import { createVerify } from 'node:crypto';
+import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -65,7 +65,7 @@ export function parseSnsMessage(body: string): SnsMessage {
 const SNS_CERT_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
 
 export class SnsVerifier {
-  private readonly certs = new Map<string, Promise<string>>();
+  private readonly certs = new Map<string, Promise<KeyObject>>();
 
   constructor(
     private readonly opts: { fetchCert?: (url: string) => Promise<string>; certHost?: RegExp } = {},
@@ -77,10 +77,11 @@ export class SnsVerifier {
     return res.text();
   }
 
-  private cert(url: string): Promise<string> {
+  /** The certificate's public key, fetched and parsed once per URL. */
+  private cert(url: string): Promise<KeyObject> {
     let cert = this.certs.get(url);
     if (!cert) {
-      cert = (this.opts.fetchCert ?? ((u: string) => this.fetchCert(u)))(url);
+      cert = (this.opts.fetchCert ?? ((u: string) => this.fetchCert(u)))(url).then((pem) => createPublicKey(pem));
       // A failed fetch is not cached: the next message tries again.
       cert.catch(() => this.certs.delete(url));
       this.certs.set(url, cert);
@@ -93,9 +94,9 @@ export class SnsVerifier {
     if (url.protocol !== 'https:' || !(this.opts.certHost ?? SNS_CERT_HOST).test(url.hostname) || !url.pathname.endsWith('.pem')) {
       throw new SnsRejected(403, `signing certificate not from SNS: ${url.hostname}`);
     }
-    let pem: string;
+    let key: KeyObject;
     try {
-      pem = await this.cert(m.SigningCertURL);
+      key = await this.cert(m.SigningCertURL);
     } catch (err) {
       throw err instanceof SnsRejected ? err : new SnsRejected(403, 'signing certificate could not be fetched');
     }
@@ -103,7 +104,7 @@ export class SnsVerifier {
     verifier.update(stringToSign(m), 'utf8');
     let ok = false;
     try {
-      ok = verifier.verify(pem, m.Signature, 'base64');
+      ok = verifier.verify(key, m.Signature, 'base64');
     } catch {
       ok = false;
     }

@@ -83,6 +83,10 @@ export class ConsoleChat implements ChatPort {
     await this.openForm(ref, form);
   }
 
+  async permalink(): Promise<string | undefined> {
+    return undefined;
+  }
+
   async groupMembers(): Promise<string[]> {
     return [];
   }

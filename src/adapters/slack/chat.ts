@@ -92,9 +92,13 @@ export class SlackChat implements ChatPort {
     const channel = parent?.channel ?? (to.kind === 'user' ? await this.dmChannel(to.userId) : to.channel);
     const thread = parent?.ts ?? (to.kind === 'channel' ? to.thread : undefined);
     const res = await this.call((w) => w.chat.postMessage({ channel, ...rendered, ...(thread ? { thread_ts: thread } : {}), unfurl_links: false }));
-    const ts = res.ts!;
-    const permalink = await this.call((w) => w.chat.getPermalink({ channel, message_ts: ts })).then((r) => r.permalink, () => undefined);
-    return { ref: JSON.stringify({ channel, ts } satisfies MessageRef), permalink };
+    return { ref: JSON.stringify({ channel, ts: res.ts! } satisfies MessageRef) };
+  }
+
+  async permalink(ref: string): Promise<string | undefined> {
+    const parsed = JSON.parse(ref) as MessageRef | ReplyRef;
+    if ('url' in parsed) return undefined;
+    return this.call((w) => w.chat.getPermalink({ channel: parsed.channel, message_ts: parsed.ts })).then((r) => r.permalink, () => undefined);
   }
 
   async update(ref: string, msg: Message): Promise<void> {
