@@ -45,7 +45,8 @@ function dm(w: WatchRequest): Address {
 }
 
 function progressMessage(w: WatchRequest, r: ProductRecord): Message {
-  return { text: `${VERB[w.action][0]} ${w.name} (${w.productName}): ${r.status.toLowerCase().replace(/_/g, ' ')}…`, tone: 'info', context: [`record ${r.id}`] };
+  // CREATED and IN_PROGRESS mean the same to the owner: it is under way.
+  return { text: `${VERB[w.action][0]} ${w.name} (${w.productName}): in progress…`, tone: 'info', context: [`record ${r.id} · ${r.status}`] };
 }
 
 function outcomeMessage(w: WatchRequest, r: ProductRecord, deps: Deps): Message {
@@ -91,19 +92,25 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
   try {
     record = await deps.catalog.describeRecord(w.recordId);
   } catch (err) {
-    if (isUserFacing(err)) throw new UnrecoverableError(`record ${w.recordId}: ${(err as Error).message}`);
-    if (err instanceof UpstreamError && !err.retryable) throw new UnrecoverableError(err.message);
-    throw err;
+    const fatal = isUserFacing(err) || (err instanceof UpstreamError && !err.retryable);
+    if (!fatal) throw err;
+    // The owner is waiting for news of this record: say it cannot be followed rather than go quiet.
+    await deps.outbox.send({
+      key: `watch:${w.recordId}:lost`,
+      to: dm(w),
+      message: { text: `I lost track of ${w.name}: Service Catalog says ${(err as Error).message}`, tone: 'error', context: [`record ${w.recordId} · /scicomp status ${w.name}`] },
+    });
+    throw new UnrecoverableError(`record ${w.recordId}: ${(err as Error).message}`);
   }
   const progressKey = `watch:${w.recordId}:progress`;
   if (!TERMINAL_RECORD_STATUSES.includes(record.status)) {
+    // One progress message, edited once to the outcome: a second edit could overtake the outcome in the channel's queue.
     if (w.polls === 0) await deps.outbox.send({ key: progressKey, to: dm(w), message: progressMessage(w, record) });
     const polls = w.polls + 1;
     await job.updateData({ ...w, polls });
     await job.moveToDelayed(Date.now() + delayFor(polls, deps.minPollMs, deps.maxPollMs), token);
     throw new DelayedError();
   }
-  for (const hook of deps.onSettled ?? []) await hook(w, record);
   if (w.action === 'terminate' && w.kind === 'bucket' && record.status === 'SUCCEEDED') {
     await deps.store.redis.hset(
       deps.store.key('archive', w.owner.email),
@@ -113,5 +120,8 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
   }
   await deps.outbox.send({ key: `watch:${w.recordId}:done`, replaces: progressKey, to: dm(w), message: outcomeMessage(w, record, deps) });
   await deps.feed.publish(feedEvent(w, record));
+  // Alarm and budget wiring after the owner has heard: a hook that keeps failing retries this job (the sends above are
+  // keyed, so they are not repeated) but never holds back the outcome.
+  for (const hook of deps.onSettled ?? []) await hook(w, record);
   return record.status;
 }

@@ -2,7 +2,7 @@
 import type { Server } from 'node:http';
 import { Worker, type Processor } from 'bullmq';
 import express from 'express';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import * as carryOut from '../jobs/carry-out.js';
 import * as deliverMessage from '../jobs/deliver-message.js';
@@ -16,17 +16,17 @@ import * as watchProvision from '../jobs/watch-provision.js';
 import { RedisAudit } from './adapters/redis/audit.js';
 import { Store } from './adapters/redis/store.js';
 import { createSlackApp } from './adapters/slack/app.js';
-import { SlackChat } from './adapters/slack/chat.js';
+import { optionListKey, SlackChat } from './adapters/slack/chat.js';
 import type { Config } from './config.js';
 import { Bot, type Extensions } from './core/bot.js';
 import type { CoreDeps, Feed, People } from './core/context.js';
 import { resolveActor } from './core/directory.js';
 import { UpstreamError } from './core/errors.js';
-import { approvalExtensions, formForAction } from './core/requests.js';
+import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
 import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand } from './core/alerts.js';
 import type { Command } from './core/command.js';
 import { MAX_SNS_BYTES, snsHandler, SnsVerifier } from './http/sns.js';
-import { loadPolicy, type Policy } from './core/policy.js';
+import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
 
 export interface Overrides {
@@ -48,12 +48,15 @@ export interface Overrides {
   extensions?: Extensions;
 }
 
+const HEALTH_TIMEOUT_MS = 1000;
+
 export class Scicomp {
   readonly log: Logger;
   readonly redis: Redis;
   readonly store: Store;
   readonly queues: Queues;
   readonly inbox: Inbox;
+  private readonly inboxRedis: Redis;
   private pump?: InboxPump;
   readonly audit: RedisAudit;
   readonly chats: Partial<Record<Platform, ChatPort>>;
@@ -71,10 +74,12 @@ export class Scicomp {
     o: Overrides,
   ) {
     this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password', 'headers.authorization'] });
-    this.redis = redisConnection(config.REDIS_URL);
+    this.redis = this.watched(redisConnection(config.REDIS_URL));
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
     this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform]);
-    this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX);
+    // Under a burst of interactions each XADD would be its own socket write; auto-pipelining sends a tick's worth in one.
+    this.inboxRedis = this.watched(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, enableAutoPipelining: true }));
+    this.inbox = new Inbox(this.inboxRedis, config.SCICOMP_PREFIX);
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
     this.policyNow = policy;
@@ -138,7 +143,7 @@ export class Scicomp {
 
   /** Every process re-reads the policy when any of them is told to (SIGHUP or `/scicomp reload`). */
   async listenForPolicyReloads(): Promise<void> {
-    this.subscriber = this.redis.duplicate();
+    this.subscriber = this.watched(this.redis.duplicate());
     await this.subscriber.subscribe(this.policyChannel);
     this.subscriber.on('message', () => {
       loadPolicy(this.config.SCICOMP_POLICY).then(
@@ -155,6 +160,27 @@ export class Scicomp {
   private readonly snsVerifier: SnsVerifier;
   private readonly fetch?: typeof fetch;
 
+  /** ioredis reconnects by itself; say once per distinct error that Redis is away, instead of an unhandled-error dump. */
+  private watched(redis: Redis): Redis {
+    let last = '';
+    redis.on('error', (err: Error) => {
+      if (err.message !== last) this.log.warn({ err: err.message }, 'Redis is not answering; work waits until it is back');
+      last = err.message;
+    });
+    redis.on('ready', () => (last = ''));
+    return redis;
+  }
+
+  /** Rules that name a parameter no product has never match as meant (they fail closed): say so where admins look. */
+  async checkPolicyAgainstCatalog(): Promise<string[]> {
+    try {
+      return await warnUnknownParameters(this.policyNow, this.deps.catalog, (m) => this.log.warn(m));
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not check the catalog policy against the catalog');
+      return [];
+    }
+  }
+
   get policy(): Policy {
     return this.policyNow;
   }
@@ -163,6 +189,7 @@ export class Scicomp {
   async reloadPolicy(): Promise<void> {
     this.policyNow = await loadPolicy(this.config.SCICOMP_POLICY);
     this.log.info({ path: this.config.SCICOMP_POLICY }, 'catalog policy reloaded');
+    void this.checkPolicyAgainstCatalog();
     await this.redis.publish(this.policyChannel, String(Date.now()));
     await this.deps.feed.publish({ type: 'policy-changed', summary: `catalog policy reloaded from ${this.config.SCICOMP_POLICY}`, key: `policy:${Date.now()}` });
   }
@@ -174,7 +201,9 @@ export class Scicomp {
       log: this.log,
       apiUrl: this.config.SLACK_API_URL,
       appToken: this.config.SLACK_APP_TOKEN,
-      formForAction,
+      formForAction: (actionId, value, userId) => formForAction(actionId, value, { platform: 'slack', userId }, this.deps),
+      audit: this.audit,
+      optionList: (id) => this.store.getJson<string[]>(optionListKey(this.store, id)),
     });
     const web = this.slack.receiver?.app ?? express();
     const allowedTopics = new Set((this.config.SCICOMP_SNS_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean));
@@ -195,7 +224,8 @@ export class Scicomp {
     });
     web.get('/healthz', async (_req, res) => {
       try {
-        await this.redis.ping();
+        // The shared connection queues commands while Redis is away; a health check must answer, not wait.
+        await Promise.race([this.redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), HEALTH_TIMEOUT_MS).unref())]);
         res.status(200).json({ ok: true });
       } catch {
         res.status(503).json({ ok: false, redis: 'not answering' });
@@ -213,7 +243,7 @@ export class Scicomp {
     this.pump = new InboxPump(this.inbox, this.redis, (p) => this.queues.runCommand(p), this.log);
     this.pump.start();
     const make = <T>(name: string, fn: Processor<T>, concurrency: number) => {
-      const w = new Worker<T>(name, fn, { connection: redisConnection(c.REDIS_URL), prefix: c.SCICOMP_PREFIX, concurrency });
+      const w = new Worker<T>(name, fn, { connection: this.watched(redisConnection(c.REDIS_URL)), prefix: c.SCICOMP_PREFIX, concurrency });
       w.on('failed', (job, err) => this.log.warn({ queue: name, jobId: job?.id, err: err.message }, 'job failed'));
       w.on('error', (err) => this.log.error({ queue: name, err: err.message }, 'worker error'));
       this.workers.push(w);
@@ -237,7 +267,7 @@ export class Scicomp {
             connect: this.deps.connect,
             minPollMs: c.WATCH_MIN_POLL_MS,
             maxPollMs: c.WATCH_MAX_POLL_MS,
-            onSettled: [(w, r) => onRecordSettled(w, r, this.deps)],
+            onSettled: [(w, r) => onRecordSettled(w, r, this.deps), (w, r) => reportOffboardRecord(w, r, this.deps)],
             log: this.log,
           },
           token,
@@ -269,6 +299,7 @@ export class Scicomp {
     if (this.config.SLACK_APP_TOKEN) await this.slack?.app.stop();
     await this.queues.close();
     this.subscriber?.disconnect();
+    this.inboxRedis.disconnect();
     this.redis.disconnect();
   }
 }

@@ -1,4 +1,6 @@
 // Start-up configuration from the environment, validated with zod; a bad setting stops the process with one line naming it.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -7,8 +9,12 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** A whole number; an empty variable counts as unset (`PORT=` must not become port 0). */
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().min(min).max(max).optional());
+
 const schema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: int(0, 65535).default(3000),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   SCICOMP_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/, 'letters, digits, ":", "_" or "-" only').default('scicomp'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -19,17 +25,22 @@ const schema = z.object({
   SCICOMP_AWS: z.enum(['aws', 'sandbox']).optional(),
   AWS_REGION: z.string().default('us-east-1'),
   SCICOMP_SECRET_ID: optionalString,
-  SCICOMP_SECRET_TTL_MS: z.coerce.number().int().positive().default(300_000),
-  SANDBOX_PROVISION_MS: z.coerce.number().int().positive().default(5_000),
+  SCICOMP_SECRET_TTL_MS: int(1).default(300_000),
+  SANDBOX_PROVISION_MS: int(1).default(5_000),
   SCICOMP_POLICY: z.string().default('manifests/catalog.yaml'),
   SCICOMP_PUBLIC_URL: optionalString.pipe(z.string().url().optional()),
   SCICOMP_SNS_TOPICS: optionalString,
+  TEAMS_APP_ID: optionalString,
+  TEAMS_APP_PASSWORD: optionalString,
+  TEAMS_TENANT_ID: optionalString,
+  SLACK_FEED_WEBHOOK_URL: optionalString.pipe(z.string().url().optional()),
+  TEAMS_FEED_WEBHOOK_URL: optionalString.pipe(z.string().url().optional()),
   SCICOMP_CREDENTIAL_PROCESS: z.string().default('"<path to your credential helper>" "<your access token>"'),
-  WATCH_MIN_POLL_MS: z.coerce.number().int().positive().default(5_000),
-  WATCH_MAX_POLL_MS: z.coerce.number().int().positive().default(60_000),
-  CHANNEL_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
+  WATCH_MIN_POLL_MS: int(1).default(5_000),
+  WATCH_MAX_POLL_MS: int(1).default(60_000),
+  CHANNEL_INTERVAL_MS: int(1).default(1_000),
   SCICOMP_CONSOLE: bool.optional(),
-  SCICOMP_AUDIT_MAXLEN: z.coerce.number().int().min(1000).default(1_000_000),
+  SCICOMP_AUDIT_MAXLEN: int(1000).default(1_000_000),
 });
 
 export type Config = z.output<typeof schema> & { aws: 'aws' | 'sandbox'; awsReason: string };
@@ -42,6 +53,13 @@ const AWS_CREDENTIAL_VARS = [
   'AWS_CONTAINER_CREDENTIALS_FULL_URI',
 ];
 
+/** `~/.aws/credentials` (or AWS_SHARED_CREDENTIALS_FILE) with a profile in it: the SDK will find credentials there. */
+function sharedCredentialsFile(env: NodeJS.ProcessEnv): string | undefined {
+  const path = env.AWS_SHARED_CREDENTIALS_FILE ?? (env.HOME ? join(env.HOME, '.aws', 'credentials') : undefined);
+  if (!path || !existsSync(path)) return undefined;
+  return /aws_access_key_id|credential_process|sso_session/i.test(readFileSync(path, 'utf8')) ? path : undefined;
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -53,14 +71,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const variable = String(issue.path[0] ?? 'environment');
     const got = env[variable];
     // Secrets are never echoed back, even when malformed.
-    const shown = got === undefined || /SECRET|TOKEN/.test(variable) ? '' : ` (got ${JSON.stringify(got)})`;
+    const shown = got === undefined || /SECRET|TOKEN|PASSWORD|WEBHOOK/.test(variable) ? '' : ` (got ${JSON.stringify(got)})`;
     throw new ConfigError(`invalid configuration: ${variable}: ${issue.message}${shown}`);
   }
   const c = parsed.data;
   if (c.WATCH_MIN_POLL_MS > c.WATCH_MAX_POLL_MS) {
     throw new ConfigError('invalid configuration: WATCH_MIN_POLL_MS must not exceed WATCH_MAX_POLL_MS');
   }
-  const hasCredentials = AWS_CREDENTIAL_VARS.some((v) => env[v]);
+  const hasCredentials = AWS_CREDENTIAL_VARS.some((v) => env[v]) || sharedCredentialsFile(env) !== undefined;
   const aws = c.SCICOMP_AWS ?? (hasCredentials ? 'aws' : 'sandbox');
   const awsReason = c.SCICOMP_AWS ? `SCICOMP_AWS=${c.SCICOMP_AWS}` : hasCredentials ? 'AWS credentials found' : 'no AWS credentials configured';
   // Sandbox records finish in seconds; poll them at a pace that shows it, unless told otherwise.

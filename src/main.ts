@@ -25,11 +25,11 @@ function envSecrets(c: Config): Partial<Record<SecretName, string>> {
     slackSigningSecret: c.SLACK_SIGNING_SECRET,
     slackBotToken: c.SLACK_BOT_TOKEN,
     slackAppToken: c.SLACK_APP_TOKEN,
-    teamsAppId: process.env.TEAMS_APP_ID,
-    teamsAppPassword: process.env.TEAMS_APP_PASSWORD,
-    teamsTenantId: process.env.TEAMS_TENANT_ID,
-    slackFeedWebhookUrl: process.env.SLACK_FEED_WEBHOOK_URL,
-    teamsFeedWebhookUrl: process.env.TEAMS_FEED_WEBHOOK_URL,
+    teamsAppId: c.TEAMS_APP_ID,
+    teamsAppPassword: c.TEAMS_APP_PASSWORD,
+    teamsTenantId: c.TEAMS_TENANT_ID,
+    slackFeedWebhookUrl: c.SLACK_FEED_WEBHOOK_URL,
+    teamsFeedWebhookUrl: c.TEAMS_FEED_WEBHOOK_URL,
   };
 }
 
@@ -56,7 +56,7 @@ async function awsPorts(c: Config, log: pino.Logger): Promise<AwsPorts> {
 async function main(): Promise<void> {
   const config = loadConfig();
   const role = roleFromArgs(process.argv.slice(2));
-  const slackEnv = Boolean(config.SCICOMP_SECRET_ID || (config.SLACK_SIGNING_SECRET && config.SLACK_BOT_TOKEN));
+  const slackEnv = Boolean(config.SCICOMP_SECRET_ID || config.SLACK_BOT_TOKEN || config.SLACK_APP_TOKEN);
   const interactive = config.SCICOMP_CONSOLE ?? (!slackEnv && process.stdin.isTTY === true && role === 'all');
   // The console is the chat there: logs go to stderr, and only what needs attention unless LOG_LEVEL says otherwise.
   const log = interactive
@@ -67,13 +67,17 @@ async function main(): Promise<void> {
   const secrets = config.SCICOMP_SECRET_ID
     ? new AwsSecrets({ client: new SecretsManagerClient({ region: config.AWS_REGION }), secretId: config.SCICOMP_SECRET_ID, ttlMs: config.SCICOMP_SECRET_TTL_MS, fallback })
     : new EnvSecrets(fallback);
-  const slackConfigured = Boolean((await secrets.get('slackSigningSecret')) && (await secrets.get('slackBotToken')));
+  const [signingSecret, botToken, appToken] = await Promise.all([secrets.get('slackSigningSecret'), secrets.get('slackBotToken'), secrets.get('slackAppToken')]);
+  // Socket Mode needs no signing secret; HTTP mode needs both. Half a Slack configuration is a mistake, not a console.
+  if (botToken && !appToken && !signingSecret) throw new ConfigError('invalid configuration: SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)');
+  if (!botToken && (signingSecret || appToken)) throw new ConfigError('invalid configuration: SLACK_BOT_TOKEN: required with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN');
+  const slackConfigured = Boolean(botToken);
   const consoleMode = interactive && (config.SCICOMP_CONSOLE === true || !slackConfigured);
   if (config.aws === 'sandbox' && role !== 'all') {
     log.warn('the sandbox lives in one process: run web and workers together (npm start) to see provisioning finish');
   }
   const consoleChat = consoleMode ? new ConsoleChat((t) => process.stdout.write(`\n${t}\n`), policy.doc.defaults.emailDomain) : undefined;
-  const app = new Scicomp(config, policy, {
+  const app = new Scicomp({ ...config, SLACK_APP_TOKEN: appToken }, policy, {
     ...(await awsPorts(config, log)),
     secrets,
     log,
@@ -81,10 +85,12 @@ async function main(): Promise<void> {
   });
 
   await app.listenForPolicyReloads();
+  void app.checkPolicyAgainstCatalog();
   if (role !== 'worker') {
     const server = await app.startWeb();
     log.info({ port: (server.address() as { port: number }).port, slack: slackConfigured ? 'configured' : 'not configured' }, 'scicomp web listening');
     if (!slackConfigured) log.warn('no Slack credentials (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN): Slack requests will be refused');
+    if (appToken) log.info('Slack Socket Mode: Slack connects out to this process; no public URL needed');
   }
   if (role !== 'web') {
     app.startWorkers();
@@ -115,7 +121,9 @@ main().catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof PolicyError) {
     process.stderr.write(`scicomp: ${err.message}\n`);
   } else {
-    process.stderr.write(`scicomp: failed to start: ${(err as Error).stack ?? String(err)}\n`);
+    // One line (a Secrets Manager or Redis fault at start-up); the stack only when asked for.
+    const detail = process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace' ? ((err as Error).stack ?? String(err)) : ((err as Error).message ?? String(err));
+    process.stderr.write(`scicomp: failed to start: ${detail}\n`);
   }
   process.exit(1);
 });

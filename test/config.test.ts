@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -12,7 +15,17 @@ describe('config', () => {
 
   it('uses AWS when credentials are present', () => {
     expect(loadConfig({ AWS_PROFILE: 'research' }).aws).toBe('aws');
+    const home = mkdtempSync(join(tmpdir(), 'scicomp-home-'));
+    expect(loadConfig({ HOME: home }).aws).toBe('sandbox');
+    mkdirSync(join(home, '.aws'));
+    writeFileSync(join(home, '.aws', 'credentials'), '[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\n');
+    expect(loadConfig({ HOME: home })).toMatchObject({ aws: 'aws', awsReason: 'AWS credentials found' });
     expect(loadConfig({ AWS_PROFILE: 'research', SCICOMP_AWS: 'sandbox' }).aws).toBe('sandbox');
+  });
+
+  it('takes an empty number as unset, not as zero', () => {
+    expect(loadConfig({ PORT: '' }).PORT).toBe(3000);
+    expect(loadConfig({ CHANNEL_INTERVAL_MS: ' ' }).CHANNEL_INTERVAL_MS).toBe(1000);
   });
 
   it('stops with one line naming the variable', () => {

@@ -126,13 +126,16 @@ export async function transition(
   return { ok: false, decision: { state: res[0] as RequestState, decidedBy: res[1] || undefined, decidedAt: res[2] ? Number(res[2]) : undefined } };
 }
 
-export async function isApprover(actor: Actor, deps: CoreDeps): Promise<boolean> {
+/** Who clicked: enough to check approver membership before the full profile is looked up. */
+export type Clicker = Pick<Actor, 'platform' | 'userId'>;
+
+export async function isApprover(actor: Clicker, deps: CoreDeps): Promise<boolean> {
   const a = deps.policy().doc.approvals.approvers;
   if ('users' in a) return a.users.includes(actor.userId);
   return (await deps.people.groupMembers(actor.platform, a.userGroup)).includes(actor.userId);
 }
 
-export async function requireApprover(actor: Actor, deps: CoreDeps, what: string): Promise<void> {
+export async function requireApprover(actor: Clicker, deps: CoreDeps, what: string): Promise<void> {
   if (!(await isApprover(actor, deps))) throw new NotAuthorizedError(`Only members of the IT approver group can ${what}.`);
 }
 
@@ -220,6 +223,27 @@ export interface Carrier {
   carryOut(id: string): Promise<void>;
 }
 
+/** The request, when this person may decide it; otherwise the refusal every decision path gives (approve, deny, its form). */
+export async function mayDecide(id: string, who: Clicker, deps: CoreDeps): Promise<{ request: ApprovalRequest; decision: Decision }> {
+  const found = await loadRequest(deps, id);
+  if (!found) throw new NotFoundError(`There is no request ${id}.`);
+  await requireApprover(who, deps, 'decide requests');
+  const { request } = found;
+  if (request.requester.userId === who.userId && request.requester.platform === who.platform) {
+    throw new NotAuthorizedError('You cannot decide your own request; another approver must.');
+  }
+  if (request.payload.kind === 'transfer' && request.payload.transfer.to.userId === who.userId && request.requester.platform === who.platform) {
+    throw new NotAuthorizedError('You cannot decide a transfer to yourself; another approver must.');
+  }
+  return found;
+}
+
+/** Before the deny form opens: a refusal is thrown, a request already decided answers who decided it, otherwise undefined. */
+export async function denyCheck(id: string, who: Clicker, deps: CoreDeps): Promise<Message | undefined> {
+  const found = await mayDecide(id, who, deps);
+  return found.decision.state === 'pending' ? undefined : alreadyDecided(id, found.decision, deps);
+}
+
 /** Approve or deny. Approval then hands the action to a job (`carry-out`) that performs it idempotently. */
 export async function decide(
   id: string,
@@ -230,12 +254,7 @@ export async function decide(
   carrier: Carrier,
 ): Promise<Message> {
   const who = `${ctx.actor.platform}:${ctx.actor.userId}`;
-  const found = await loadRequest(deps, id);
-  if (!found) throw new NotFoundError(`There is no request ${id}.`);
-  await requireApprover(ctx.actor, deps, 'decide requests');
-  if (found.request.requester.userId === ctx.actor.userId && found.request.requester.platform === ctx.actor.platform) {
-    throw new NotAuthorizedError('You cannot decide your own request; another approver must.');
-  }
+  const found = await mayDecide(id, ctx.actor, deps);
   const now = deps.clock.now();
   const fields: Record<string, string> = { decidedBy: who, decidedAt: String(now), decisionId: ctx.requestId };
   if (reason) fields.denyReason = reason;
@@ -266,13 +285,17 @@ export async function decide(
 
 /** An undecided request past its expiry: buttons go, the requester is told. Replaying a click afterwards changes nothing. */
 export async function expire(id: string, deps: CoreDeps): Promise<boolean> {
-  const now = deps.clock.now();
-  const moved = await transition(deps, id, 'pending', 'expired', { decidedAt: String(now) });
-  if (!moved.ok) return false;
-  const found = (await loadRequest(deps, id))!;
-  const footer = decidedFooter({ state: 'expired', decidedAt: now }, '');
+  const moved = await transition(deps, id, 'pending', 'expired', { decidedAt: String(deps.clock.now()) });
+  // Only expiry sets 'expired': a retry after a partial failure finds it and finishes the (keyed) sends and the audit entry.
+  if (!moved.ok && moved.decision?.state !== 'expired') return false;
+  const found = await loadRequest(deps, id);
+  if (!found) return false;
+  const footer = decidedFooter({ state: 'expired', decidedAt: found.decision.decidedAt ?? deps.clock.now() }, '');
   const to = approvalsChannel(deps, found.request.requester.platform);
-  await deps.audit.append({ actor: 'scicomp', action: 'request.expired', target: id, outcome: 'expired', requestId: id });
+  if (!(await deps.store.redis.hget(requestKey(deps, id), 'expiryAudited'))) {
+    await deps.audit.append({ actor: 'scicomp', action: 'request.expired', target: id, outcome: 'expired', requestId: id });
+    await deps.store.redis.hset(requestKey(deps, id), 'expiryAudited', '1');
+  }
   await deps.outbox.send({ key: `request:${id}:decided`, replaces: parentKey(id), to, message: parentMessage(found.request, footer, false) });
   await deps.outbox.send({ key: `request:${id}:thread:expired`, threadOf: parentKey(id), to, message: { text: footer, tone: 'info' } });
   await deps.outbox.send({
@@ -294,9 +317,11 @@ export function denyForm(id: string): Form {
   };
 }
 
+const PENDING_SHOWN = 50;
+
 export async function pendingRequests(ctx: Ctx, deps: CoreDeps): Promise<Message> {
   await requireApprover(ctx.actor, deps, 'list pending requests');
-  const ids = await deps.store.redis.zrange(pendingKey(deps), '0', '49');
+  const [ids, total] = await Promise.all([deps.store.redis.zrange(pendingKey(deps), '0', String(PENDING_SHOWN - 1)), deps.store.redis.zcard(pendingKey(deps))]);
   if (ids.length === 0) return { text: 'No requests are waiting for a decision.', tone: 'info' };
   const fields: Field[] = [];
   for (const id of ids) {
@@ -305,7 +330,13 @@ export async function pendingRequests(ctx: Ctx, deps: CoreDeps): Promise<Message
     const link = await deps.outbox.permalink(parentKey(id));
     fields.push({ label: found.request.title, value: `${found.request.requester.name} · since ${when(found.request.createdAt)} · expires ${when(found.request.expiresAt)}${link ? ` · ${link}` : ''}` });
   }
-  return { text: `${fields.length} request${fields.length === 1 ? '' : 's'} waiting for a decision.`, title: 'Pending requests', fields };
+  const more = total - ids.length;
+  return {
+    text: `${total} request${total === 1 ? '' : 's'} waiting for a decision.`,
+    title: 'Pending requests',
+    fields,
+    context: more > 0 ? [`…and ${more} more, oldest first; decide these to see the rest.`] : undefined,
+  };
 }
 
 export { newRequestId };

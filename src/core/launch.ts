@@ -6,7 +6,7 @@ import { awsToken, shortSuffix } from './ids.js';
 import type { Form, FormInput, Message } from './message.js';
 import { isOwner } from './ownership.js';
 import type { ParameterSpec, Platform, ProductKind } from './ports.js';
-import { findProduct, pickVersion, provisionedName, validateParameters } from './products.js';
+import { allowedValuesFor, findProduct, maskSecrets, noEchoKeys, pickVersion, provisionedName, validateParameters } from './products.js';
 
 /** Everything needed to provision, serialisable so an approval can carry it and run it later. */
 export interface LaunchPlan {
@@ -21,6 +21,8 @@ export interface LaunchPlan {
   parameters: Record<string, string>;
   tags: Record<string, string>;
   owner: { platform: Platform; userId: string; email: string };
+  /** Keys of NoEcho parameters (noEchoKeys in products.ts): their values are masked in chat and the audit trail. */
+  secretKeys?: string[];
 }
 
 export interface LaunchRequest {
@@ -63,6 +65,7 @@ export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): 
     kind: rule.kind,
     name,
     parameters,
+    secretKeys: noEchoKeys(options.parameters),
     tags: { ...policy.tagsFor(actor.userId), OwnerEmail: actor.email },
     owner: { platform: actor.platform, userId: actor.userId, email: actor.email },
   };
@@ -83,7 +86,7 @@ export async function provisionPlan(plan: LaunchPlan, actor: string, deps: CoreD
     actor,
     action: 'aws.provision',
     target: plan.name,
-    parameters: { product: plan.productName, version: plan.versionName, ...plan.parameters },
+    parameters: { product: plan.productName, version: plan.versionName, ...maskSecrets(plan.parameters, plan.secretKeys) },
     outcome: `record ${recordId}`,
     requestId: plan.requestId,
   });
@@ -107,7 +110,7 @@ export function launchStartedMessage(plan: LaunchPlan): Message {
     title: `Launching ${plan.name}`,
     fields: [
       { label: 'Product', value: `${plan.productName} ${plan.versionName}` },
-      ...Object.entries(plan.parameters)
+      ...Object.entries(maskSecrets(plan.parameters, plan.secretKeys))
         .filter(([, v]) => v !== '')
         .map(([label, value]) => ({ label, value })),
     ],
@@ -118,13 +121,23 @@ export function launchStartedMessage(plan: LaunchPlan): Message {
 /** Hook for approvals: set by the approvals module so launch stays unaware of how requests are routed. */
 export type ApprovalRouter = (plan: LaunchPlan, reason: string, ctx: Ctx, deps: CoreDeps) => Promise<Message>;
 
+const PLAN_TTL_MS = 7 * 86400_000;
+const planKey = (deps: CoreDeps, requestId: string) => deps.store.key('launch-plan', requestId);
+
 export async function launch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps, routeApproval?: ApprovalRouter): Promise<Message> {
+  // A retried job finds the plan its first attempt provisioned: re-planning would now see that product as a name clash.
+  const provisioned = await deps.store.getJson<LaunchPlan>(planKey(deps, ctx.requestId));
+  if (provisioned) {
+    await provisionPlan(provisioned, actorLabel(ctx.actor), deps);
+    return launchStartedMessage(provisioned);
+  }
   const plan = await planLaunch(req, ctx, deps);
   const reason = deps.policy().approvalReason(plan.productName, plan.parameters);
   if (reason) {
     if (!routeApproval) throw new NotAuthorizedError(`${reason}, and approvals are not configured.`);
     return routeApproval(plan, reason, ctx, deps);
   }
+  await deps.store.setJson(planKey(deps, plan.requestId), plan, PLAN_TTL_MS);
   await provisionPlan(plan, actorLabel(ctx.actor), deps);
   return launchStartedMessage(plan);
 }
@@ -141,8 +154,9 @@ export interface LaunchFormState {
 }
 
 function parameterInput(spec: ParameterSpec, override?: { allowedValues?: string[]; defaultValue?: string }): FormInput {
-  const options = override?.allowedValues ?? spec.allowedValues;
-  const initial = override?.defaultValue ?? spec.defaultValue;
+  const options = allowedValuesFor(spec, override);
+  // A NoEcho default is a secret too: never drawn into the form.
+  const initial = spec.noEcho ? undefined : (override?.defaultValue ?? spec.defaultValue);
   const hintParts = [spec.description, spec.constraintDescription].filter(Boolean);
   return {
     key: spec.key,

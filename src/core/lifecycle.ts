@@ -8,7 +8,7 @@ import { actorLabel } from './launch.js';
 import type { Field, Message } from './message.js';
 import { ownProduct, productsOwnedBy } from './ownership.js';
 import type { ProductKind, ProvisionedProduct, RecordOutput } from './ports.js';
-import { validateParameters } from './products.js';
+import { maskSecrets, noEchoKeys, validateParameters } from './products.js';
 
 export const ARCHIVE_DAYS = 30;
 const CONFIRMATION_TTL_MS = 15 * 60_000;
@@ -91,6 +91,8 @@ export interface Confirmation {
   kind: ProductKind;
   parameters?: Record<string, string>;
   parameterKeys?: string[];
+  /** NoEcho parameter keys: their values are masked in the audit trail. */
+  secretKeys?: string[];
 }
 
 function confirmationKey(deps: CoreDeps, id: string): string {
@@ -122,7 +124,8 @@ export async function update(name: string, params: Record<string, string>, ctx: 
   const rule = deps.policy().productRule(productName);
   const changed = validateParameters(productName, options.parameters, params, rule.overrides, { partial: true });
   const kind = rule.kind;
-  const changes = Object.entries(changed).map(([k, v]) => `${k} → ${v}`).join(', ');
+  const secretKeys = noEchoKeys(options.parameters);
+  const changes = Object.entries(maskSecrets(changed, secretKeys)).map(([k, v]) => `${k} → ${v}`).join(', ');
   const body =
     kind === 'instance' || kind === 'cluster'
       ? [
@@ -143,6 +146,7 @@ export async function update(name: string, params: Record<string, string>, ctx: 
       kind,
       parameters: changed,
       parameterKeys: options.parameters.map((s) => s.key),
+      secretKeys,
     },
     `Update ${p.name}?`,
     body,
@@ -182,12 +186,17 @@ export async function terminate(name: string, ctx: Ctx, deps: CoreDeps): Promise
 /** A click on Confirm or Cancel. The confirmation is taken atomically: a double click acts once. */
 export async function decideConfirmation(id: string, confirmed: boolean, ctx: Ctx, deps: CoreDeps): Promise<Message> {
   const key = confirmationKey(deps, id);
-  const pending = await deps.store.getJson<Confirmation>(key);
-  if (!pending) return { text: 'This confirmation has expired or was already used. Run the command again.', tone: 'info' };
-  if (pending.requester !== ctx.actor.userId) throw new NotAuthorizedError('Only the person who asked can confirm this.');
-  const c = await deps.store.take<Confirmation>(key);
-  if (!c) return { text: 'This confirmation was already used.', tone: 'info' };
-  if (!confirmed) return { text: `Cancelled: ${c.name} is unchanged.`, tone: 'info' };
+  const c = await deps.store.getJson<Confirmation>(key);
+  if (!c) return { text: 'This confirmation has expired or was already used. Run the command again.', tone: 'info' };
+  if (c.requester !== ctx.actor.userId) throw new NotAuthorizedError('Only the person who asked can confirm this.');
+  // Claimed by this click (a double click is another click); kept until AWS has the request, so a retried job carries on.
+  const claimKey = `${key}:claim`;
+  const claimed = await deps.store.redis.set(claimKey, ctx.requestId, 'PX', CONFIRMATION_TTL_MS, 'NX');
+  if (claimed === null && (await deps.store.redis.get(claimKey)) !== ctx.requestId) return { text: 'This confirmation was already used.', tone: 'info' };
+  if (!confirmed) {
+    await deps.store.del(key);
+    return { text: `Cancelled: ${c.name} is unchanged.`, tone: 'info' };
+  }
   const token = awsToken(c.action, c.id);
   let recordId: string;
   if (c.action === 'terminate') {
@@ -206,7 +215,7 @@ export async function decideConfirmation(id: string, confirmed: boolean, ctx: Ct
     actor: actorLabel(ctx.actor),
     action: `aws.${c.action}`,
     target: c.name,
-    parameters: c.parameters,
+    parameters: c.parameters && maskSecrets(c.parameters, c.secretKeys),
     outcome: `record ${recordId}`,
     requestId: c.id,
   });
@@ -220,6 +229,7 @@ export async function decideConfirmation(id: string, confirmed: boolean, ctx: Ct
     owner: { platform: ctx.actor.platform, userId: ctx.actor.userId, email: c.email },
     requestId: c.id,
   });
+  await deps.store.del(key);
   const verb = c.action === 'terminate' ? 'Terminating' : 'Updating';
   return { text: `${verb} ${c.name}. I'll post progress in your DM.`, tone: 'info' };
 }

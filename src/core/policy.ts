@@ -1,8 +1,8 @@
 // The catalog policy (manifests/catalog.yaml): who may launch what, narrower parameters, approval rules, approvers, budgets, alarms.
 import { readFile } from 'node:fs/promises';
-import { LineCounter, isNode, parseDocument, type Node as YamlNode } from 'yaml';
+import { LineCounter, isMap, isNode, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import type { ProductKind } from './ports.js';
+import type { CatalogPort, ProductKind } from './ports.js';
 import type { ParameterOverrides } from './products.js';
 import { productKind } from './products.js';
 
@@ -136,11 +136,26 @@ export class Policy {
     if (approval === 'always') return `${productName} always needs IT approval`;
     for (const c of approval.when) {
       const value = params[c.parameter];
-      if (value === undefined) continue;
+      // params hold every parameter of the product (defaults filled), so a missing one is a rule that can never match: fail closed.
+      if (value === undefined) return `the approval rule names ${c.parameter}, which ${productName} does not have, so IT must check it until the policy is fixed`;
       if ('in' in c && c.in.includes(value)) return `${c.parameter}=${value} needs IT approval`;
-      if ('above' in c && Number(value) > c.above) return `${c.parameter} above ${c.above} needs IT approval`;
+      if ('above' in c) {
+        const n = Number(value);
+        if (value.trim() === '' || !Number.isFinite(n)) return `${c.parameter} is not a number, so IT must check it against the limit of ${c.above}`;
+        if (n > c.above) return `${c.parameter} above ${c.above} needs IT approval`;
+      }
     }
     return undefined;
+  }
+
+  /** Approval rules and parameter narrowing that name a parameter the product does not have, as warnings to log at load. */
+  unknownParameters(productName: string, parameterKeys: readonly string[]): string[] {
+    const p = this.doc.products.find((x) => x.name.toLowerCase() === productName.toLowerCase());
+    if (!p) return [];
+    const named = [...Object.keys(p.parameters), ...(typeof p.approval === 'object' ? p.approval.when.map((c) => c.parameter) : [])];
+    return [...new Set(named)]
+      .filter((k) => !parameterKeys.includes(k))
+      .map((k) => `catalog policy: ${p.name} has no parameter ${k} (it has ${parameterKeys.join(', ') || 'none'}); rules naming it never narrow and always ask IT`);
   }
 
   /** A short description of the approval rule for `/scicomp products`. */
@@ -164,16 +179,59 @@ export class Policy {
   }
 }
 
-function position(doc: ReturnType<typeof parseDocument>, lines: LineCounter, path: PropertyKey[]): string {
-  // Walk to the deepest node the path reaches, so an unknown or missing key still points at its parent.
+function position(doc: ReturnType<typeof parseDocument>, lines: LineCounter, path: PropertyKey[], key?: string): string {
+  const at = (offset: number) => {
+    const { line, col } = lines.linePos(offset);
+    return `${line}:${col}`;
+  };
+  // An unknown key points at the key itself, not at the map holding it.
+  if (key !== undefined) {
+    const map = path.length ? doc.getIn(path as (string | number)[], true) : doc.contents;
+    const pair = isMap(map) ? map.items.find((i) => isScalar(i.key) && String(i.key.value) === key) : undefined;
+    if (pair && isNode(pair.key) && pair.key.range) return at(pair.key.range[0]);
+  }
+  // Walk to the deepest node the path reaches, so a missing key still points at its parent.
   for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth) as (string | number)[], true);
-    if (isNode(node) && (node as YamlNode).range) {
-      const { line, col } = lines.linePos((node as YamlNode).range![0]);
-      return `${line}:${col}`;
-    }
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as (string | number)[], true);
+    if (isNode(node) && (node as YamlNode).range) return at((node as YamlNode).range![0]);
   }
   return '1:1';
+}
+
+type Issue = z.core.$ZodIssue;
+
+interface Fault {
+  path: PropertyKey[];
+  message: string;
+  /** Set for an unknown key: where to point. */
+  key?: string;
+}
+
+const depthOf = (i: Issue): number => i.path.length + (i.code === 'invalid_union' ? Math.max(0, ...i.errors.map((b) => Math.max(0, ...b.map(depthOf)))) : 0);
+/** A branch that failed only because the value is of another shape altogether. */
+const wrongShape = (b: Issue[]) => b.length === 1 && b[0]!.path.length === 0 && (b[0]!.code === 'invalid_type' || b[0]!.code === 'invalid_value');
+
+/** The fault to report for one issue: for a union, the branch the author most likely meant (fewest faults, then deepest). */
+function fault(issue: Issue, base: PropertyKey[] = []): Fault {
+  const path = [...base, ...issue.path];
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    return { path: [...path, key], key, message: `unknown key${issue.keys.length > 1 ? ` (also: ${issue.keys.slice(1).join(', ')})` : ''}` };
+  }
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return { path, message: issue.message };
+  const branches = issue.errors.filter((b) => b.length > 0);
+  if (branches.length > 0 && branches.every(wrongShape)) {
+    const expected = branches.map((b) => {
+      const i = b[0]!;
+      return i.code === 'invalid_value' ? i.values.map((v) => JSON.stringify(v)).join(' or ') : i.code === 'invalid_type' ? `an ${i.expected}` : '?';
+    });
+    return { path, message: `expected ${expected.join(' or ')}` };
+  }
+  const best = [...branches].sort((a, b) => a.length - b.length || Math.max(...b.map(depthOf)) - Math.max(...a.map(depthOf)))[0];
+  if (!best) return { path, message: issue.message };
+  // Within the branch, a misspelt key explains the faults it causes (a required key "missing").
+  const first = best.find((i) => i.code === 'unrecognized_keys') ?? best[0]!;
+  return fault(first, path);
 }
 
 export function parsePolicy(text: string, source = 'catalog.yaml'): Policy {
@@ -186,12 +244,26 @@ export function parsePolicy(text: string, source = 'catalog.yaml'): Policy {
   }
   const parsed = schema.safeParse(doc.toJS());
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = position(doc, lines, issue.path);
-    const path = issue.path.join('.') || '(top level)';
-    throw new PolicyError(`${source}:${where}: ${path}: ${issue.message}`);
+    const f = fault(parsed.error.issues[0]!);
+    const where = position(doc, lines, f.key !== undefined ? f.path.slice(0, -1) : f.path, f.key);
+    const path = f.path.join('.') || '(top level)';
+    throw new PolicyError(`${source}:${where}: ${path}: ${f.message}`);
   }
   return new Policy(parsed.data);
+}
+
+/** Logs every policy rule naming a parameter its product lacks (one DescribeProvisioningParameters per listed product). */
+export async function warnUnknownParameters(policy: Policy, catalog: Pick<CatalogPort, 'listProducts' | 'launchOptions'>, warn: (message: string) => void): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const product of await catalog.listProducts()) {
+    if (!policy.doc.products.some((p) => p.name.toLowerCase() === product.name.toLowerCase())) continue;
+    const version = product.versions.filter((v) => v.active).at(-1);
+    if (!version) continue;
+    const { parameters } = await catalog.launchOptions(product.id, version.id);
+    warnings.push(...policy.unknownParameters(product.name, parameters.map((s) => s.key)));
+  }
+  for (const w of warnings) warn(w);
+  return warnings;
 }
 
 export async function loadPolicy(path: string): Promise<Policy> {

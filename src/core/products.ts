@@ -78,11 +78,11 @@ export function provisionedName(kind: ProductKind, username: string, given: stri
 const ARN = /^arn:aws[a-z-]*:iam::\d{12}:(user|role)\/[\w+=,.@/-]+$/;
 
 /** Extra rules scicomp knows for some parameters, beyond what the template declares. */
-function knownRules(key: string, value: string): string | undefined {
+function knownRules(key: string, value: string, secret = false): string | undefined {
   if (key === 'S3UserARNs' && value !== '') {
     if (/\s/.test(value)) return 'S3UserARNs is a comma-separated list of ARNs with no spaces.';
     const bad = value.split(',').find((arn) => !ARN.test(arn));
-    if (bad !== undefined) return `S3UserARNs: "${bad}" is not an IAM user or role ARN (arn:aws:iam::123456789012:user/name).`;
+    if (bad !== undefined) return `S3UserARNs: ${secret ? 'an entry' : `"${bad}"`} is not an IAM user or role ARN (arn:aws:iam::123456789012:user/name).`;
   }
   return undefined;
 }
@@ -102,6 +102,46 @@ function closest(word: string, candidates: string[]): string | undefined {
 
 /** Narrower allowed values from the catalog policy, per parameter key. */
 export type ParameterOverrides = Record<string, { allowedValues?: string[]; defaultValue?: string }>;
+
+/** What chat and the audit trail show instead of a NoEcho parameter's value. */
+export const MASK = '••••';
+
+/** The keys of NoEcho parameters: their values never reach chat or the audit trail. */
+export function noEchoKeys(specs: ParameterSpec[]): string[] {
+  return specs.filter((s) => s.noEcho).map((s) => s.key);
+}
+
+/** Parameters fit to show or record: NoEcho values masked. */
+export function maskSecrets(parameters: Record<string, string>, secretKeys: readonly string[] = []): Record<string, string> {
+  return Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, secretKeys.includes(k) && v !== '' ? MASK : v]));
+}
+
+/** Why a value breaks the product's own pattern, length or number constraints, or undefined when it does not. */
+function constraintProblem(spec: ParameterSpec, value: string): string | undefined {
+  const shown = spec.noEcho ? 'the value given' : `"${value}"`;
+  const describe = spec.constraintDescription ? ` ${spec.constraintDescription}` : '';
+  if (spec.allowedPattern && !fullMatch(spec.allowedPattern, value)) return `${spec.key}: ${shown} does not match the required pattern ${spec.allowedPattern}.${describe}`;
+  if (spec.minLength !== undefined && value.length < spec.minLength) return `${spec.key}: must be at least ${spec.minLength} characters.${describe}`;
+  if (spec.maxLength !== undefined && value.length > spec.maxLength) return `${spec.key}: must be at most ${spec.maxLength} characters.${describe}`;
+  if (spec.type === 'Number' || spec.minValue !== undefined || spec.maxValue !== undefined) {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) return `${spec.key}: ${shown} is not a number.`;
+    if (spec.minValue !== undefined && n < spec.minValue) return `${spec.key}: ${spec.noEcho ? 'the value given' : value} is below the minimum of ${spec.minValue}.`;
+    if (spec.maxValue !== undefined && n > spec.maxValue) return `${spec.key}: ${spec.noEcho ? 'the value given' : value} is above the maximum of ${spec.maxValue}.`;
+  }
+  return knownRules(spec.key, value, spec.noEcho);
+}
+
+/**
+ * The values a user may choose: the policy can only narrow the product's own list (their intersection), and a policy
+ * value the product's constraints refuse never becomes allowed. Undefined when neither side lists values.
+ */
+export function allowedValuesFor(spec: ParameterSpec, override?: { allowedValues?: string[] }): string[] | undefined {
+  const own = spec.allowedValues && spec.allowedValues.length > 0 ? spec.allowedValues : undefined;
+  const policy = override?.allowedValues;
+  if (!policy) return own;
+  return policy.filter((v) => (!own || own.includes(v)) && constraintProblem(spec, v) === undefined);
+}
 
 /**
  * Checks given parameters against the product's constraints and returns the full set to send (defaults filled).
@@ -134,24 +174,18 @@ export function validateParameters(
       continue;
     }
     const shown = spec.noEcho ? 'the value given' : `"${value}"`;
-    const allowed = override?.allowedValues ?? spec.allowedValues;
-    const describe = spec.constraintDescription ? ` ${spec.constraintDescription}` : '';
-    if (allowed && allowed.length > 0 && !allowed.includes(value)) {
-      problems.push(`${spec.key}: ${shown} is not allowed${override?.allowedValues ? ' by policy' : ''}. Choose one of: ${allowed.join(', ')}.`);
-    } else if (spec.allowedPattern && !fullMatch(spec.allowedPattern, value)) {
-      problems.push(`${spec.key}: ${shown} does not match the required pattern ${spec.allowedPattern}.${describe}`);
-    } else if (spec.minLength !== undefined && value.length < spec.minLength) {
-      problems.push(`${spec.key}: must be at least ${spec.minLength} characters.${describe}`);
-    } else if (spec.maxLength !== undefined && value.length > spec.maxLength) {
-      problems.push(`${spec.key}: must be at most ${spec.maxLength} characters.${describe}`);
-    } else if (spec.type === 'Number' || spec.minValue !== undefined || spec.maxValue !== undefined) {
-      const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) problems.push(`${spec.key}: ${shown} is not a number.`);
-      else if (spec.minValue !== undefined && n < spec.minValue) problems.push(`${spec.key}: ${value} is below the minimum of ${spec.minValue}.`);
-      else if (spec.maxValue !== undefined && n > spec.maxValue) problems.push(`${spec.key}: ${value} is above the maximum of ${spec.maxValue}.`);
+    const allowed = allowedValuesFor(spec, override);
+    if (allowed && !allowed.includes(value)) {
+      const byPolicy = override?.allowedValues !== undefined;
+      problems.push(
+        allowed.length === 0
+          ? `${spec.key}: the catalog policy allows no value that ${productName} accepts; ask IT to fix the policy.`
+          : `${spec.key}: ${shown} is not allowed${byPolicy ? ' by policy' : ''}. Choose one of: ${allowed.join(', ')}.`,
+      );
+    } else {
+      const problem = constraintProblem(spec, value);
+      if (problem) problems.push(problem);
     }
-    const rule = knownRules(spec.key, value);
-    if (rule) problems.push(rule);
     result[spec.key] = value;
   }
   if (problems.length > 0) {

@@ -1,16 +1,17 @@
 // The IT side: transfer, restore and offboarding requests, what each does once approved, and the IT verbs (approvals, audit, reload).
-import { decide, denyForm, loadRequest, openRequest, parentKey, pendingRequests, requireApprover, transition, when, type ApprovalRequest, type Carrier, type TransferPayload } from './approvals.js';
+import { decide, denyCheck, denyForm, loadRequest, openRequest, parentKey, pendingRequests, requireApprover, transition, when, type ApprovalRequest, type Carrier, type Clicker, type TransferPayload } from './approvals.js';
 import type { Answer, Extensions } from './bot.js';
 import { cachedLaunchOptions } from './catalog-cache.js';
 import type { Command } from './command.js';
-import type { Actor, CoreDeps, Ctx } from './context.js';
-import { NotAuthorizedError, NotFoundError, UpstreamError, UserInputError } from './errors.js';
+import type { Actor, CoreDeps, Ctx, WatchRequest } from './context.js';
+import { NotAuthorizedError, NotFoundError, UpstreamError, UserInputError, isUserFacing } from './errors.js';
 import { awsToken } from './ids.js';
 import { actorLabel, launchStartedMessage, provisionPlan, type LaunchPlan } from './launch.js';
 import { ARCHIVE_DAYS } from './lifecycle.js';
 import type { Action, Field, Form, Message } from './message.js';
 import { ownProduct, productsOwnedBy } from './ownership.js';
-import type { Address, ProvisionedProduct } from './ports.js';
+import type { Address, ProductRecord, ProvisionedProduct } from './ports.js';
+import { maskSecrets, noEchoKeys } from './products.js';
 
 // On-demand us-east-1 prices (USD/hour) for the impact estimate of a launch; unknown types are shown without a figure.
 const HOURLY_USD: Record<string, number> = {
@@ -105,6 +106,11 @@ interface ArchiveEntry {
   productName: string;
 }
 
+/** After ARCHIVE_DAYS the archive is purged: nothing is left to restore. */
+function purged(terminatedAt: number, deps: CoreDeps): boolean {
+  return deps.clock.now() - terminatedAt > ARCHIVE_DAYS * 86400_000;
+}
+
 async function restoreRequest(name: string, ctx: Ctx, deps: CoreDeps, jobs: RequestJobs): Promise<Message> {
   const archive = deps.store.key('archive', ctx.actor.email);
   const candidates = [name, `${ctx.actor.username}-${name}`];
@@ -114,8 +120,7 @@ async function restoreRequest(name: string, ctx: Ctx, deps: CoreDeps, jobs: Requ
     if (raw) found = { bucket, entry: JSON.parse(raw) as ArchiveEntry };
   }
   if (!found) throw new NotFoundError(`You have no archived bucket called "${name}": only buckets you terminated can be restored.`);
-  const age = deps.clock.now() - found.entry.terminatedAt;
-  if (age > ARCHIVE_DAYS * 86400_000) {
+  if (purged(found.entry.terminatedAt, deps)) {
     throw new UserInputError(`${found.bucket} was terminated on ${when(found.entry.terminatedAt)}, more than ${ARCHIVE_DAYS} days ago: it has been purged and cannot be restored.`);
   }
   return openRequest(
@@ -209,7 +214,10 @@ function offboardItems(id: string, products: ProvisionedProduct[]): Message[] {
       { id: 'offboard-transfer', label: `Transfer ${p.name} to…`, value: `${id}|${p.id}` },
       { id: 'offboard-terminate', label: `Terminate ${p.name}`, value: `${id}|${p.id}`, style: 'danger' as const },
     ]);
-    if (i + 10 >= products.length) actions.push({ id: 'offboard-terminate-all', label: 'Terminate all', value: id, style: 'danger' });
+    if (i + 10 >= products.length) {
+      actions.push({ id: 'offboard-transfer-all', label: 'Transfer all to…', value: id });
+      actions.push({ id: 'offboard-terminate-all', label: 'Terminate all', value: id, style: 'danger' });
+    }
     messages.push({
       text: `Products to hand over or terminate (${i + 1}–${i + chunk.length} of ${products.length})`,
       title: 'What they own',
@@ -240,6 +248,13 @@ export async function carryOut(id: string, deps: CoreDeps): Promise<string> {
       await deps.outbox.send({ ...thread, key: `request:${id}:carried`, message: { text: `Transferred ${p.transfer.name} to ${p.transfer.to.name}.`, tone: 'success' } });
       return 'transferred';
     case 'restore':
+      if (purged(p.restore.terminatedAt, deps)) {
+        const text = `${p.restore.bucket} was terminated on ${when(p.restore.terminatedAt)}, more than ${ARCHIVE_DAYS} days ago: it has been purged and cannot be restored.`;
+        await deps.outbox.send({ ...thread, key: `request:${id}:purged`, message: { text, tone: 'warning' } });
+        await deps.outbox.send({ key: `request:${id}:requester:purged`, to: { platform: request.requester.platform, kind: 'user', userId: request.requester.userId }, message: { text, tone: 'warning' } });
+        await deps.audit.append({ actor: 'scicomp', action: 'restore.purged', target: p.restore.bucket, outcome: 'too old to restore', requestId: id });
+        return 'purged';
+      }
       await deps.outbox.send({
         ...thread,
         key: `request:${id}:task`,
@@ -266,8 +281,8 @@ export async function carryOut(id: string, deps: CoreDeps): Promise<string> {
 
 // ---------- clicks after approval ----------
 
-async function approvedOffboard(id: string, ctx: Ctx, deps: CoreDeps): Promise<ApprovalRequest & { payload: { kind: 'offboard' } }> {
-  await requireApprover(ctx.actor, deps, 'carry out offboarding');
+async function approvedOffboard(id: string, who: Clicker, deps: CoreDeps): Promise<ApprovalRequest & { payload: { kind: 'offboard' } }> {
+  await requireApprover(who, deps, 'carry out offboarding');
   const found = await loadRequest(deps, id);
   if (!found || found.request.payload.kind !== 'offboard') throw new NotFoundError(`There is no offboarding request ${id}.`);
   if (found.decision.state !== 'approved') throw new UserInputError(`Offboarding request ${id} is ${found.decision.state}, not approved.`);
@@ -297,6 +312,23 @@ async function offboardTerminate(id: string, product: ProvisionedProduct, ctx: C
   return recordId;
 }
 
+/** A termination started from an offboarding thread settles: IT sees the outcome there, not only the departed user's DM. */
+export async function reportOffboardRecord(w: WatchRequest, record: ProductRecord, deps: CoreDeps): Promise<void> {
+  if (w.action !== 'terminate') return;
+  const found = await loadRequest(deps, w.requestId);
+  if (!found || found.request.payload.kind !== 'offboard') return;
+  const ok = record.status === 'SUCCEEDED';
+  const why = record.errors.map((e) => `${e.code ? `${e.code}: ` : ''}${e.description ?? 'no description'}`).join('; ');
+  await deps.outbox.send({
+    key: `request:${w.requestId}:terminated:${record.id}`,
+    threadOf: parentKey(w.requestId),
+    to: approvalsChannel(deps, found.request.requester as Actor),
+    message: ok
+      ? { text: `${w.name} is terminated (record ${record.id}).`, tone: 'success' }
+      : { text: `Terminating ${w.name} failed (record ${record.id}): ${why || 'Service Catalog gave no reason'}.`, tone: 'error' },
+  });
+}
+
 function splitItem(value: string): [string, string] {
   const [id, ppId] = value.split('|');
   if (!id || !ppId) throw new UserInputError('That button is no longer understood.');
@@ -319,11 +351,71 @@ export function transferPickForm(value: string): Form {
   };
 }
 
-/** Clicks that open a form at once (the platform's trigger expires in seconds), by action id. */
-export function formForAction(actionId: string, value: string): Form | undefined {
-  if (actionId === 'deny') return denyForm(value);
-  if (actionId === 'offboard-transfer') return transferPickForm(value);
-  return undefined;
+export function transferAllForm(id: string): Form {
+  return {
+    id: 'offboard-transfer-all',
+    title: 'Transfer all to…',
+    submitLabel: 'Transfer all',
+    intro: 'Everything the departing user still owns goes to this person.',
+    inputs: [{ key: 'to', label: 'New owner', kind: 'user' }],
+    state: id,
+  };
+}
+
+/** The form a click opens, after the same checks the core makes; a refusal throws. */
+async function checkedForm(actionId: string, value: string, who: Clicker, deps: CoreDeps): Promise<Form | undefined> {
+  switch (actionId) {
+    case 'deny':
+      return (await denyCheck(value, who, deps)) ? undefined : denyForm(value);
+    case 'offboard-transfer':
+      await approvedOffboard(splitItem(value)[0], who, deps);
+      return transferPickForm(value);
+    case 'offboard-transfer-all':
+      await approvedOffboard(value, who, deps);
+      return transferAllForm(value);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Clicks that open a form at once (the platform's trigger expires in seconds), by action id. Undefined when the clicker
+ * may not (or the request is decided): the click then goes through the queue, which answers with the refusal and audits it.
+ */
+export async function formForAction(actionId: string, value: string, who: Clicker, deps: CoreDeps): Promise<Form | undefined> {
+  try {
+    return await checkedForm(actionId, value, who, deps);
+  } catch (err) {
+    if (isUserFacing(err)) return undefined;
+    throw err;
+  }
+}
+
+async function offboardTransfer(
+  id: string,
+  request: ApprovalRequest & { payload: { kind: 'offboard' } },
+  product: ProvisionedProduct,
+  to: Actor,
+  ctx: Ctx,
+  deps: CoreDeps,
+): Promise<void> {
+  const from = request.payload.offboard.user;
+  await transferProduct(
+    { provisionedProductId: product.id, name: product.name, productName: product.productName ?? product.name, from, to: { userId: to.userId, email: to.email, name: to.name, principal: principalOf(to, deps) } },
+    // Per request and product, not per form: a second submission for the same product repeats the same AWS calls.
+    `${id}-${product.id}`,
+    actorLabel(ctx.actor),
+    deps,
+    ctx.actor.platform,
+  );
+  await deps.outbox.send({ key: `request:${id}:transfer:${product.id}`, threadOf: parentKey(id), to: approvalsChannel(deps, ctx), message: { text: `${ctx.actor.name} transferred ${product.name} to ${to.name}.`, tone: 'success' } });
+}
+
+async function offboardRecipient(request: ApprovalRequest & { payload: { kind: 'offboard' } }, values: Record<string, string | undefined>, ctx: Ctx, deps: CoreDeps): Promise<Actor> {
+  const to = await someone(ctx, mentionedUser(values.to ?? ''), deps);
+  const from = request.payload.offboard.user;
+  if (to.userId === from.userId) throw new UserInputError(`That already belongs to ${from.name}; pick someone else.`);
+  return to;
 }
 
 // ---------- IT verbs ----------
@@ -359,23 +451,26 @@ async function reload(ctx: Ctx, deps: CoreDeps): Promise<Message> {
 export function approvalExtensions(jobs: RequestJobs): Extensions {
   const msg = async (m: Promise<Message>): Promise<Answer> => ({ message: await m });
   return {
-    routeApproval: async (plan, reason, ctx, deps) =>
-      openRequest(
+    routeApproval: async (plan, reason, ctx, deps) => {
+      // The plan is carried out later from the request: it keeps which keys are NoEcho so that run masks them too.
+      const secretKeys = plan.secretKeys ?? noEchoKeys((await cachedLaunchOptions(deps, plan.productId, plan.versionId)).parameters);
+      return openRequest(
         {
           requester: requester(ctx.actor),
           title: `Launch ${plan.productName} ${plan.name}`,
           why: reason,
           fields: [
             { label: 'Product', value: `${plan.productName} ${plan.versionName}` },
-            ...Object.entries(plan.parameters).filter(([, v]) => v !== '').map(([label, value]) => ({ label, value })),
+            ...Object.entries(maskSecrets(plan.parameters, secretKeys)).filter(([, v]) => v !== '').map(([label, value]) => ({ label, value })),
           ],
           impact: launchImpact(plan),
-          payload: { kind: 'launch', plan },
+          payload: { kind: 'launch', plan: { ...plan, secretKeys } },
         },
         ctx,
         deps,
         jobs.scheduleExpiry,
-      ),
+      );
+    },
     verbs: {
       transfer: (cmd, ctx, deps) => msg(transferRequest(cmd as Extract<Command, { verb: 'transfer' }>, ctx, deps, jobs)),
       restore: (cmd, ctx, deps) => msg(restoreRequest((cmd as Extract<Command, { verb: 'restore' }>).name, ctx, deps, jobs)),
@@ -387,15 +482,31 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
     actions: {
       approve: (id, ctx, deps) => msg(decide(id, 'approved', undefined, ctx, deps, jobs.carrier)),
       // Where the platform could not open the form at the click (the console), the form is the answer.
-      deny: async (id) => ({ form: denyForm(id) }),
-      'offboard-transfer': async (value) => ({ form: transferPickForm(value) }),
+      deny: async (id, ctx, deps) => {
+        const decided = await denyCheck(id, ctx.actor, deps);
+        return decided ? { message: decided } : { form: denyForm(id) };
+      },
+      'offboard-transfer': async (value, ctx, deps) => {
+        await approvedOffboard(splitItem(value)[0], ctx.actor, deps);
+        return { form: transferPickForm(value) };
+      },
+      'offboard-transfer-all': async (id, ctx, deps) => {
+        await approvedOffboard(id, ctx.actor, deps);
+        return { form: transferAllForm(id) };
+      },
       'restore-done': async (id, ctx, deps) => {
         await requireApprover(ctx.actor, deps, 'close restore tasks');
         const found = await loadRequest(deps, id);
         if (!found || found.request.payload.kind !== 'restore') throw new NotFoundError(`There is no restore request ${id}.`);
+        const { restore } = found.request.payload;
+        if (found.decision.state === 'approved' && purged(restore.terminatedAt, deps)) {
+          throw new UserInputError(`${restore.bucket} was terminated on ${when(restore.terminatedAt)}, more than ${ARCHIVE_DAYS} days ago: the archive has purged it, so it cannot be marked restored.`);
+        }
         const moved = await transition(deps, id, 'approved', 'done', { doneBy: actorLabel(ctx.actor), doneAt: String(deps.clock.now()) });
         if (!moved.ok) return { message: { text: `Restore request ${id} is already ${moved.decision?.state ?? 'gone'}.`, tone: 'info' } };
-        const bucket = found.request.payload.restore.bucket;
+        const bucket = restore.bucket;
+        // Restored means live again: the archive entry goes, so it cannot be asked for twice.
+        await deps.store.redis.hdel(deps.store.key('archive', found.request.requester.email), bucket);
         await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'restore.done', target: bucket, outcome: 'restored', requestId: id });
         await deps.outbox.send({ key: `request:${id}:task-done`, replaces: `request:${id}:task`, to: approvalsChannel(deps, ctx), message: { text: `Restored ${bucket} (done by ${ctx.actor.name}).`, tone: 'success' } });
         await deps.outbox.send({ key: `request:${id}:restored`, to: { platform: found.request.requester.platform, kind: 'user', userId: found.request.requester.userId }, message: { text: `IT restored your bucket ${bucket}.`, tone: 'success' } });
@@ -403,13 +514,13 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
       },
       'offboard-terminate': async (value, ctx, deps) => {
         const [id, ppId] = splitItem(value);
-        const request = await approvedOffboard(id, ctx, deps);
+        const request = await approvedOffboard(id, ctx.actor, deps);
         const product = await ownedBy(request, ppId, deps);
         await offboardTerminate(id, product, ctx, deps, request);
         return { message: { text: `Terminating ${product.name}.`, tone: 'info' } };
       },
       'offboard-terminate-all': async (id, ctx, deps) => {
-        const request = await approvedOffboard(id, ctx, deps);
+        const request = await approvedOffboard(id, ctx.actor, deps);
         const owned = await productsOwnedBy(deps, request.payload.offboard.user.email);
         for (const product of owned) await offboardTerminate(id, product, ctx, deps, request);
         return { message: { text: `Terminating ${owned.length} product${owned.length === 1 ? '' : 's'} of ${request.payload.offboard.user.name}.`, tone: 'info' } };
@@ -423,20 +534,18 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
       },
       'offboard-transfer': async (values, state, ctx, deps) => {
         const [id, ppId] = splitItem(state);
-        const request = await approvedOffboard(id, ctx, deps);
+        const request = await approvedOffboard(id, ctx.actor, deps);
         const product = await ownedBy(request, ppId, deps);
-        const to = await someone(ctx, mentionedUser(values.to ?? ''), deps);
-        const from = request.payload.offboard.user;
-        if (to.userId === from.userId) throw new UserInputError(`${product.name} already belongs to ${from.name}; pick someone else.`);
-        await transferProduct(
-          { provisionedProductId: product.id, name: product.name, productName: product.productName ?? product.name, from, to: { userId: to.userId, email: to.email, name: to.name, principal: principalOf(to, deps) } },
-          `${ctx.requestId}`,
-          actorLabel(ctx.actor),
-          deps,
-          ctx.actor.platform,
-        );
-        await deps.outbox.send({ key: `request:${id}:transfer:${product.id}`, threadOf: parentKey(id), to: approvalsChannel(deps, ctx), message: { text: `${ctx.actor.name} transferred ${product.name} to ${to.name}.`, tone: 'success' } });
+        const to = await offboardRecipient(request, values, ctx, deps);
+        await offboardTransfer(id, request, product, to, ctx, deps);
         return { message: { text: `Transferred ${product.name} to ${to.name}.`, tone: 'success' } };
+      },
+      'offboard-transfer-all': async (values, id, ctx, deps) => {
+        const request = await approvedOffboard(id, ctx.actor, deps);
+        const to = await offboardRecipient(request, values, ctx, deps);
+        const owned = await productsOwnedBy(deps, request.payload.offboard.user.email);
+        for (const product of owned) await offboardTransfer(id, request, product, to, ctx, deps);
+        return { message: { text: `Transferred ${owned.length} product${owned.length === 1 ? '' : 's'} of ${request.payload.offboard.user.name} to ${to.name}.`, tone: 'success' } };
       },
     },
   };

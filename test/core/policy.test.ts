@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PolicyError, loadPolicy, parsePolicy } from '../../src/core/policy.js';
+import { PolicyError, loadPolicy, parsePolicy, warnUnknownParameters } from '../../src/core/policy.js';
+import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 
 const base = readFileSync('manifests/catalog.yaml', 'utf8');
 
@@ -38,5 +39,46 @@ describe('catalog policy', () => {
   it('refuses an unknown role', () => {
     const broken = base.replace('roles: [admin, researcher, guest]', 'roles: [admin, wizard]');
     expect(() => parsePolicy(broken, 'c.yaml')).toThrow(/c.yaml:\d+:\d+: products.\d+.roles.1: /);
+  });
+
+  /** 1-based line and column of `needle` in `text`, as the error should point at it. */
+  function lineCol(text: string, needle: string): string {
+    const at = text.indexOf(needle);
+    const before = text.slice(0, at).split('\n');
+    return `${before.length}:${before.at(-1)!.length + 1}`;
+  }
+
+  it('points at a misspelt key on its own line', () => {
+    const broken = base.replace('  expiryHours: 72', '  expiryHour: 72');
+    expect(lineCol(broken, 'expiryHour:')).toMatch(/^\d+:3$/);
+    expect(() => parsePolicy(broken, 'c.yaml')).toThrow(`c.yaml:${lineCol(broken, 'expiryHour:')}: approvals.expiryHour: unknown key`);
+  });
+
+  it('points a union fault at the branch that was meant', () => {
+    const broken = base.replace('- { parameter: VolumeSize, above: 500 }', '- { parameter: VolumeSize, above: lots }');
+    expect(() => parsePolicy(broken, 'c.yaml')).toThrow(
+      new RegExp(`^c.yaml:${lineCol(broken, 'lots')}: products.0.approval.when.1.above: Invalid input: expected number, received string$`),
+    );
+    const typo = base.replace('- { parameter: VolumeSize, above: 500 }', '- { parameter: VolumeSize, abov: 500 }');
+    expect(() => parsePolicy(typo, 'c.yaml')).toThrow(`c.yaml:${lineCol(typo, 'abov:')}: products.0.approval.when.1.abov: unknown key`);
+    const word = base.replace('    approval:\n      when:\n        - { parameter: VolumeSize, above: 500 }\n  - name: EC2 Notebook', '    approval: sometimes\n  - name: EC2 Notebook');
+    expect(() => parsePolicy(word, 'c.yaml')).toThrow(`c.yaml:${lineCol(word, 'sometimes')}: products.1.approval: expected "always" or "never" or an object`);
+  });
+
+  it('asks for approval when a number rule meets a value that is not a number, or a parameter the product lacks', () => {
+    const p = parsePolicy(base, 'c.yaml');
+    expect(p.approvalReason('HPC Cluster', { MaxNodes: 'lots', ComputeInstanceType: 'c5.large' })).toMatch(/MaxNodes is not a number/);
+    expect(p.approvalReason('HPC Cluster', { MaxNodes: '', ComputeInstanceType: 'c5.large' })).toMatch(/MaxNodes is not a number/);
+    expect(p.approvalReason('HPC Cluster', { MaxNodes: '4', ComputeInstanceType: 'c5.large' })).toBeUndefined();
+    const misnamed = parsePolicy(base.replace('- { parameter: VolumeSize, above: 500 }\n  - name: EC2 Notebook', '- { parameter: VolumeSizeGb, above: 500 }\n  - name: EC2 Notebook'), 'c.yaml');
+    expect(misnamed.approvalReason('EC2 Windows', { InstanceType: 't3.medium', VolumeSize: '50' })).toMatch(/names VolumeSizeGb, which EC2 Windows does not have/);
+  });
+
+  it('warns at load about rules naming a parameter the product lacks', async () => {
+    const misnamed = parsePolicy(base.replace('- { parameter: VolumeSize, above: 500 }\n  - name: EC2 Notebook', '- { parameter: VolumeSizeGb, above: 500 }\n  - name: EC2 Notebook'), 'c.yaml');
+    const logged: string[] = [];
+    await warnUnknownParameters(misnamed, new SandboxCatalog(), (m) => void logged.push(m));
+    expect(logged).toEqual([expect.stringContaining('EC2 Windows has no parameter VolumeSizeGb')]);
+    expect(await warnUnknownParameters(parsePolicy(base, 'c.yaml'), new SandboxCatalog(), () => {})).toEqual([]);
   });
 });

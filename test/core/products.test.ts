@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/core/errors.js';
 import type { ParameterSpec } from '../../src/core/ports.js';
-import { productKind, provisionedName, validateParameters } from '../../src/core/products.js';
+import { allowedValuesFor, maskSecrets, MASK, noEchoKeys, productKind, provisionedName, validateParameters } from '../../src/core/products.js';
 
 const ec2: ParameterSpec[] = [
   { key: 'InstanceType', defaultValue: 't3.micro', allowedValues: ['t3.micro', 't3.large', 'm5.xlarge'] },
@@ -37,6 +37,41 @@ describe('validateParameters', () => {
     expect(() => validateParameters('EC2 Linux', ec2, { InstanceType: 'm5.xlarge' }, { InstanceType: { allowedValues: ['t3.micro'] } })).toThrow(
       /not allowed by policy/,
     );
+  });
+
+  it('lets policy narrow the product\'s allowed values but never widen them', () => {
+    const wider = { InstanceType: { allowedValues: ['t3.micro', 'x1.32xlarge'] } };
+    expect(() => validateParameters('EC2 Linux', ec2, { InstanceType: 'x1.32xlarge' }, wider)).toThrow(/"x1.32xlarge" is not allowed by policy. Choose one of: t3.micro\./);
+    expect(validateParameters('EC2 Linux', ec2, { InstanceType: 't3.micro' }, wider).InstanceType).toBe('t3.micro');
+    expect(allowedValuesFor(ec2[0]!, wider.InstanceType)).toEqual(['t3.micro']);
+  });
+
+  it('lets a policy list narrow a parameter without one, but not past the product\'s pattern or limits', () => {
+    const policy = { AmiId: { allowedValues: ['ami-0abc1234', 'not-an-ami'] }, VolumeSize: { allowedValues: ['30', '5000'] } };
+    expect(allowedValuesFor(ec2[1]!, policy.AmiId)).toEqual(['ami-0abc1234']);
+    expect(allowedValuesFor(ec2[2]!, policy.VolumeSize)).toEqual(['30']);
+    expect(() => validateParameters('EC2 Linux', ec2, { AmiId: 'not-an-ami' }, policy)).toThrow(/AmiId: "not-an-ami" is not allowed by policy. Choose one of: ami-0abc1234\./);
+    expect(() => validateParameters('EC2 Linux', ec2, { VolumeSize: '5000' }, policy)).toThrow(/VolumeSize: "5000" is not allowed by policy. Choose one of: 30\./);
+    expect(() => validateParameters('EC2 Linux', ec2, { AmiId: 'ami-deadbeefdeadbeef' }, policy)).toThrow(/not allowed by policy/);
+  });
+
+  it('never shows a NoEcho value in a validation message', () => {
+    const secret: ParameterSpec[] = [
+      { key: 'DbPassword', noEcho: true, minLength: 12, allowedPattern: '[A-Za-z0-9]+' },
+      { key: 'Pin', noEcho: true, type: 'Number', minValue: 1000 },
+      { key: 'S3UserARNs', noEcho: true, defaultValue: '' },
+    ];
+    for (const given of <Record<string, string>[]>[{ DbPassword: 'hunter2!' }, { DbPassword: 'hunter2' }, { Pin: '42' }, { Pin: 'abc' }, { S3UserARNs: 'hunter2' }]) {
+      const full: Record<string, string> = { DbPassword: 'longenoughpassword', Pin: '1234', ...given };
+      expect(() => validateParameters('Db', secret, full)).toThrow(UserInputError);
+      try {
+        validateParameters('Db', secret, full);
+      } catch (err) {
+        expect((err as Error).message).not.toMatch(/hunter2|42|abc/);
+      }
+    }
+    expect(noEchoKeys(secret)).toEqual(['DbPassword', 'Pin', 'S3UserARNs']);
+    expect(maskSecrets({ DbPassword: 'x', Size: '3', S3UserARNs: '' }, ['DbPassword', 'S3UserARNs'])).toEqual({ DbPassword: MASK, Size: '3', S3UserARNs: '' });
   });
 
   it('checks S3UserARNs: comma separated ARNs, no white space', () => {

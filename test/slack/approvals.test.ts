@@ -1,12 +1,26 @@
 // IT approvals through Slack's own door: requests filed by signed commands, decided by signed clicks, carried out in the sandbox.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expire, type ApprovalRequest } from '../../src/core/approvals.js';
+import type { Outbox, StoredAuditEntry } from '../../src/core/context.js';
+import { UpstreamError } from '../../src/core/errors.js';
+import type { LaunchOptions } from '../../src/core/ports.js';
+import { MASK } from '../../src/core/products.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness, SIGNING_SECRET } from '../support/harness.js';
 import { buttonClick, interactionBody, sign } from '../support/signed.js';
 import { APPROVALS_CHANNEL, testPolicy } from '../support/policy.js';
 
+/** The sandbox with EC2 Linux's AmiId marked NoEcho, as a template with a secret parameter declares it. */
+class NoEchoCatalog extends SandboxCatalog {
+  override async launchOptions(productId: string, versionId: string): Promise<LaunchOptions> {
+    const o = await super.launchOptions(productId, versionId);
+    return { ...o, parameters: o.parameters.map((s) => (s.key === 'AmiId' ? { ...s, noEcho: true } : s)) };
+  }
+}
+
 const ALICE = 'UALICE';
 const BOB = 'UBOB';
+const CAROL = 'UCAROL';
 const IT1 = 'UIT1';
 const IT2 = 'UIT2';
 const CHANNEL = APPROVALS_CHANNEL;
@@ -16,7 +30,7 @@ let sandbox: SandboxCatalog;
 const clock = { offsetMs: 0, now() { return Date.now() + this.offsetMs; } };
 
 beforeAll(async () => {
-  sandbox = new SandboxCatalog({ provisionMs: 200 });
+  sandbox = new NoEchoCatalog({ provisionMs: 200 });
   h = await Harness.start({ catalog: sandbox, policy: testPolicy(), clock });
   h.slack.unknownUsers.add('UGHOST');
 });
@@ -52,6 +66,30 @@ async function click(user: string, action: string, value: string): Promise<strin
   return reply(responseId, `answer to ${action}`);
 }
 
+/** Waits for the audit entry a refusal or an action leaves. */
+function audited(match: (e: StoredAuditEntry) => boolean, what: string): Promise<StoredAuditEntry> {
+  return eventually(async () => (await h.app.audit.recent(1000)).find(match), `audit entry: ${what}`);
+}
+
+/** A modal submitted by a user, as Slack posts it (view_submission). */
+function submitView(user: string, callbackId: string, privateMetadata: string, values: Record<string, Record<string, unknown>>): Promise<Response> {
+  return h.interaction({
+    type: 'view_submission',
+    team: { id: 'T0001' },
+    user: { id: user, username: user.toLowerCase(), team_id: 'T0001' },
+    api_app_id: 'A1',
+    token: 't',
+    trigger_id: `1.2.${Math.random().toString(16).slice(2)}`,
+    view: { id: `V${Math.random().toString(36).slice(2, 10)}`, hash: 'h1', type: 'modal', callback_id: `scicomp:${callbackId}`, private_metadata: privateMetadata, state: { values } },
+  });
+}
+
+const pickUser = (userId: string) => ({ to: { to: { type: 'users_select', selected_user: userId } } });
+
+async function ppId(name: string): Promise<string> {
+  return eventually(async () => (await sandbox.searchProvisioned()).find((p) => p.name === name)?.id, `${name} provisioned`);
+}
+
 describe('a launch that policy sends to IT', () => {
   let id: string;
 
@@ -71,6 +109,7 @@ describe('a launch that policy sends to IT', () => {
   it('refuses a non-approver and changes nothing', async () => {
     expect(await click(BOB, 'approve', id)).toContain('Only members of the IT approver group can decide requests');
     expect(await click(ALICE, 'approve', id)).toContain('Only members of the IT approver group');
+    await audited((e) => e.action === 'click.approve' && e.actor === `slack:${BOB}` && e.target === id && e.outcome.startsWith('refused: Only members'), 'non-approver refused');
   });
 
   it('lists it among pending requests, for approvers only', async () => {
@@ -100,6 +139,7 @@ describe('a launch that policy sends to IT', () => {
   it('refuses self-approval', async () => {
     const own = await file(IT1, 'launch "HPC Cluster" hpc MaxNodes=50');
     expect(await click(IT1, 'approve', own)).toContain('You cannot decide your own request');
+    await audited((e) => e.action === 'click.approve' && e.actor === `slack:${IT1}` && e.target === own && e.outcome.startsWith('refused: You cannot decide your own'), 'self-approval refused');
   });
 });
 
@@ -126,6 +166,42 @@ describe('deny', () => {
     await eventually(() => channelPosts().find((p) => p.method === 'chat.update' && p.text.includes('Denied by uit2') && p.text.includes('Use t3.large')), 'parent shows denial');
     expect((await sandbox.searchProvisioned()).some((p) => p.name === 'ualice-huge')).toBe(false);
   });
+
+  it('opens no modal for a non-approver, the requester or a decided request: the refusal instead, audited', async () => {
+    const id = await file(ALICE, 'launch "EC2 Linux" wide InstanceType=m5.xlarge');
+    const own = await file(IT1, 'launch "EC2 Linux" mine InstanceType=m5.xlarge');
+    const opened = h.slack.of('views.open').length;
+    expect(await click(BOB, 'deny', id)).toContain('Only members of the IT approver group can decide requests');
+    expect(await click(IT1, 'deny', own)).toContain('You cannot decide your own request');
+    expect(await click(IT1, 'deny', 'no-such-request')).toContain('There is no request no-such-request');
+    expect(await click(IT1, 'approve', id)).toContain(`Approved request ${id}`);
+    expect(await click(IT2, 'deny', id)).toMatch(/already decided: approved by uit1/);
+    expect(h.slack.of('views.open').length).toBe(opened);
+    await audited((e) => e.action === 'click.deny' && e.actor === `slack:${BOB}` && e.target === id && e.outcome.startsWith('refused: Only members'), 'non-approver deny');
+    await audited((e) => e.action === 'click.deny' && e.actor === `slack:${IT1}` && e.target === own && e.outcome.startsWith('refused: You cannot decide your own'), 'own deny');
+  });
+});
+
+describe('NoEcho parameters', () => {
+  const SECRET = 'ami-5ec7e75ec7e75ec7';
+
+  it('never reach the approvals channel, the requester or the audit trail', async () => {
+    const id = await file(ALICE, `launch "EC2 Linux" sec InstanceType=c5.2xlarge AmiId=${SECRET}`);
+    const parent = channelPosts().find((p) => p.text.includes(`"value":"${id}"`))!;
+    expect(parent.text).toContain('AmiId');
+    expect(parent.text).toContain(MASK);
+    await click(IT1, 'approve', id);
+    // The launch-started message (with the parameters), not the watcher's progress message that may come first.
+    const started = await eventually(() => h.dms(ALICE).find((m) => m.includes('Launching ualice-sec') && m.includes('AmiId')), 'launch started DM');
+    expect(started).toContain(MASK);
+    await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-sec is ready')), 'provisioned');
+    const provision = await audited((e) => e.action === 'aws.provision' && e.target === 'ualice-sec', 'provision');
+    expect(provision.parameters).toMatchObject({ AmiId: MASK, InstanceType: 'c5.2xlarge' });
+    const bad = await h.command(ALICE, 'launch "EC2 Linux" sec2 AmiId=ami-zz5ec7e75ec7');
+    expect(await reply(bad.responseId, 'refusal')).toContain('AmiId: the value given does not match');
+    expect(h.slack.texts().filter((t) => t.includes('5ec7e75ec7'))).toEqual([]);
+    expect((await h.app.audit.recent(1000)).filter((e) => JSON.stringify(e).includes('5ec7e75ec7'))).toEqual([]);
+  });
 });
 
 describe('transfer', () => {
@@ -142,8 +218,19 @@ describe('transfer', () => {
       const { responseId } = await h.command(ALICE, text!);
       expect(await reply(responseId, text!)).toContain(message);
     }
-    const bobs = await h.command(BOB, `transfer ualice-box <@${BOB}>`);
-    expect(await reply(bobs.responseId, 'not owner')).toContain('You cannot transfer a product to yourself');
+    const bobs = await h.command(BOB, `transfer ualice-box <@${CAROL}>`);
+    expect(await reply(bobs.responseId, 'not owner')).toContain('ualice-box belongs to someone else; you can act only on your own products');
+    const refusals = await eventually(async () => {
+      const r = (await h.app.audit.recent(1000)).filter((e) => e.action === 'command.transfer' && e.outcome.startsWith('refused'));
+      return r.length >= 5 ? r : undefined;
+    }, 'every refused transfer audited');
+    expect(refusals.some((e) => e.actor === `slack:${BOB}` && e.outcome.includes('belongs to someone else'))).toBe(true);
+  });
+
+  it('an approver who would receive the product cannot approve the transfer', async () => {
+    const id = await file(ALICE, `transfer box <@${IT2}>`);
+    expect(await click(IT2, 'approve', id)).toContain('You cannot decide a transfer to yourself');
+    expect(sandbox.ownerOf(await ppId('ualice-box'))).toBeUndefined();
   });
 
   it('on approval, sets OWNER and the OwnerEmail tag: the new owner sees it, the old one does not, both are told', async () => {
@@ -179,45 +266,157 @@ describe('restore', () => {
     expect(await click(IT2, 'restore-done', id)).toContain('Marked ualice-keep as restored');
     await eventually(() => h.dms(ALICE).find((m) => m.includes('IT restored your bucket ualice-keep')), 'requester told');
     expect(await click(IT2, 'restore-done', id)).toContain('already done');
+    const again = await h.command(ALICE, 'restore keep');
+    expect(await reply(again.responseId, 'restored once')).toContain('You have no archived bucket called \\"keep\\"');
   });
+
+  /** A bucket the watcher archived when its termination settled (what terminate writes), at the given time. */
+  async function archived(name: string, terminatedAt = Date.now()): Promise<void> {
+    await h.app.store.redis.hset(h.app.store.key('archive', 'ualice@synapse.org'), name, JSON.stringify({ terminatedAt, productName: 'S3 Private Encrypted Bucket' }));
+  }
 
   it('refuses a bucket never owned, and one archived more than 30 days ago', async () => {
     const never = await h.command(BOB, 'restore keep');
     expect(await reply(never.responseId, 'never owned')).toContain('You have no archived bucket called \\"keep\\"');
+    await archived('ualice-old');
     clock.offsetMs = 31 * 86400_000;
     try {
-      const old = await h.command(ALICE, 'restore ualice-keep');
+      const old = await h.command(ALICE, 'restore ualice-old');
       expect(await reply(old.responseId, 'too old')).toContain('more than 30 days ago: it has been purged');
     } finally {
       clock.offsetMs = 0;
     }
+    await audited((e) => e.action === 'command.restore' && e.target === 'ualice-old' && e.outcome.includes('has been purged'), 'too old refused');
+  });
+
+  it('re-checks the 30 days when the approval is carried out and when IT clicks Done', async () => {
+    await archived('ualice-late');
+    await archived('ualice-slow');
+    const late = await file(ALICE, 'restore ualice-late');
+    const slow = await file(ALICE, 'restore ualice-slow');
+    await click(IT1, 'approve', slow);
+    await eventually(() => channelPosts().find((p) => p.body.thread_ts && p.text.includes('Task for IT: restore ualice-slow')), 'task in thread');
+    clock.offsetMs = 31 * 86400_000;
+    try {
+      await click(IT1, 'approve', late);
+      await eventually(() => channelPosts().find((p) => p.body.thread_ts && p.text.includes('ualice-late was terminated') && p.text.includes('cannot be restored')), 'purged in thread');
+      await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-late was terminated') && m.includes('cannot be restored')), 'requester told');
+      expect(channelPosts().some((p) => p.text.includes('Task for IT: restore ualice-late'))).toBe(false);
+      expect(await click(IT2, 'restore-done', slow)).toContain('the archive has purged it, so it cannot be marked restored');
+    } finally {
+      clock.offsetMs = 0;
+    }
+    expect(h.dms(ALICE).some((m) => m.includes('IT restored your bucket ualice-slow'))).toBe(false);
   });
 });
 
 describe('offboarding', () => {
-  it('is for IT only; once another approver approves, lists what the user owns, and Terminate all carries it out', async () => {
+  let id: string;
+  const owned: Record<string, string> = {};
+
+  it('is for IT only; once another approver approves, lists what the user owns with per-item and all-at-once actions', async () => {
+    for (const name of ['b1', 'b2', 'b3']) {
+      const { responseId } = await h.command(BOB, `launch "S3 Private Encrypted Bucket" ${name}`);
+      await reply(responseId, `launch ${name}`);
+    }
+    for (const name of ['ubob-b1', 'ubob-b2', 'ubob-b3', 'ualice-box']) {
+      await eventually(() => name === 'ualice-box' || h.dms(BOB).some((m) => m.includes(`${name} is ready`)), `${name} ready`);
+      owned[name] = await ppId(name);
+    }
     const notIt = await h.command(ALICE, `offboard <@${BOB}>`);
     expect(await reply(notIt.responseId, 'refusal')).toContain('Only members of the IT approver group can offboard people');
-    const id = await file(IT1, `offboard <@${BOB}|bob>`);
+    id = await file(IT1, `offboard <@${BOB}|bob>`);
     expect(channelPosts().find((p) => p.text.includes(`"value":"${id}"`))!.text).toContain('ualice-box');
     await click(IT2, 'approve', id);
     const list = await eventually(() => channelPosts().find((p) => p.body.thread_ts && p.text.includes('scicomp:offboard-terminate-all')), 'item list');
     expect(list.text).toContain('Transfer ualice-box to…');
-    expect(await click(IT2, 'offboard-terminate-all', id)).toContain('Terminating 1 product of ubob');
-    await eventually(async () => !(await sandbox.searchProvisioned()).some((p) => p.name === 'ualice-box'), 'terminated');
+    expect(list.text).toContain('"action_id":"scicomp:offboard-transfer-all"');
+    expect(list.text).toContain(`"value":"${id}|${owned['ubob-b2']}"`);
+  });
+
+  it('Terminate on one item: the outcome is reported in the thread', async () => {
+    expect(await click(IT2, 'offboard-terminate', `${id}|${owned['ubob-b1']}`)).toContain('Terminating ubob-b1');
+    await eventually(() => channelPosts().find((p) => p.body.thread_ts && p.text.includes('ubob-b1 is terminated (record')), 'outcome in thread');
+    expect((await sandbox.searchProvisioned()).some((p) => p.name === 'ubob-b1')).toBe(false);
+  });
+
+  it('Transfer on one item: a modal for approvers only, then OWNER and tag, keyed by request and product', async () => {
+    const value = `${id}|${owned['ubob-b2']}`;
+    const opened = h.slack.of('views.open').length;
+    expect(await click(BOB, 'offboard-transfer', value)).toContain('Only members of the IT approver group can carry out offboarding');
+    expect(h.slack.of('views.open').length).toBe(opened);
+    const res = await h.interaction(buttonClick({ userId: IT2, actionId: 'scicomp:offboard-transfer', value, responseUrl: h.slack.responseUrl('pick') }));
+    expect(res.status).toBe(200);
+    const modal = await eventually(() => h.slack.of('views.open').slice(opened).find((c) => JSON.stringify(c.body).includes('scicomp:offboard-transfer')), 'transfer modal');
+    expect((modal.body.view as { private_metadata: string }).private_metadata).toBe(value);
+    expect((await submitView(IT2, 'offboard-transfer', value, pickUser(CAROL))).status).toBe(200);
+    await eventually(() => h.dms(IT2).find((m) => m.includes('Transferred ubob-b2 to ucarol')), 'IT told');
+    await eventually(() => channelPosts().find((p) => p.body.thread_ts && p.text.includes('transferred ubob-b2 to ucarol')), 'thread told');
+    await eventually(async () => (await sandbox.searchProvisioned()).find((p) => p.name === 'ubob-b2')?.tags.OwnerEmail === 'ucarol@synapse.org', 'retagged');
+    expect(sandbox.ownerOf(owned['ubob-b2']!)).toBe('arn:aws:iam::111122223333:role/SC-Endusers/ucarol@synapse.org');
+    const setOwner = await audited((e) => e.action === 'aws.set-owner' && e.target === 'ubob-b2', 'set-owner');
+    expect(setOwner.requestId).toBe(`${id}-${owned['ubob-b2']}`);
+  });
+
+  it('Transfer all to…: everything left goes to one person', async () => {
+    const opened = h.slack.of('views.open').length;
+    await h.interaction(buttonClick({ userId: IT2, actionId: 'scicomp:offboard-transfer-all', value: id, responseUrl: h.slack.responseUrl('pick-all') }));
+    await eventually(() => h.slack.of('views.open').slice(opened).find((c) => JSON.stringify(c.body).includes('scicomp:offboard-transfer-all')), 'transfer-all modal');
+    await submitView(IT2, 'offboard-transfer-all', id, pickUser(CAROL));
+    await eventually(() => h.dms(IT2).find((m) => m.includes('Transferred 2 products of ubob to ucarol')), 'IT told');
+    await eventually(async () => {
+      const all = await sandbox.searchProvisioned();
+      return ['ubob-b3', 'ualice-box'].every((n) => all.find((p) => p.name === n)?.tags.OwnerEmail === 'ucarol@synapse.org');
+    }, 'both retagged');
+  });
+
+  it('Terminate all carries out a second offboarding', async () => {
+    const next = await file(IT1, `offboard <@${CAROL}|carol>`);
+    await click(IT2, 'approve', next);
+    await eventually(() => channelPosts().find((p) => p.body.thread_ts && p.text.includes(`"value":"${next}"`) && p.text.includes('scicomp:offboard-terminate-all')), 'item list');
+    expect(await click(IT2, 'offboard-terminate-all', next)).toContain('Terminating 3 products of ucarol');
+    await eventually(async () => !(await sandbox.searchProvisioned()).some((p) => ['ualice-box', 'ubob-b2', 'ubob-b3'].includes(p.name)), 'terminated');
     await eventually(() => channelPosts().find((p) => p.body.thread_ts && p.text.includes('is terminating ualice-box')), 'reported in thread');
+    await eventually(() => channelPosts().find((p) => p.body.thread_ts && p.text.includes('ualice-box is terminated (record')), 'outcome in thread');
+  });
+});
+
+describe('expiry after a partial failure', () => {
+  it('a retry finishes what the first attempt could not send', async () => {
+    const id = await file(ALICE, 'launch "EC2 Linux" flaky InstanceType=c5.2xlarge');
+    const real = h.app.deps.outbox;
+    let failures = 0;
+    const flaky: Outbox = {
+      permalink: (key) => real.permalink(key),
+      send: async (item) => {
+        if (failures++ === 0) throw new UpstreamError('chat is down', true);
+        await real.send(item);
+      },
+    };
+    await expect(expire(id, { ...h.app.deps, outbox: flaky })).rejects.toThrow('chat is down');
+    expect(await expire(id, h.app.deps)).toBe(true);
+    await eventually(() => channelPosts().find((p) => p.method === 'chat.update' && p.text.includes('ualice-flaky') && p.text.includes('without a decision')), 'parent expired');
+    await eventually(() => h.dms(ALICE).find((m) => m.includes('Your request expired without a decision: Launch EC2 Linux ualice-flaky')), 'requester told');
+    expect((await h.app.audit.recent(1000)).filter((e) => e.action === 'request.expired' && e.target === id)).toHaveLength(1);
+    expect(await click(IT1, 'approve', id)).toMatch(/already decided: expired at/);
   });
 });
 
 describe('abuse', () => {
   it('a click on a request that does not exist', async () => {
     expect(await click(IT1, 'approve', 'no-such-request')).toContain('There is no request no-such-request');
+    await audited((e) => e.action === 'click.approve' && e.target === 'no-such-request' && e.outcome.startsWith('refused: There is no request'), 'missing request');
   });
 
-  it('a forged button payload is rejected before anything runs', async () => {
-    const body = interactionBody(buttonClick({ userId: IT1, actionId: 'scicomp:approve', value: 'x', responseUrl: h.slack.responseUrl('forged') }));
+  it('a forged button payload is rejected before anything runs, and audited', async () => {
+    const before = h.slack.calls.length;
+    const body = interactionBody(buttonClick({ userId: IT1, actionId: 'scicomp:approve', value: 'forged-request-value', responseUrl: h.slack.responseUrl('forged') }));
     const res = await h.post('/slack/events', body, sign(`${SIGNING_SECRET}-wrong`, body));
     expect(res.status).toBe(401);
+    const entry = await audited((e) => e.action === 'slack.signature-rejected', 'signature rejected');
+    expect(entry).toMatchObject({ actor: 'unknown', outcome: 'rejected: 401' });
+    expect(JSON.stringify(entry)).not.toContain('forged-request-value');
+    expect(h.slack.calls.slice(before).filter((c) => c.body.responseId === 'forged')).toEqual([]);
   });
 });
 
@@ -236,5 +435,57 @@ describe('audit', () => {
     expect(text).not.toContain(`slack:${BOB} →`);
     const bob = await h.command(BOB, 'audit');
     expect(await reply(bob.responseId, 'refusal')).toContain('Only members of the IT approver group can read the audit trail');
+  });
+});
+
+describe('a long queue of pending requests', () => {
+  it('says how many more there are beyond the first fifty', async () => {
+    const { redis } = h.app.store;
+    const batch = redis.multi();
+    for (let i = 0; i < 55; i++) {
+      const id = `seeded-${i}`;
+      const request: ApprovalRequest = {
+        id,
+        requester: { platform: 'slack', userId: ALICE, email: 'ualice@synapse.org', name: 'ualice' },
+        title: `Restore bucket ualice-seed-${i}`,
+        why: 'seeded',
+        fields: [],
+        impact: 'none',
+        payload: { kind: 'restore', restore: { bucket: `ualice-seed-${i}`, productName: 'S3 Private Encrypted Bucket', terminatedAt: 0 } },
+        createdAt: i,
+        expiresAt: Date.now() + 3600_000,
+      };
+      batch.hset(h.app.store.key('request', id), 'doc', JSON.stringify(request), 'state', 'pending').zadd(h.app.store.key('requests', 'pending'), i, id);
+    }
+    await batch.exec();
+    const total = await redis.zcard(h.app.store.key('requests', 'pending'));
+    const { responseId } = await h.command(IT1, 'approvals');
+    const text = await reply(responseId, 'approvals');
+    expect(text).toContain(`${total} requests waiting for a decision`);
+    expect(text).toContain(`…and ${total - 50} more`);
+  });
+});
+
+describe('approvers as a Slack user group', () => {
+  let g: Harness;
+
+  beforeAll(async () => {
+    g = await Harness.start({ catalog: new SandboxCatalog({ provisionMs: 100 }), policy: testPolicy(72, { userGroup: 'SITGROUP' }) });
+    g.slack.groups = { SITGROUP: [IT1, IT2] };
+  });
+
+  afterAll(async () => {
+    await dropPrefix(g.app);
+    await g.close();
+  });
+
+  it('asks Slack who is in the group, and only its members decide', async () => {
+    const filed = await g.command(ALICE, 'launch "EC2 Linux" grp InstanceType=c5.2xlarge');
+    const id = requestIdIn(await eventually(() => g.replies(filed.responseId).join(''), 'filed'));
+    const bob = await g.click(BOB, 'approve', id);
+    expect(await eventually(() => g.replies(bob.responseId).join(''), 'refusal')).toContain('Only members of the IT approver group can decide requests');
+    const it2 = await g.click(IT2, 'approve', id);
+    expect(await eventually(() => g.replies(it2.responseId).join(''), 'approval')).toContain(`Approved request ${id}`);
+    expect(g.slack.of('usergroups.users.list').map((c) => c.body.usergroup)).toContain('SITGROUP');
   });
 });

@@ -1,5 +1,8 @@
 // A researcher's whole day through Slack's own door: signed slash commands and clicks in, recorded Web API calls out.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { UpstreamError } from '../../src/core/errors.js';
+import { launchOptionsKey } from '../../src/core/catalog-cache.js';
+import type { CatalogPort, LaunchOptions } from '../../src/core/ports.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness, SIGNING_SECRET } from '../support/harness.js';
 import { sign, slashCommandBody } from '../support/signed.js';
@@ -116,8 +119,15 @@ describe('validation before any AWS call', () => {
     ['launch "EC2 Linux" box', 'You already have a product called ualice-box'],
   ])('%s', async (text, message) => {
     const before = (await sandbox.searchProvisioned()).length;
-    const { responseId } = await h.command(ALICE, text);
-    expect(await reply(responseId, 'refusal')).toContain(message);
+    // The sandbox validates too, as AWS would: only a call count shows the bot refused before asking AWS.
+    const provision = vi.spyOn(sandbox, 'provision');
+    try {
+      const { responseId } = await h.command(ALICE, text);
+      expect(await reply(responseId, 'refusal')).toContain(message);
+      expect(provision).not.toHaveBeenCalled();
+    } finally {
+      provision.mockRestore();
+    }
     expect((await sandbox.searchProvisioned()).length).toBe(before);
   });
 });
@@ -221,6 +231,40 @@ describe('the launch form, picked and submitted', () => {
     expect(nb?.productName).toBe('EC2 Notebook');
   });
 
+  it('a parameter with more than 100 allowed values is searched as you type, answered without AWS', async () => {
+    // An AMI list longer than a static select can hold, put where the form reads launch options from.
+    const nb = (await sandbox.listProducts()).find((p) => p.name === 'EC2 Notebook')!;
+    const version = nb.versions.filter((v) => v.active).at(-1)!;
+    const key = launchOptionsKey(h.app.deps, nb.id, version.id);
+    const options = (await h.app.store.getJson<LaunchOptions>(key)) ?? (await sandbox.launchOptions(nb.id, version.id));
+    const amis = Array.from({ length: 150 }, (_, i) => `ami-${String(i).padStart(4, '0')}`);
+    await h.app.store.setJson(key, { ...options, parameters: [...options.parameters, { key: 'NotebookAmi', type: 'String', allowedValues: amis, defaultValue: 'ami-0042' }] });
+    const before = h.slack.of('views.update').length;
+    await h.interaction(viewPayload('block_actions', { product: { product: { type: 'static_select', selected_option: { value: 'EC2 Notebook' } } } }));
+    const update = await eventually(() => h.slack.of('views.update').slice(before).find((c) => JSON.stringify(c.body).includes('NotebookAmi')), 'form with the AMI list');
+    const blocks = (update.body.view as { blocks: { block_id?: string; element?: { type: string; action_id: string; initial_option?: { value: string } } }[] }).blocks;
+    const ami = blocks.find((b) => b.block_id === 'NotebookAmi')!.element!;
+    expect(ami.type).toBe('external_select');
+    expect(ami.initial_option?.value).toBe('ami-0042');
+    const listOptions = vi.spyOn(sandbox, 'launchOptions');
+    try {
+      // A real block_suggestion payload (api.slack.com/reference/block-kit/block-elements#external_select).
+      const res = await h.interaction({
+        type: 'block_suggestion', user: { id: ALICE }, team: { id: 'T0001' }, api_app_id: 'A1', token: 't',
+        action_id: ami.action_id, block_id: 'NotebookAmi', value: 'ami-01', view: { id: 'VFORM1', callback_id: 'scicomp:launch' },
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { options: { value: string }[] };
+      expect(body.options.map((o) => o.value)).toEqual(amis.filter((a) => a.includes('ami-01')));
+      const all = (await (await h.interaction({ type: 'block_suggestion', user: { id: ALICE }, team: { id: 'T0001' }, api_app_id: 'A1', token: 't', action_id: ami.action_id, block_id: 'NotebookAmi', value: '' })).json()) as { options: unknown[] };
+      expect(all.options).toHaveLength(100);
+      expect(listOptions).not.toHaveBeenCalled();
+    } finally {
+      listOptions.mockRestore();
+      await h.app.store.del(key);
+    }
+  });
+
   it('keeps the modal open when no product is chosen', async () => {
     const res = await h.interaction(viewPayload('view_submission', {}));
     expect(await res.json()).toEqual({ response_action: 'errors', errors: { product: 'Choose a product.' } });
@@ -228,19 +272,105 @@ describe('the launch form, picked and submitted', () => {
 });
 
 describe('request authenticity', () => {
+  const jobs = async () => Object.values(await h.app.queues.command.getJobCounts()).reduce((a, b) => a + b, 0);
+
+  /** A genuine request sent after the refused one: once it is answered, anything the refused one queued would show. */
+  async function genuineAfter(): Promise<void> {
+    const { responseId } = await h.command(ALICE, 'help');
+    await reply(responseId, 'the genuine request');
+  }
+
   it('refuses a forged signature and does nothing', async () => {
-    const jobs = async () => Object.values(await h.app.queues.command.getJobCounts()).reduce((a, b) => a + b, 0);
     const before = await jobs();
     const body = slashCommandBody({ userId: ALICE, text: 'launch "EC2 Linux" forged', responseUrl: h.slack.responseUrl('forged') });
     const res = await h.post('/slack/events', body, sign('not-the-secret', body));
     expect(res.status).toBe(401);
-    expect(await jobs()).toBe(before);
+    await genuineAfter();
+    expect(await jobs()).toBe(before + 1);
     expect(h.replies('forged')).toEqual([]);
+    expect((await sandbox.searchProvisioned()).some((p) => p.name.includes('forged'))).toBe(false);
   });
 
-  it('refuses a stale (replayed) timestamp', async () => {
-    const body = slashCommandBody({ userId: ALICE, text: 'list', responseUrl: h.slack.responseUrl('stale') });
+  it('refuses a stale (replayed) timestamp and does nothing', async () => {
+    const before = await jobs();
+    const body = slashCommandBody({ userId: ALICE, text: 'launch "EC2 Linux" stale', responseUrl: h.slack.responseUrl('stale') });
     const res = await h.post('/slack/events', body, sign(SIGNING_SECRET, body, Math.floor(Date.now() / 1000) - 600));
     expect(res.status).toBe(401);
+    await genuineAfter();
+    expect(await jobs()).toBe(before + 1);
+    expect(h.replies('stale')).toEqual([]);
+    expect((await sandbox.searchProvisioned()).some((p) => p.name.includes('stale'))).toBe(false);
+  });
+});
+
+describe('one request, one provision', () => {
+  let flaky: Harness;
+  let real: SandboxCatalog;
+  let provisionCalls: { token: string }[];
+  let loseNextResponse = false;
+  let throttleNextTerminate = false;
+
+  beforeAll(async () => {
+    real = new SandboxCatalog({ provisionMs: 200 });
+    provisionCalls = [];
+    // AWS accepts the provision but the answer is lost (a timeout): the job must retry into the same provision.
+    const catalog: CatalogPort = Object.assign(Object.create(real) as CatalogPort, {
+      provision: async (input: Parameters<CatalogPort['provision']>[0]) => {
+        provisionCalls.push({ token: input.token });
+        const out = await real.provision(input);
+        if (loseNextResponse) {
+          loseNextResponse = false;
+          throw new UpstreamError('ProvisionProduct: socket hang up', true);
+        }
+        return out;
+      },
+      terminate: async (input: Parameters<CatalogPort['terminate']>[0]) => {
+        if (throttleNextTerminate) {
+          throttleNextTerminate = false;
+          throw new UpstreamError('TerminateProvisionedProduct: ThrottlingException', true);
+        }
+        return real.terminate(input);
+      },
+    });
+    flaky = await Harness.start({ catalog });
+  });
+
+  afterAll(async () => {
+    await dropPrefix(flaky.app);
+    await flaky.close();
+  });
+
+  it('a retry after a lost answer carries on with the same ProvisionToken, not a name clash', async () => {
+    loseNextResponse = true;
+    const { responseId } = await flaky.command(ALICE, 'launch "EC2 Linux" retried', 'trigger-retried');
+    const answer = await eventually(() => flaky.replies(responseId).join('\n'), 'launch reply', 15_000);
+    expect(answer).toContain('Launching ualice-retried');
+    expect(answer).not.toContain('already have');
+    await eventually(() => flaky.dms(ALICE).find((m) => m.includes('ualice-retried is ready')), 'ready DM', 15_000);
+    expect(provisionCalls).toHaveLength(2);
+    expect(provisionCalls[0]!.token).toBe(provisionCalls[1]!.token);
+    expect(provisionCalls[0]!.token).toMatch(/^launch-/);
+    expect((await real.searchProvisioned()).filter((p) => p.name === 'ualice-retried')).toHaveLength(1);
+    expect(flaky.dms(ALICE).filter((m) => m.includes('ualice-retried is ready'))).toHaveLength(1);
+  });
+
+  it('a throttled terminate is retried, not lost with its confirmation', async () => {
+    const { responseId } = await flaky.command(ALICE, 'terminate retried');
+    const ask = await eventually(() => flaky.replies(responseId).join('\n'), 'confirmation');
+    throttleNextTerminate = true;
+    const click = await flaky.click(ALICE, 'confirm', confirmationId(ask));
+    const answer = await eventually(() => flaky.replies(click.responseId).join('\n'), 'terminate reply', 15_000);
+    expect(answer).toContain('Terminating ualice-retried');
+    await eventually(() => flaky.dms(ALICE).find((m) => m.includes('ualice-retried is terminated')), 'terminated DM', 15_000);
+  });
+
+  it('the same Slack trigger delivered twice is one provision', async () => {
+    const calls = provisionCalls.length;
+    const first = await flaky.command(ALICE, 'launch "EC2 Linux" twice', 'trigger-twice');
+    const second = await flaky.command(ALICE, 'launch "EC2 Linux" twice', 'trigger-twice');
+    expect([first.res.status, second.res.status]).toEqual([200, 200]);
+    await eventually(() => flaky.dms(ALICE).find((m) => m.includes('ualice-twice is ready')), 'ready DM', 15_000);
+    expect(provisionCalls.length - calls).toBe(1);
+    expect((await real.searchProvisioned()).filter((p) => p.name === 'ualice-twice')).toHaveLength(1);
   });
 });

@@ -3,6 +3,9 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { Store } from '../../src/adapters/redis/store.js';
+import { transition } from '../../src/core/approvals.js';
 import type { Feed, FeedEvent } from '../../src/core/context.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness } from '../support/harness.js';
@@ -53,6 +56,27 @@ describe('two replicas on one Redis', () => {
     expect(decisions).toHaveLength(1);
     expect((await sandbox.searchProvisioned()).filter((p) => p.name === 'ualice-race')).toHaveLength(1);
     expect((await a.app.audit.recent(200)).filter((e) => e.action === 'aws.provision' && e.target === 'ualice-race')).toHaveLength(1);
+  });
+});
+
+describe('the atomic transition', () => {
+  it('fifty concurrent moves of one pending request over ten connections: exactly one wins, the rest learn who', async () => {
+    const { a } = await pair();
+    const id = await fileLaunch(a, 'atomic');
+    await eventually(() => a.slack.of('chat.postMessage').some((c) => c.body.channel === APPROVALS_CHANNEL), 'parent posted');
+    const connections = Array.from({ length: 10 }, () => new Redis(a.app.config.REDIS_URL));
+    try {
+      const stores = connections.map((r) => ({ store: new Store(r, a.app.config.SCICOMP_PREFIX) }));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => transition(stores[i % stores.length]!, id, 'pending', i % 2 ? 'approved' : 'denied', { decidedBy: `slack:U${i}`, decidedAt: String(Date.now()) })),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      const winner = await a.app.store.redis.hmget(a.app.store.key('request', id), 'state', 'decidedBy');
+      for (const r of results) if (!r.ok) expect([r.decision?.state, r.decision?.decidedBy]).toEqual(winner);
+      expect(await a.app.store.redis.zscore(a.app.store.key('requests', 'pending'), id)).toBeNull();
+    } finally {
+      for (const r of connections) r.disconnect();
+    }
   });
 });
 

@@ -1,13 +1,15 @@
 // Bolt wiring: verified Slack requests in, acked at once, the work handed to the run-command queue.
 import { App, ExpressReceiver, LogLevel, type BlockAction, type ButtonAction } from '@slack/bolt';
+import express from 'express';
 import type { Logger as BoltLogger } from '@slack/logger';
 import type { Logger } from 'pino';
 import type { RunPayload } from '../../../jobs/run-command.js';
+import type { AuditLog } from '../../core/context.js';
 import { requestIdFrom } from '../../core/ids.js';
 import type { SecretsPort } from '../../core/ports.js';
 import type { ReplyRef } from './chat.js';
 import type { Form } from '../../core/message.js';
-import { ACTION_PREFIX, formValues, loadingForm, renderForm } from './render.js';
+import { ACTION_PREFIX, formValues, loadingForm, matchOptions, OPTIONS_PREFIX, renderForm } from './render.js';
 
 export interface SlackAppOptions {
   secrets: SecretsPort;
@@ -16,15 +18,20 @@ export interface SlackAppOptions {
   apiUrl?: string;
   /** Socket Mode (development): Slack connects out to us, no public URL needed. */
   appToken?: string;
-  /** The core's forms that a click opens at once (deny reason, transfer target). */
-  formForAction?: (actionId: string, value: string) => Form | undefined;
+  /** The core's forms that a click opens at once (deny reason, transfer target), once the core has checked the clicker may. */
+  formForAction?: (actionId: string, value: string, userId: string) => Promise<Form | undefined> | Form | undefined;
+  /** Where requests refused for a bad signature are recorded; Bolt answers them 401 before any listener runs. */
+  audit?: AuditLog;
+  /** Option lists too long for a static select, stashed when their form was drawn (see SlackChat). */
+  optionList?: (id: string) => Promise<string[] | undefined>;
 }
 
 /** Bolt wants its own logger shape; route it into pino. */
 function boltLogger(log: Logger): BoltLogger {
   const l = log.child({ component: 'bolt' });
   return {
-    debug: (...m: unknown[]) => l.debug(m.join(' ')),
+    // Bolt logs at debug on every request: build the line only when someone reads it.
+    debug: (...m: unknown[]) => l.isLevelEnabled('debug') && l.debug(m.join(' ')),
     info: (...m: unknown[]) => l.info(m.join(' ')),
     warn: (...m: unknown[]) => l.warn(m.join(' ')),
     error: (...m: unknown[]) => l.error(m.join(' ')),
@@ -41,6 +48,33 @@ function reply(ref: ReplyRef): RunPayload['reply'] {
 /** `launch` alone opens a form; the trigger expires in 3 s, so the form opens here and fills in from the job. */
 export function opensForm(text: string): boolean {
   return /^\s*launch\s*$/i.test(text);
+}
+
+/**
+ * The Express app under Bolt's receiver. Bolt answers a bad signature with 401 before any listener runs; this records
+ * each one in the audit trail, with nothing from the unverified body.
+ */
+function auditedWeb(o: SlackAppOptions): express.Express {
+  const web = express();
+  const audit = o.audit;
+  if (!audit) return web;
+  web.use('/slack/events', (req, res, next) => {
+    res.on('finish', () => {
+      if (res.statusCode !== 401) return;
+      const stamp = req.headers['x-slack-request-timestamp'];
+      audit
+        .append({
+          actor: 'unknown',
+          action: 'slack.signature-rejected',
+          target: '/slack/events',
+          parameters: { ip: req.ip, signed: req.headers['x-slack-signature'] !== undefined, timestamp: typeof stamp === 'string' ? stamp.slice(0, 20) : undefined },
+          outcome: 'rejected: 401',
+        })
+        .catch((err: Error) => o.log.error({ err: err.message }, 'could not audit a rejected Slack request'));
+    });
+    next();
+  });
+  return web;
 }
 
 export function createSlackApp(o: SlackAppOptions) {
@@ -74,10 +108,11 @@ export function createSlackApp(o: SlackAppOptions) {
   };
   const authorize = async () => ({ botToken: await o.secrets.get('slackBotToken') });
   const clientOptions = o.apiUrl ? { slackApiUrl: o.apiUrl.replace(/\/?$/, '/') } : undefined;
-  const receiver = o.appToken ? undefined : new ExpressReceiver({ signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false });
+  const receiver = o.appToken ? undefined : new ExpressReceiver({ signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false, app: auditedWeb(o) });
   const app = o.appToken
-    ? new App({ socketMode: true, appToken: o.appToken, authorize, logger, clientOptions })
-    : new App({ receiver, authorize, logger, clientOptions });
+    ? new App({ socketMode: true, appToken: o.appToken, authorize, logger, clientOptions, convoStore: false })
+    : // No listener uses Bolt's conversation store; it only costs time on every request.
+      new App({ receiver, authorize, logger, clientOptions, convoStore: false });
 
   app.command('/scicomp', async ({ command, ack, client }) => {
     const payload: RunPayload = {
@@ -98,7 +133,11 @@ export function createSlackApp(o: SlackAppOptions) {
 
   app.action<BlockAction<ButtonAction>>(new RegExp(`^${ACTION_PREFIX}`), async ({ action, body, ack, client }) => {
     if (action.type !== 'button') return ack();
-    const form = o.formForAction?.(action.action_id.slice(ACTION_PREFIX.length), action.value ?? '');
+    const form = await Promise.resolve(o.formForAction?.(action.action_id.slice(ACTION_PREFIX.length), action.value ?? '', body.user.id)).catch((err: Error) => {
+      // The queued click below runs the same checks and tells the user what went wrong.
+      o.log.warn({ err: err.message, action: action.action_id }, 'could not check a form click');
+      return undefined;
+    });
     if (form) {
       await ack();
       await client.views.open({ trigger_id: body.trigger_id, view: renderForm(form) as never });
@@ -149,6 +188,13 @@ export function createSlackApp(o: SlackAppOptions) {
       },
       ack,
     );
+  });
+
+  // A long select (over 100 values) asks as the person types; answered from Redis at once, never from AWS.
+  app.options(new RegExp(`^${OPTIONS_PREFIX}`), async ({ options, ack }) => {
+    const id = options.action_id.slice(OPTIONS_PREFIX.length);
+    const list = (await o.optionList?.(id)) ?? [];
+    await ack({ options: matchOptions(list, options.value ?? '') });
   });
 
   app.error(async (err) => {

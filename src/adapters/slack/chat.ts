@@ -4,7 +4,7 @@ import type { Store } from '../redis/store.js';
 import { UpstreamError } from '../../core/errors.js';
 import type { Form, Message } from '../../core/message.js';
 import type { Address, ChatPort, ChatProfile, PostedMessage, SecretsPort } from '../../core/ports.js';
-import { renderForm, renderMessage } from './render.js';
+import { longOptionLists, renderForm, renderMessage } from './render.js';
 
 interface MessageRef {
   channel: string;
@@ -38,6 +38,9 @@ export function toUpstream(err: unknown): UpstreamError {
       return new UpstreamError(`Slack call failed: ${(err as Error).message}`, true, undefined, { cause: err });
   }
 }
+
+const OPTION_LIST_TTL_MS = 24 * 3600_000;
+export const optionListKey = (store: Store, id: string) => store.key('slack', 'options', id);
 
 export class SlackChat implements ChatPort {
   readonly platform = 'slack' as const;
@@ -111,12 +114,23 @@ export class SlackChat implements ChatPort {
   }
 
   async openForm(trigger: string, form: Form): Promise<string> {
+    await this.stashOptionLists(form);
     const res = await this.call((w) => w.views.open({ trigger_id: trigger, view: renderForm(form) as never }));
     return res.view?.id ?? '';
   }
 
   async updateForm(formRef: string, form: Form): Promise<void> {
+    await this.stashOptionLists(form);
     await this.call((w) => w.views.update({ view_id: formRef, view: renderForm(form) as never }));
+  }
+
+  /** Lists too long for a static select are read by the options endpoint, which must answer Slack without AWS calls. */
+  private async stashOptionLists(form: Form): Promise<void> {
+    const lists = longOptionLists(form);
+    if (lists.size === 0) return;
+    const multi = this.opts.store.redis.multi();
+    for (const [id, options] of lists) multi.set(optionListKey(this.opts.store, id), JSON.stringify(options), 'PX', OPTION_LIST_TTL_MS);
+    await multi.exec();
   }
 
   async profile(userId: string): Promise<ChatProfile> {

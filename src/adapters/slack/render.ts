@@ -1,4 +1,5 @@
 // Draws the core's neutral messages and forms as Slack Block Kit. No logic lives here, only layout.
+import { createHash } from 'node:crypto';
 import type { Action, Form, FormInput, Message, Tone } from '../../core/message.js';
 
 // Block Kit's limits: section text 3000, field 2000, 10 fields a section, 25 options... 100 for static selects.
@@ -8,6 +9,27 @@ const FIELDS_PER_SECTION = 10;
 const OPTION_TEXT_MAX = 75;
 
 export const ACTION_PREFIX = 'scicomp:';
+/** Block Kit's static_select holds at most 100 options; a longer list is served by the options endpoint. */
+export const STATIC_OPTIONS_MAX = 100;
+export const OPTIONS_PREFIX = 'scicomp-options:';
+
+/** A long option list's id: the same list always gets the same id, so stashing it twice is harmless. */
+export function optionListId(options: string[]): string {
+  return createHash('sha256').update(options.join('\u0000')).digest('base64url').slice(0, 22);
+}
+
+/** The option lists a form needs served from the options endpoint, by id. */
+export function longOptionLists(f: Form): Map<string, string[]> {
+  const lists = new Map<string, string[]>();
+  for (const i of f.inputs) if (i.kind === 'select' && (i.options?.length ?? 0) > STATIC_OPTIONS_MAX) lists.set(optionListId(i.options!), i.options!);
+  return lists;
+}
+
+/** What a person typed into an external select, matched against its list (at most 100 shown). */
+export function matchOptions(options: string[], typed: string): ReturnType<typeof option>[] {
+  const q = typed.trim().toLowerCase();
+  return options.filter((o) => o.toLowerCase().includes(q)).slice(0, STATIC_OPTIONS_MAX).map(option);
+}
 
 type Block = Record<string, unknown>;
 
@@ -26,7 +48,7 @@ function mrkdwn(text: string, max = TEXT_MAX) {
 }
 
 function plain(text: string, max = TEXT_MAX) {
-  return { type: 'plain_text', text: clip(text, max), emoji: true };
+  return { type: 'plain_text' as const, text: clip(text, max), emoji: true };
 }
 
 function button(a: Action) {
@@ -72,12 +94,20 @@ function inputBlock(i: FormInput): Block {
   const element =
     i.kind === 'user'
       ? { type: 'users_select', action_id: i.key, placeholder: plain(`Choose ${i.label}`, 150) }
+      : i.kind === 'select' && (i.options?.length ?? 0) > STATIC_OPTIONS_MAX
+      ? {
+          type: 'external_select',
+          action_id: `${OPTIONS_PREFIX}${optionListId(i.options!)}`,
+          placeholder: plain(`Type to search ${i.label}`, 150),
+          min_query_length: 0,
+          ...(i.initial && i.options?.includes(i.initial) ? { initial_option: option(i.initial) } : {}),
+        }
       : i.kind === 'select'
       ? {
           type: 'static_select',
           action_id: i.key,
           placeholder: plain(`Choose ${i.label}`, 150),
-          options: (i.options ?? []).slice(0, 100).map(option),
+          options: (i.options ?? []).map(option),
           ...(i.initial && i.options?.includes(i.initial) ? { initial_option: option(i.initial) } : {}),
         }
       : { type: 'plain_text_input', action_id: i.key, ...(i.initial ? { initial_value: i.initial } : {}) };
