@@ -2,7 +2,8 @@
 // `bare`: a Bolt app that acks /scicomp with no work; `scicomp`: the web process (no workers), for ack latency;
 // `alerts`: web and workers, Slack pointed at the parent's recorder, trusting the parent's SNS signing certificate;
 // `raw`: BullMQ adding and processing N empty jobs, printing jobs/s.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { Queue, Worker } from 'bullmq';
@@ -14,6 +15,14 @@ import { SlackApi } from '../test/support/slack-api.js';
 
 const kind = process.argv[2];
 const env = process.env;
+
+// BENCH_CPU_PROF=<file>: a CPU profile of this process, written when it is stopped (open it in Chrome DevTools).
+const profiler = env.BENCH_CPU_PROF && kind !== 'raw' ? new Session() : undefined;
+if (profiler) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
 
 async function raw(count: number): Promise<number> {
   const prefix = `benchraw${process.pid}`;
@@ -68,6 +77,7 @@ if (kind === 'raw') {
 }
 process.on('message', async (m) => {
   if (m === 'stop') {
+    if (profiler) writeFileSync(env.BENCH_CPU_PROF!, JSON.stringify((await profiler.post('Profiler.stop')).profile));
     await stop();
     process.exit(0);
   }

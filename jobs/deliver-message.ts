@@ -1,4 +1,5 @@
 // The outbox: every outbound chat message, posted once, at most one per second per channel, through 429s and 5xx.
+import { createHash } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Store } from '../src/adapters/redis/store.js';
@@ -28,57 +29,106 @@ function channelOf(to: Address): string | undefined {
   return undefined;
 }
 
+/**
+ * In one round trip: -1 if the message was sent already, 0 if the channel's slot is now ours (or it has none), else
+ * how many ms until the slot frees. KEYS: sent marker [, channel slot]. ARGV: slot length.
+ */
+const BEGIN = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+if KEYS[2] == nil then return 0 end
+if redis.call('SET', KEYS[2], '1', 'PX', ARGV[1], 'NX') then return 0 end
+local t = redis.call('PTTL', KEYS[2])
+if t < 1 then t = 1 end
+return t
+`;
+const BEGIN_SHA = createHash('sha1').update(BEGIN).digest('hex');
+
+async function begin(store: Store, sentKey: string, slotKey: string | undefined, intervalMs: number): Promise<number> {
+  const keys = slotKey ? [sentKey, slotKey] : [sentKey];
+  try {
+    return (await store.redis.evalsha(BEGIN_SHA, keys.length, ...keys, intervalMs)) as number;
+  } catch (err) {
+    if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+    return (await store.redis.eval(BEGIN, keys.length, ...keys, intervalMs)) as number;
+  }
+}
+
+export type Outcome =
+  | { done: 'posted' | 'updated' | 'duplicate' | 'superseded' }
+  /** Not now: the channel's slot is taken, a message this one depends on is on its way, or the platform said 429. */
+  | { laterMs: number };
+
+/** One attempt at one message. Throws what the platform threw (other than a 429, which becomes `laterMs`). */
+export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
+  const { store, refs } = deps;
+  const sentKey = store.key('outbox', 'sent', jobIdFor('msg', item.key));
+  const chat = deps.chats[item.to.platform];
+  if (!chat) throw new UnrecoverableError(`no chat adapter for ${item.to.platform}`);
+  const channel = channelOf(item.to);
+  const slotKey = channel ? store.key('outbox', 'slot', channel) : undefined;
+  const wait = await begin(store, sentKey, slotKey, deps.channelIntervalMs);
+  if (wait < 0) return { done: 'duplicate' };
+  if (wait > 0) return { laterMs: wait };
+
+  try {
+    const needs = [item.replaces, item.threadOf, item.linkTo].filter((k): k is string => k !== undefined);
+    // A message this one depends on is still on its way: wait for it rather than post out of order.
+    for (const k of needs) {
+      if (!(await refs.get(k)) && (await refs.pending(k))) {
+        if (slotKey) await store.del(slotKey);
+        return { laterMs: deps.channelIntervalMs };
+      }
+    }
+    const replaced = item.replaces ? await refs.get(item.replaces) : undefined;
+    const versionKey = item.version !== undefined ? store.key('outbox', 'version', jobIdFor('msg', item.replaces ?? item.key)) : undefined;
+    if (replaced && versionKey && Number((await store.redis.get(versionKey)) ?? 0) >= item.version!) {
+      // A newer update of this message is already shown: this one is stale.
+      if (slotKey) await store.del(slotKey);
+      await store.redis.set(sentKey, '1', 'PX', SENT_TTL_MS);
+      return { done: 'superseded' };
+    }
+    const parent = item.threadOf ? await refs.get(item.threadOf) : undefined;
+    const link = item.linkTo ? await refs.permalink(item.linkTo) : undefined;
+    const message = link ? { ...item.message, context: [...(item.message.context ?? []), `Link: ${link}`] } : item.message;
+    // What was done is recorded in one round trip: where it landed, its version, and that it was sent.
+    const after = store.redis.multi();
+    if (replaced) {
+      await chat.update(replaced.ref, message);
+    } else {
+      const posted = await chat.post(item.to, message, parent ? { thread: parent.ref } : undefined);
+      refs.setIn(after, item.replaces ?? item.key, { ...posted, platform: item.to.platform });
+    }
+    if (versionKey) after.set(versionKey, String(item.version), 'PX', SENT_TTL_MS * 5);
+    after.set(sentKey, '1', 'PX', SENT_TTL_MS);
+    await after.exec();
+    return { done: replaced ? 'updated' : 'posted' };
+  } catch (err) {
+    if (err instanceof UpstreamError && err.retryAfterMs !== undefined) {
+      // Honour Retry-After for the whole channel.
+      if (slotKey) await store.redis.set(slotKey, '429', 'PX', err.retryAfterMs);
+      deps.log.warn({ channel, retryAfterMs: err.retryAfterMs }, 'chat platform rate limited a message; delaying it');
+      return { laterMs: err.retryAfterMs };
+    }
+    throw err;
+  }
+}
+
 async function later(job: Job, token: string | undefined, ms: number): Promise<never> {
   await job.moveToDelayed(Date.now() + Math.max(ms, 1), token);
   throw new DelayedError();
 }
 
 export async function process(job: Job<Payload>, deps: Deps, token?: string): Promise<string> {
-  const item = job.data;
-  const { store } = deps;
-  const sentKey = store.key('outbox', 'sent', jobIdFor('msg', item.key));
-  if (await store.redis.exists(sentKey)) return 'duplicate';
-  const chat = deps.chats[item.to.platform];
-  if (!chat) throw new UnrecoverableError(`no chat adapter for ${item.to.platform}`);
-
-  const channel = channelOf(item.to);
-  const slotKey = channel ? store.key('outbox', 'slot', channel) : undefined;
-  if (slotKey && !(await store.claim(slotKey, deps.channelIntervalMs))) {
-    return later(job, token, await store.redis.pttl(slotKey));
-  }
-
+  let outcome: Outcome;
   try {
-    const { refs } = deps;
-    const deps_ = [item.replaces, item.threadOf, item.linkTo].filter((k): k is string => k !== undefined);
-    // A message this one depends on is still on its way: wait for it rather than post out of order.
-    for (const k of deps_) {
-      if (!(await refs.get(k)) && (await refs.pending(k))) {
-        if (slotKey) await store.del(slotKey);
-        return later(job, token, deps.channelIntervalMs);
-      }
-    }
-    const replaced = item.replaces ? await refs.get(item.replaces) : undefined;
-    const parent = item.threadOf ? await refs.get(item.threadOf) : undefined;
-    const link = item.linkTo ? await refs.permalink(item.linkTo) : undefined;
-    const message = link ? { ...item.message, context: [...(item.message.context ?? []), `Link: ${link}`] } : item.message;
-    if (replaced) {
-      await chat.update(replaced.ref, message);
-    } else {
-      const posted = await chat.post(item.to, message, parent ? { thread: parent.ref } : undefined);
-      await refs.set(item.replaces ?? item.key, { ...posted, platform: item.to.platform });
-    }
-    await store.redis.set(sentKey, '1', 'PX', SENT_TTL_MS);
-    return replaced ? 'updated' : 'posted';
+    outcome = await deliver(job.data, deps);
   } catch (err) {
-    if (err instanceof UpstreamError && err.retryAfterMs !== undefined) {
-      // Honour Retry-After for the whole channel, and wait without spending an attempt.
-      if (slotKey) await store.redis.set(slotKey, '429', 'PX', err.retryAfterMs);
-      deps.log.warn({ channel, retryAfterMs: err.retryAfterMs }, 'chat platform rate limited a message; delaying it');
-      return later(job, token, err.retryAfterMs);
-    }
     if (err instanceof UpstreamError && err.retryable) throw err;
-    if (err instanceof DelayedError) throw err;
-    deps.log.error({ err: { message: (err as Error).message, name: (err as Error).name }, to: item.to.kind }, 'message cannot be delivered');
+    if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
+    deps.log.error({ err: { message: (err as Error).message, name: (err as Error).name }, to: job.data.to.kind }, 'message cannot be delivered');
     throw new UnrecoverableError((err as Error).message);
   }
+  // Waiting for a slot or a Retry-After does not spend an attempt.
+  if ('laterMs' in outcome) return later(job, token, outcome.laterMs);
+  return outcome.done;
 }

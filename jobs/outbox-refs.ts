@@ -1,5 +1,6 @@
 // Where each delivered outbox message landed (its ref and link), so later messages can update, thread under or link to it.
 import type { Queue } from 'bullmq';
+import type { ChainableCommander } from 'ioredis';
 import type { Store } from '../src/adapters/redis/store.js';
 import type { ChatPort, Platform, PostedMessage } from '../src/core/ports.js';
 import { jobIdFor } from './queues.js';
@@ -24,6 +25,11 @@ export class RefStore {
 
   async set(k: string, posted: PostedMessage & { platform?: Platform }): Promise<void> {
     await this.store.setJson(this.key(k), posted, REF_TTL_MS);
+  }
+
+  /** The same as set, as part of the caller's MULTI or pipeline. */
+  setIn(batch: ChainableCommander, k: string, posted: PostedMessage & { platform?: Platform }): void {
+    batch.set(this.key(k), JSON.stringify(posted), 'PX', REF_TTL_MS);
   }
 
   /** A link to a delivered message, asked of the platform the first time one is wanted (most messages never need one). */

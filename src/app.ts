@@ -74,7 +74,7 @@ export class Scicomp {
     o: Overrides,
   ) {
     this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password', 'headers.authorization'] });
-    this.redis = this.watched(redisConnection(config.REDIS_URL));
+    this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }));
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
     this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform]);
     // Under a burst of interactions each XADD would be its own socket write; auto-pipelining sends a tick's worth in one.
@@ -282,7 +282,8 @@ export class Scicomp {
     );
     make<expireRequest.Payload>(expireRequest.name, (job) => expireRequest.process(job, this.deps), 4);
     make<carryOut.Payload>(carryOut.name, (job) => carryOut.process(job, this.deps), 8);
-    make<processSns.Payload>(processSns.name, (job, token) => processSns.process(job, this.deps, token), 32);
+    const delivery = { chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log };
+    make<processSns.Payload>(processSns.name, (job, token) => processSns.process(job, this.deps, token, delivery), 32);
     make<postFeed.Payload>(postFeed.name, (job) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, log: this.log }), 4);
   }
 

@@ -1,8 +1,9 @@
 // Watching what users run: their topic and budget on first launch, alarms per instance, and each alert routed to its owner.
+import { createHash } from 'node:crypto';
 import { ALARM_KINDS, alarmName, parseAlarmName } from './alarm-names.js';
-import type { Actor, CoreDeps, Ctx, FeedEvent, WatchRequest } from './context.js';
+import type { Actor, CoreDeps, Ctx, WatchRequest } from './context.js';
 import { NotAuthorizedError, NotFoundError, UserInputError } from './errors.js';
-import { awsToken } from './ids.js';
+import { awsToken, requestIdFrom } from './ids.js';
 import { actorLabel } from './launch.js';
 import { instanceIdOf, terminate } from './lifecycle.js';
 import type { Message } from './message.js';
@@ -24,7 +25,12 @@ interface Watched {
   alarms: string[];
 }
 
+/** Repeats of one resource's alarm within this window of its first update one message (CloudWatch re-notifies only via OK). */
 const COALESCE_MS = 6 * 3600_000;
+/** An open alarm keeps its message until OK arrives: idle and disk alarms last days. */
+const OPEN_TTL_MS = 30 * 86400_000;
+/** How long an applied notification's outcome is kept, so a retried job replays it instead of counting it twice. */
+const APPLIED_TTL_MS = 24 * 3600_000;
 const SNOOZE_MAX_MS = 30 * 86400_000;
 
 function safeName(email: string): string {
@@ -41,13 +47,16 @@ const snoozeKey = (deps: CoreDeps, ppId: string) => deps.store.key('snooze', ppI
 
 /** The user's SNS topic (with email and HTTPS subscriptions) and monthly budget; idempotent, so every launch may call it. */
 export async function ensureUserWiring(owner: Owner, deps: CoreDeps): Promise<string> {
-  const topicArn = await deps.topics.ensureUserTopic({ name: topicName(owner.email), ownerEmail: owner.email, endpoint: deps.snsEndpoint });
+  const input = { name: topicName(owner.email), ownerEmail: owner.email, endpoint: deps.snsEndpoint };
+  const topicArn = await deps.topics.createTopic(input);
+  // Known before Subscribe: SNS sends its SubscriptionConfirmation at once, and POST /sns refuses unknown topics.
   await deps.store.redis
     .multi()
     .set(topicOwnerKey(deps, topicArn), JSON.stringify(owner))
     .sadd(knownTopicsKey(deps), topicArn)
     .set(userTopicKey(deps, owner.email), topicArn)
     .exec();
+  await deps.topics.ensureSubscriptions(topicArn, input);
   const accountId = topicArn.split(':')[4]!;
   await deps.budgets.ensureUserBudget({ accountId, name: budgetName(owner.email), ownerEmail: owner.email, monthlyUsd: deps.policy().doc.budgets.monthlyUsd, topicArn });
   return topicArn;
@@ -134,7 +143,17 @@ const KIND_TEXT: Record<AlarmKind, { what: string; recovered: string; advice: st
   'disk-high': { what: 'disk is filling up', recovered: 'disk use is back under its threshold', advice: 'Delete or move data to S3 before the disk fills, or grow the volume with /scicomp update.' },
 };
 
-function alarmMessage(watched: Watched | undefined, a: CloudWatchAlarm, kind: AlarmKind | undefined, value: string | undefined, count: number, firstAt: string): Message {
+/** An idle ping's button value: the provisioned product, and the ping (its message key) that idempotency tokens derive from. */
+function pingValue(ppId: string, pingKey: string): string {
+  return `${ppId}|${pingKey}`;
+}
+
+function parsePingValue(value: string): { ppId: string; ping?: string } {
+  const [ppId, ping] = value.split('|', 2);
+  return { ppId: ppId!, ping: ping || undefined };
+}
+
+function alarmMessage(watched: Watched | undefined, a: CloudWatchAlarm, kind: AlarmKind | undefined, value: string | undefined, count: number, firstAt: string, pingKey: string): Message {
   const name = watched?.name ?? a.AlarmName;
   const k = kind ? KIND_TEXT[kind] : { what: `alarm ${a.AlarmName}`, advice: 'See the alarm in CloudWatch.' };
   const threshold = a.Trigger?.Threshold;
@@ -152,36 +171,100 @@ function alarmMessage(watched: Watched | undefined, a: CloudWatchAlarm, kind: Al
     context: count > 1 ? [`Fired ${count} times since ${firstAt}; repeats update this message.`] : [`alarm ${a.AlarmName}`],
   };
   if (kind === 'cpu-idle' && watched) {
+    const v = pingValue(watched.provisionedProductId, pingKey);
     msg.actions = [
-      { id: 'idle-stop', label: 'Stop', value: watched.provisionedProductId },
-      { id: 'idle-terminate', label: 'Terminate', value: watched.provisionedProductId, style: 'danger' },
-      { id: 'idle-snooze', label: 'Snooze 24 h', value: watched.provisionedProductId },
-      { id: 'idle-keep', label: 'Keep', value: watched.provisionedProductId },
+      { id: 'idle-stop', label: 'Stop', value: v },
+      { id: 'idle-terminate', label: 'Terminate', value: v, style: 'danger' },
+      { id: 'idle-snooze', label: 'Snooze 24 h', value: v },
+      { id: 'idle-keep', label: 'Keep', value: v },
     ];
   }
   return msg;
 }
 
-interface ActiveAlert {
+/** One resource's alert (a provisioned product and alarm kind): its message, and how often it fired in the window. */
+interface AlertState {
+  /** Outbox key of the message every repeat and recovery updates. */
   key: string;
   count: number;
   firstAt: string;
+  firstAtMs: number;
+  open: boolean;
+  /** Bumped on every change, so the outbox can drop an update that arrives after a newer one. */
+  seq: number;
+}
+
+type Step = 'posted' | 'coalesced' | 'recovered' | 'snoozed' | 'ignored';
+
+/**
+ * One notification applied to its resource's alert state, atomically, in one round trip that also reads what routing
+ * needs. A replayed MessageId returns the outcome stored the first time.
+ * KEYS: topic owner, watched, snooze, alert state, applied marker. ARGV: event, message key, now, state change time,
+ * coalescing window, open TTL, applied TTL, whether snooze applies.
+ */
+const ALERT_STEP = `
+local owner = redis.call('GET', KEYS[1])
+local watched = redis.call('GET', KEYS[2])
+local applied = redis.call('GET', KEYS[5])
+if applied then return {owner, watched, applied} end
+local step, st
+local raw = redis.call('GET', KEYS[4])
+if raw then st = cjson.decode(raw) end
+local now = tonumber(ARGV[3])
+if not owner and not watched then
+  step = 'ignored'
+elseif ARGV[1] == 'ALARM' then
+  if ARGV[8] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then
+    step = 'snoozed'
+  elseif st and (st.open or now < st.firstAtMs + tonumber(ARGV[5])) then
+    st.count = st.count + 1
+    st.open = true
+    st.seq = st.seq + 1
+    step = 'coalesced'
+  else
+    st = {key = ARGV[2], count = 1, firstAt = ARGV[4], firstAtMs = now, open = true, seq = 1}
+    step = 'posted'
+  end
+  if step ~= 'snoozed' then redis.call('SET', KEYS[4], cjson.encode(st), 'PX', ARGV[6]) end
+elseif ARGV[1] == 'OK' and st and st.open then
+  st.open = false
+  st.seq = st.seq + 1
+  step = 'recovered'
+  local left = st.firstAtMs + tonumber(ARGV[5]) - now
+  if left > 0 then redis.call('SET', KEYS[4], cjson.encode(st), 'PX', left) else redis.call('DEL', KEYS[4]) end
+else
+  step = 'ignored'
+end
+local out = cjson.encode({step = step, state = st})
+redis.call('SET', KEYS[5], out, 'PX', ARGV[7])
+return {owner, watched, out}
+`;
+const ALERT_STEP_SHA = createHash('sha1').update(ALERT_STEP).digest('hex');
+
+async function alertStep(deps: CoreDeps, keys: string[], args: (string | number)[]): Promise<[string | null, string | null, string]> {
+  const redis = deps.store.redis;
+  try {
+    return (await redis.evalsha(ALERT_STEP_SHA, keys.length, ...keys, ...args)) as [string | null, string | null, string];
+  } catch (err) {
+    if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+    return (await redis.eval(ALERT_STEP, keys.length, ...keys, ...args)) as [string | null, string | null, string];
+  }
 }
 
 export interface AlertResult {
-  outcome: 'posted' | 'coalesced' | 'recovered' | 'snoozed' | 'ignored';
+  outcome: Step;
 }
 
-/** One SNS notification to its owner's DM. Runs one at a time per alarm (the caller holds a lock). */
+/** One SNS notification to its owner's DM; safe to run concurrently and to retry (the state step is atomic and replayable). */
 export async function deliverAlert(n: SnsNotification, deps: CoreDeps): Promise<AlertResult> {
+  const parsed = parseAlert(n);
+  if (parsed.type === 'alarm') return deliverAlarm(n, parsed.alarm, parsed.value, deps);
   const owner = await deps.store.getJson<Owner>(topicOwnerKey(deps, n.topicArn));
   if (!owner) {
     deps.log.warn({ topicArn: n.topicArn, messageId: n.messageId }, 'notification from a topic with no owner; dropped');
     return { outcome: 'ignored' };
   }
   const to = { platform: owner.platform, kind: 'user' as const, userId: owner.userId };
-  const parsed = parseAlert(n);
-  const feed = (type: FeedEvent['type'], summary: string) => deps.feed.publish({ type, summary, key: `sns:${n.messageId}` });
   if (parsed.type === 'budget') {
     const message: Message = {
       text: `Budget ${parsed.alertType === 'FORECASTED' ? 'forecast to be exceeded' : 'exceeded'}: ${parsed.amount ?? '?'} against ${parsed.threshold}`,
@@ -195,43 +278,58 @@ export async function deliverAlert(n: SnsNotification, deps: CoreDeps): Promise<
       body: ['/scicomp list shows what you run; stop or terminate what you no longer need. /scicomp budget shows the details.'],
     };
     await deps.outbox.send({ key: `sns:${n.messageId}`, to, message });
-    await feed('budget', `${owner.email}: ${message.text}`);
+    await deps.feed.publish({ type: 'budget', summary: `${owner.email}: ${message.text}`, key: `sns:${n.messageId}` });
     return { outcome: 'posted' };
   }
-  if (parsed.type === 'other') {
-    await deps.outbox.send({ key: `sns:${n.messageId}`, to, message: { text: parsed.text.slice(0, 2900), title: 'AWS notification', tone: 'info' } });
-    return { outcome: 'posted' };
-  }
-  const a = parsed.alarm;
+  await deps.outbox.send({ key: `sns:${n.messageId}`, to, message: { text: parsed.text.slice(0, 2900), title: 'AWS notification', tone: 'info' } });
+  return { outcome: 'posted' };
+}
+
+async function deliverAlarm(n: SnsNotification, a: CloudWatchAlarm, value: string | undefined, deps: CoreDeps): Promise<AlertResult> {
   const ref = parseAlarmName(a.AlarmName);
-  const watched = ref ? await deps.store.getJson<Watched>(watchedKey(deps, ref.provisionedProductId)) : undefined;
-  const activeKey = deps.store.key('alert', a.AlarmName);
-  const active = await deps.store.getJson<ActiveAlert>(activeKey);
-  if (a.NewStateValue === 'OK') {
-    if (!active) return { outcome: 'ignored' };
-    const name = watched?.name ?? a.AlarmName;
-    await deps.outbox.send({
-      key: `sns:${n.messageId}`,
-      replaces: active.key,
-      to,
-      message: { text: `${name} recovered: ${ref ? KIND_TEXT[ref.kind].recovered : `${a.AlarmName} is OK`}.`, title: `${name} recovered`, tone: 'success', context: [`alarm ${a.AlarmName} is OK again (${a.StateChangeTime ?? n.timestamp}); it fired ${active.count} time${active.count === 1 ? '' : 's'}`] },
-    });
-    await deps.store.del(activeKey);
-    return { outcome: 'recovered' };
+  // Keyed by resource, not by alarm: an alarm recreated for the same product and kind continues the same message.
+  const resource = ref ? `${ref.provisionedProductId}:${ref.kind}` : a.AlarmName;
+  const keys = [
+    topicOwnerKey(deps, n.topicArn),
+    ref ? watchedKey(deps, ref.provisionedProductId) : deps.store.key('watched', '-'),
+    ref ? snoozeKey(deps, ref.provisionedProductId) : deps.store.key('snooze', '-'),
+    deps.store.key('alert', resource),
+    deps.store.key('alert-applied', n.messageId),
+  ];
+  const args = [a.NewStateValue, `sns:${n.messageId}`, deps.clock.now(), a.StateChangeTime ?? n.timestamp, COALESCE_MS, OPEN_TTL_MS, APPLIED_TTL_MS, ref?.kind === 'cpu-idle' ? '1' : '0'];
+  const [ownerJson, watchedJson, out] = await alertStep(deps, keys, args);
+  const watched = watchedJson ? (JSON.parse(watchedJson) as Watched) : undefined;
+  // A configured topic, or topic-owner keys lost: the alarm's provisioned product still names its owner.
+  const owner = ownerJson ? (JSON.parse(ownerJson) as Owner) : watched?.owner;
+  const { step, state } = JSON.parse(out) as { step: Step; state?: AlertState };
+  if (!owner) {
+    deps.log.warn({ topicArn: n.topicArn, alarm: a.AlarmName, messageId: n.messageId }, 'alarm with no known owner; dropped');
+    return { outcome: 'ignored' };
   }
-  if (a.NewStateValue !== 'ALARM') return { outcome: 'ignored' };
-  if (ref?.kind === 'cpu-idle' && (await deps.store.redis.exists(snoozeKey(deps, ref.provisionedProductId)))) {
-    await deps.audit.append({ actor: 'scicomp', action: 'alert.snoozed', target: watched?.name ?? a.AlarmName, outcome: 'not sent', requestId: n.messageId });
+  const name = watched?.name ?? a.AlarmName;
+  if (step === 'snoozed') {
+    await deps.audit.append({ actor: 'scicomp', action: 'alert.snoozed', target: name, outcome: 'not sent', requestId: n.messageId });
     return { outcome: 'snoozed' };
   }
-  const firstAt = active?.firstAt ?? a.StateChangeTime ?? n.timestamp;
-  const count = (active?.count ?? 0) + 1;
-  const message = alarmMessage(watched, a, ref?.kind, parsed.value, count, firstAt);
-  const key = active?.key ?? `sns:${n.messageId}`;
-  await deps.outbox.send({ key: `sns:${n.messageId}`, replaces: active ? active.key : undefined, to, message });
-  await deps.store.setJson(activeKey, { key, count, firstAt } satisfies ActiveAlert, COALESCE_MS);
-  if (!active) await feed('alarm', `${owner.email}: ${message.text}`);
-  return { outcome: active ? 'coalesced' : 'posted' };
+  if (step === 'ignored' || !state) return { outcome: 'ignored' };
+  const to = { platform: owner.platform, kind: 'user' as const, userId: owner.userId };
+  const key = `sns:${n.messageId}`;
+  const replaces = state.key === key ? undefined : state.key;
+  if (step === 'recovered') {
+    const times = `it fired ${state.count} time${state.count === 1 ? '' : 's'}${state.count > 1 ? ` since ${state.firstAt}` : ''}`;
+    await deps.outbox.send({
+      key,
+      replaces,
+      version: state.seq,
+      to,
+      message: { text: `${name} recovered: ${ref ? KIND_TEXT[ref.kind].recovered : `${a.AlarmName} is OK`}.`, title: `${name} recovered`, tone: 'success', context: [`alarm ${a.AlarmName} is OK again (${a.StateChangeTime ?? n.timestamp}); ${times}`] },
+    });
+    return { outcome: 'recovered' };
+  }
+  const message = alarmMessage(watched, a, ref?.kind, value, state.count, state.firstAt, state.key);
+  await deps.outbox.send({ key, replaces, version: state.seq, to, message });
+  if (step === 'posted') await deps.feed.publish({ type: 'alarm', summary: `${owner.email}: ${message.text}`, key });
+  return { outcome: step };
 }
 
 // ---------- acting on alerts ----------
@@ -266,14 +364,17 @@ export async function snoozeCommand(name: string, duration: string, ctx: Ctx, de
 }
 
 export const idleActions = {
-  'idle-stop': async (ppId: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
+  'idle-stop': async (value: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
+    const { ppId, ping } = parsePingValue(value);
     const product = await ownedWatched(ppId, ctx.actor, deps);
     const actions = product.productId && product.versionId ? await deps.catalog.listServiceActions(product.productId, product.versionId) : [];
     const stop = actions.find((a) => /stop/i.test(a.name));
     if (!stop) {
       return { text: `${product.name} has no Stop action in the catalog, so I can't stop it. Terminate it if you are done, or ask IT to add a stop action to ${product.productName ?? 'its product'}.`, tone: 'warning' };
     }
-    const { recordId } = await deps.catalog.executeServiceAction({ provisionedProductId: ppId, serviceActionId: stop.id, token: awsToken('stop', ctx.requestId) });
+    // One ping, one stop: a double click (or both of two clicks on one ping) reuses the token and so the record.
+    const token = awsToken('stop', ping ? requestIdFrom('idle-stop', ppId, ping) : ctx.requestId);
+    const { recordId } = await deps.catalog.executeServiceAction({ provisionedProductId: ppId, serviceActionId: stop.id, token });
     await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'aws.service-action', target: product.name, parameters: { action: stop.name }, outcome: `record ${recordId}`, requestId: ctx.requestId });
     await deps.watcher.watch({
       recordId,
@@ -287,16 +388,17 @@ export const idleActions = {
     });
     return { text: `Stopping ${product.name} (${stop.name}). I'll tell you when it is done.`, tone: 'info' };
   },
-  'idle-terminate': async (ppId: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
-    const product = await ownedWatched(ppId, ctx.actor, deps);
+  'idle-terminate': async (value: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
+    const product = await ownedWatched(parsePingValue(value).ppId, ctx.actor, deps);
     return terminate(product.name, ctx, deps);
   },
-  'idle-snooze': async (ppId: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
+  'idle-snooze': async (value: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
+    const { ppId } = parsePingValue(value);
     const product = await ownedWatched(ppId, ctx.actor, deps);
     return snooze(ppId, product.name, 24 * 3600_000, ctx, deps);
   },
-  'idle-keep': async (ppId: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
-    const product = await ownedWatched(ppId, ctx.actor, deps);
+  'idle-keep': async (value: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {
+    const product = await ownedWatched(parsePingValue(value).ppId, ctx.actor, deps);
     await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'alert.keep', target: product.name, outcome: 'ok', requestId: ctx.requestId });
     return { text: `Keeping ${product.name} running. I'll ping you again at its next idle alarm.`, tone: 'success' };
   },

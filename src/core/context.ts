@@ -30,6 +30,8 @@ export interface OutboxItem {
   to: Address;
   message: Message;
   replaces?: string;
+  /** Orders updates of one message: an update older than the one already shown is dropped. */
+  version?: number;
   threadOf?: string;
   linkTo?: string;
 }

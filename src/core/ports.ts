@@ -210,8 +210,10 @@ export interface UserTopicInput {
 }
 
 export interface TopicsPort {
-  /** CreateTopic (tagged with the owner), a policy letting CloudWatch and Budgets publish, email and HTTPS subscriptions; idempotent. */
-  ensureUserTopic(input: UserTopicInput): Promise<string>;
+  /** CreateTopic (tagged with the owner) and a policy letting CloudWatch and Budgets publish; idempotent. Returns the ARN. */
+  createTopic(input: UserTopicInput): Promise<string>;
+  /** Email and HTTPS subscriptions where absent (or, for HTTPS, still pending confirmation); idempotent. */
+  ensureSubscriptions(topicArn: string, input: UserTopicInput): Promise<void>;
   confirmSubscription(topicArn: string, token: string): Promise<void>;
 }
 

@@ -1,5 +1,7 @@
 // POST /sns: every message's signature is verified (SNS SignatureVersion 1 and 2, certificates only from SNS hosts) before
 // anything else; subscriptions are confirmed only for our own topics; notifications are queued by MessageId and acked fast.
+// Hand-written rather than sns-validator: it fetches certificates only with https.get into a module-wide cache, so tests
+// cannot supply theirs, and it re-reads the PEM for every message.
 import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
@@ -120,13 +122,28 @@ export interface SnsHandlerDeps {
   log: Logger;
 }
 
+/** A topic, once ours, stays ours (topics are only ever added): a positive answer is kept a while, saving a Redis call. */
+const KNOWN_TOPIC_MS = 60_000;
+const OK_BODY = '{"ok":true}';
+
 export function snsHandler(deps: SnsHandlerDeps) {
+  const known = new Map<string, number>();
+  const isKnown = async (arn: string): Promise<boolean> => {
+    const now = Date.now();
+    if ((known.get(arn) ?? 0) > now) return true;
+    const yes = await deps.isKnownTopic(arn);
+    if (yes) {
+      if (known.size >= 100_000) known.clear();
+      known.set(arn, now + KNOWN_TOPIC_MS);
+    }
+    return yes;
+  };
   return async (req: Request, res: Response): Promise<void> => {
     const body = typeof req.body === 'string' ? req.body : '';
     try {
       const m = parseSnsMessage(body);
       await deps.verifier.verify(m);
-      if (!(await deps.isKnownTopic(m.TopicArn))) {
+      if (!(await isKnown(m.TopicArn))) {
         deps.log.warn({ topicArn: m.TopicArn, type: m.Type, messageId: m.MessageId }, 'SNS message from a topic scicomp does not own; ignored');
         res.status(403).json({ error: 'unknown topic' });
         return;
@@ -136,7 +153,8 @@ export function snsHandler(deps: SnsHandlerDeps) {
       } else {
         await deps.enqueue(m);
       }
-      res.status(200).json({ ok: true });
+      // The hot path answers without res.json's serialising and ETag work.
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': OK_BODY.length }).end(OK_BODY);
     } catch (err) {
       const status = err instanceof SnsRejected ? err.status : 500;
       deps.log.warn({ status, reason: (err as Error).message }, 'SNS message refused');

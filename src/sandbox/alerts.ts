@@ -2,19 +2,24 @@
 import type { AlarmsPort, BudgetsPort, BudgetSummary, InstanceAlarmsInput, TopicsPort, UserTopicInput } from '../core/ports.js';
 import { alarmInput } from '../adapters/aws/alerts.js';
 import { ALARM_KINDS } from '../core/alarm-names.js';
+import { NotFoundError } from '../core/errors.js';
 
 export class SandboxTopics implements TopicsPort {
   readonly topics = new Map<string, { ownerEmail: string; subscriptions: Set<string>; confirmed: Set<string> }>();
 
   constructor(private readonly accountId = '111122223333', private readonly region = 'us-east-1') {}
 
-  async ensureUserTopic(input: UserTopicInput): Promise<string> {
+  async createTopic(input: UserTopicInput): Promise<string> {
     const arn = `arn:aws:sns:${this.region}:${this.accountId}:${input.name}`;
-    const topic = this.topics.get(arn) ?? { ownerEmail: input.ownerEmail, subscriptions: new Set<string>(), confirmed: new Set<string>() };
+    if (!this.topics.has(arn)) this.topics.set(arn, { ownerEmail: input.ownerEmail, subscriptions: new Set<string>(), confirmed: new Set<string>() });
+    return arn;
+  }
+
+  async ensureSubscriptions(topicArn: string, input: UserTopicInput): Promise<void> {
+    const topic = this.topics.get(topicArn);
+    if (!topic) throw new NotFoundError(`Topic ${topicArn} does not exist.`);
     topic.subscriptions.add(`email:${input.ownerEmail}`);
     if (input.endpoint) topic.subscriptions.add(`https:${input.endpoint}`);
-    this.topics.set(arn, topic);
-    return arn;
   }
 
   async confirmSubscription(topicArn: string, token: string): Promise<void> {

@@ -23,6 +23,11 @@ describe('parseAlert', () => {
     expect(a).toEqual({ type: 'budget', budget: 'scicomp-example', alertType: 'ACTUAL', threshold: '> $400.00', amount: '$412.57', budgeted: '$500.00' });
   });
 
+  it('reads an AWS Budgets forecast notification', () => {
+    const a = parseAlert(n(readFileSync('test/fixtures/budget-notification-forecasted.txt', 'utf8'), 'AWS Budgets: scicomp-example has exceeded your alert threshold'));
+    expect(a).toEqual({ type: 'budget', budget: 'scicomp-example', alertType: 'FORECASTED', threshold: '> $500.00', amount: '$530.10', budgeted: '$500.00' });
+  });
+
   it('keeps anything else as plain text', () => {
     expect(parseAlert(n('{"hello":1}', 'Hi'))).toEqual({ type: 'other', text: 'Hi: {"hello":1}' });
   });

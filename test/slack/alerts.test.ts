@@ -1,5 +1,7 @@
 // Alerts through the doors AWS and users come in by: signed SNS POSTs in, DMs and clicks out, on real Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobIdFor } from '../../jobs/queues.js';
+import { topicOwnerKey } from '../../src/core/alerts.js';
 import type { SecretName } from '../../src/core/ports.js';
 import { SandboxAlarms, SandboxBudgets, SandboxTopics } from '../../src/sandbox/alerts.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
@@ -8,6 +10,8 @@ import { alarmMessage, budgetMessage, CERT_URL, confirmation, forger, notificati
 
 const ALICE = 'UALICE';
 const BOB = 'UBOB';
+/** A topic named in SCICOMP_SNS_TOPICS, e.g. one an admin points existing alarms at: it has no owner of its own. */
+const SHARED_TOPIC = 'arn:aws:sns:us-east-1:111122223333:scicomp-shared-alarms';
 
 let h: Harness;
 const sandbox = new SandboxCatalog({ provisionMs: 100 });
@@ -16,8 +20,13 @@ const alarms = new SandboxAlarms();
 const budgets = new SandboxBudgets();
 const certFetches: string[] = [];
 const feedPosts: { url: string; body: string }[] = [];
+/** Moved forward by tests that need days to pass. */
+let clockOffset = 0;
 let ppId = '';
+let bobBox = '';
+let bobBucket = '';
 let topicArn = '';
+let bobTopic = '';
 
 // The admin feed webhooks: the Slack one was rotated, so its old URL now answers 404 until the secret is re-read.
 let slackFeedUrl = 'https://hooks.slack.example/services/OLD';
@@ -33,18 +42,26 @@ const feedFetch = (async (url: string | URL | Request, init?: RequestInit) => {
   return new Response('', { status: String(url).endsWith('/OLD') ? 404 : 200 });
 }) as typeof fetch;
 
+async function launch(user: string, text: string, ready: string): Promise<string> {
+  const { responseId } = await h.command(user, text);
+  await eventually(() => h.replies(responseId).length > 0, `${text} reply`);
+  await eventually(() => h.dms(user).some((m) => m.includes(`${ready} is ready`)), `${ready} ready`);
+  return (await sandbox.searchProvisioned()).find((p) => p.name === ready)!.id;
+}
+
 beforeAll(async () => {
   h = await Harness.start({
     catalog: sandbox,
-    env: { SCICOMP_PUBLIC_URL: 'https://scicomp.example.org' },
+    clock: { now: () => Date.now() + clockOffset },
+    env: { SCICOMP_PUBLIC_URL: 'https://scicomp.example.org', SCICOMP_SNS_TOPICS: SHARED_TOPIC },
     extra: { topics, alarms, budgets, secrets, fetch: feedFetch, snsVerifier: verifierForTests((u) => certFetches.push(u)) },
   });
-  const { responseId } = await h.command(ALICE, 'launch "EC2 Linux" box');
-  await eventually(() => h.replies(responseId).length > 0, 'launch reply');
-  await eventually(() => h.dms(ALICE).some((m) => m.includes('ualice-box is ready')), 'box ready');
-  ppId = (await sandbox.searchProvisioned()).find((p) => p.name === 'ualice-box')!.id;
-  await eventually(() => alarms.alarms.size === 4, 'alarms created');
-  topicArn = [...topics.topics.keys()][0]!;
+  ppId = await launch(ALICE, 'launch "EC2 Linux" box', 'ualice-box');
+  bobBox = await launch(BOB, 'launch "EC2 Linux" bbox', 'ubob-bbox');
+  bobBucket = await launch(BOB, 'launch "S3 Private Encrypted Bucket" bdata', 'ubob-bdata');
+  await eventually(() => alarms.alarms.size === 8, 'alarms created');
+  topicArn = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-ualice-synapse-org';
+  bobTopic = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-ubob-synapse-org';
 });
 
 afterAll(async () => {
@@ -56,15 +73,36 @@ async function postSns(body: unknown): Promise<Response> {
   return fetch(`${h.url}/sns`, { method: 'POST', headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 }
 
-const dmsWith = (text: string) => h.dms(ALICE).filter((m) => m.includes(text));
+/** Posts a signed message and waits until its job has run: SNS gives no order, so a test that needs one waits. */
+async function postSettled(m: { MessageId: string }): Promise<void> {
+  const res = await postSns(m);
+  expect(res.status, await res.clone().text()).toBe(200);
+  await eventually(async () => (await h.app.queues.sns.getJob(jobIdFor('sns', m.MessageId)))?.isCompleted(), `job of ${m.MessageId} done`);
+}
+
+const dmsOf = (user: string, text: string) => h.dms(user).filter((m) => m.includes(text));
+const dmsWith = (text: string) => dmsOf(ALICE, text);
+const posts = (user: string, text: string) => h.slack.of('chat.postMessage').filter((c) => c.body.channel === `D${user}` && JSON.stringify(c.body).includes(text));
+const updatesOf = (ts: unknown) => h.slack.of('chat.update').filter((c) => c.body.ts === ts);
+const alarm = (pp: string, kind: string, state: 'ALARM' | 'OK', o: { metric?: string; namespace?: string; threshold?: number; value?: number } = {}) =>
+  alarmMessage({ alarmName: `scicomp-${pp}-${kind}`, state, ...o });
+
+function button(text: string, actionId: string): string {
+  const body = JSON.parse(text) as { blocks?: { elements?: { action_id: string; value: string }[] }[] };
+  const b = (body.blocks ?? []).flatMap((x) => x.elements ?? []).find((e) => e.action_id === `scicomp:${actionId}`);
+  if (!b) throw new Error(`no ${actionId} button in ${text}`);
+  return b.value;
+}
 
 describe('wiring on AWS', () => {
   it('a first launch creates the user’s topic with email and HTTPS subscriptions, a budget, and the instance’s alarms', () => {
-    expect(topicArn).toBe('arn:aws:sns:us-east-1:111122223333:scicomp-user-ualice-synapse-org');
+    expect([...topics.topics.keys()].sort()).toEqual([bobTopic, topicArn].sort());
     expect([...topics.topics.get(topicArn)!.subscriptions]).toEqual(['email:ualice@synapse.org', 'https:https://scicomp.example.org/sns']);
     expect(budgets.budgets.get('scicomp-ualice-synapse-org')).toMatchObject({ ownerEmail: 'ualice@synapse.org', topicArn, summary: { limitUsd: 500 } });
-    expect([...alarms.alarms.keys()].sort()).toEqual([`scicomp-${ppId}-cpu-high`, `scicomp-${ppId}-cpu-idle`, `scicomp-${ppId}-disk-high`, `scicomp-${ppId}-memory-high`].sort());
+    const mine = [...alarms.alarms.keys()].filter((n) => n.includes(ppId)).sort();
+    expect(mine).toEqual([`scicomp-${ppId}-cpu-high`, `scicomp-${ppId}-cpu-idle`, `scicomp-${ppId}-disk-high`, `scicomp-${ppId}-memory-high`].sort());
     expect(alarms.alarms.get(`scicomp-${ppId}-cpu-high`)).toMatchObject({ AlarmActions: [topicArn], OKActions: [topicArn], Threshold: 95 });
+    expect(alarms.alarms.get(`scicomp-${bobBox}-cpu-high`)).toMatchObject({ AlarmActions: [bobTopic] });
   });
 });
 
@@ -82,9 +120,12 @@ describe('POST /sns', () => {
     expect([...topics.topics.values()].some((t) => t.confirmed.has('token-theirs'))).toBe(false);
   });
 
+  const cpu = () => notification(topicArn, alarm(ppId, 'cpu-high', 'ALARM'));
   it.each([
-    ['a forged signature', () => sign(notification(topicArn, alarmMessage({ alarmName: `scicomp-${ppId}-cpu-high`, state: 'ALARM' })), '1', forger.key), 403],
-    ['an altered message', () => ({ ...sign(notification(topicArn, alarmMessage({ alarmName: `scicomp-${ppId}-cpu-high`, state: 'ALARM' }))), Message: 'altered' }), 403],
+    ['a forged signature', () => sign(cpu(), '1', forger.key), 403],
+    ['a forged signature (version 2)', () => sign(cpu(), '2', forger.key), 403],
+    ['an altered message', () => ({ ...sign(cpu()), Message: 'altered' }), 403],
+    ['an altered message (version 2)', () => ({ ...sign(cpu(), '2'), Message: 'altered' }), 403],
     ['a certificate from elsewhere', () => sign(notification(topicArn, 'x'), '1', undefined, 'https://sns.us-east-1.amazonaws.com.evil.example/cert.pem'), 403],
     ['a certificate over http', () => sign(notification(topicArn, 'x'), '1', undefined, CERT_URL.replace('https:', 'http:')), 403],
     ['an unsigned message', () => ({ ...notification(topicArn, 'x') }), 400],
@@ -100,38 +141,82 @@ describe('POST /sns', () => {
 });
 
 describe('alarms reach their owner', () => {
-  it('CPU high: what, which product, the value against the threshold, when, what to do', async () => {
-    const m = sign(notification(topicArn, alarmMessage({ alarmName: `scicomp-${ppId}-cpu-high`, state: 'ALARM', value: 97.5 }), 'ALARM: "cpu-high" in US East (N. Virginia)'));
-    const first = await postSns(m);
-    expect(first.status, await first.clone().text()).toBe(200);
+  it('CPU high: what, which product, the value against the threshold, when, what to do; a redelivery is one alert', async () => {
+    const m = sign(notification(topicArn, alarm(ppId, 'cpu-high', 'ALARM', { value: 97.5 }), 'ALARM: "cpu-high" in US East (N. Virginia)'));
+    await postSettled(m);
     const dm = await eventually(() => dmsWith('ualice-box: CPU is above its threshold')[0], 'cpu alarm DM');
     expect(dm).toContain('97.5 against a threshold of 95');
     expect(dm).toContain('2026-11-23T10:03:12.345+0000');
     expect(dm).toContain('/scicomp update');
-    // A redelivery of the same MessageId is one alert.
-    expect((await postSns(m)).status).toBe(200);
-    const again = sign(notification(topicArn, alarmMessage({ alarmName: `scicomp-${ppId}-cpu-high`, state: 'ALARM', value: 98 }), 'ALARM'));
-    const second = await postSns(again);
-    expect(second.status, await second.clone().text()).toBe(200);
+    // SNS redelivers the same MessageId: one job, one DM.
+    await postSettled(m);
+    const jobs = await h.app.queues.sns.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed', 'prioritized']);
+    expect(jobs.filter((j) => j.data.MessageId === m.MessageId)).toHaveLength(1);
+    const again = sign(notification(topicArn, alarm(ppId, 'cpu-high', 'ALARM', { value: 98 }), 'ALARM'));
+    await postSettled(again);
     await eventually(() => h.slack.of('chat.update').find((c) => JSON.stringify(c.body).includes('2 alarms since')), 'coalesced into one message');
-    expect(h.slack.of('chat.postMessage').filter((c) => JSON.stringify(c.body).includes('CPU is above its threshold'))).toHaveLength(1);
+    expect(posts(ALICE, 'CPU is above its threshold')).toHaveLength(1);
+    expect(h.dms(BOB).some((d) => d.includes('ualice-box'))).toBe(false);
   });
 
   it('OK after ALARM updates the same message to recovered', async () => {
-    await postSns(sign(notification(topicArn, alarmMessage({ alarmName: `scicomp-${ppId}-cpu-high`, state: 'OK' }))));
+    await postSettled(sign(notification(topicArn, alarm(ppId, 'cpu-high', 'OK'))));
     const update = await eventually(() => h.slack.of('chat.update').find((c) => JSON.stringify(c.body).includes('ualice-box recovered')), 'recovered');
     expect(JSON.stringify(update.body)).toContain('CPU is back under its threshold');
-    const posted = h.slack.of('chat.postMessage').find((c) => JSON.stringify(c.body).includes('CPU is above its threshold'))!;
     // The very message that announced the alarm, by the timestamp Slack gave it.
-    expect(update.body.ts).toBe(posted.response?.ts);
+    expect(update.body.ts).toBe(posts(ALICE, 'CPU is above its threshold')[0]!.response?.ts);
   });
 
   it('memory (signature version 2) and disk alarms', async () => {
-    await postSns(sign(notification(topicArn, alarmMessage({ alarmName: `scicomp-${ppId}-memory-high`, state: 'ALARM', metric: 'mem_used_percent', namespace: 'CWAgent', threshold: 85, value: 91.2 })), '2'));
+    await postSns(sign(notification(topicArn, alarm(ppId, 'memory-high', 'ALARM', { metric: 'mem_used_percent', namespace: 'CWAgent', threshold: 85, value: 91.2 })), '2'));
     expect(await eventually(() => dmsWith('ualice-box: memory is nearly full')[0], 'memory DM')).toContain('91.2 against a threshold of 85');
-    await postSns(sign(notification(topicArn, alarmMessage({ alarmName: `scicomp-${ppId}-disk-high`, state: 'ALARM', metric: 'disk_used_percent', namespace: 'CWAgent', threshold: 80, value: 88 }))));
+    await postSns(sign(notification(topicArn, alarm(ppId, 'disk-high', 'ALARM', { metric: 'disk_used_percent', namespace: 'CWAgent', threshold: 80, value: 88 }))));
     expect(await eventually(() => dmsWith('ualice-box: disk is filling up')[0], 'disk DM')).toContain('88.0 against a threshold of 80');
     expect(certFetches.length).toBe(1);
+  });
+
+  it('an alarm open for days still gets its recovery', async () => {
+    // The open alarm's message key lives until OK (Redis time cannot be moved: its expiry is asserted directly).
+    const ttl = await h.app.store.redis.pttl(h.app.store.key('alert', `${ppId}:disk-high`));
+    expect(ttl).toBeGreaterThan(29 * 86400_000);
+    clockOffset += 2 * 86400_000;
+    await postSettled(sign(notification(topicArn, alarm(ppId, 'disk-high', 'OK', { threshold: 80 }))));
+    const update = await eventually(() => h.slack.of('chat.update').find((c) => JSON.stringify(c.body).includes('disk use is back under its threshold')), 'disk recovered');
+    expect(update.body.ts).toBe(posts(ALICE, 'disk is filling up')[0]!.response?.ts);
+  });
+
+  it('a flapping alarm (ALARM, OK, ALARM, OK, ALARM) is one message that counts 3, in the right DM', async () => {
+    const mem = (state: 'ALARM' | 'OK') => sign(notification(bobTopic, alarm(bobBox, 'memory-high', state, { metric: 'mem_used_percent', namespace: 'CWAgent', threshold: 85, value: 90 })));
+    for (const state of ['ALARM', 'OK', 'ALARM', 'OK', 'ALARM'] as const) await postSettled(mem(state));
+    const first = await eventually(() => posts(BOB, 'ubob-bbox: memory is nearly full')[0], 'memory DM to Bob');
+    // Edits of one message, paced at one a second; an edit overtaken by a newer one may be skipped, so only the last counts.
+    const last = await eventually(() => {
+      const u = updatesOf(first.response?.ts);
+      return u.length > 0 && JSON.stringify(u.at(-1)!.body).includes('3 alarms since') ? u : undefined;
+    }, 'the one message, edited to count 3', 20_000);
+    expect(JSON.stringify(last.at(-1)!.body)).toContain('memory is nearly full');
+    expect(posts(BOB, 'memory is nearly full')).toHaveLength(1);
+    expect(h.dms(ALICE).some((d) => d.includes('ubob-bbox'))).toBe(false);
+    // Past the window, the next flap is news again: a new message.
+    clockOffset += 7 * 3600_000;
+    await postSettled(mem('OK'));
+    await postSettled(mem('ALARM'));
+    await eventually(() => posts(BOB, 'ubob-bbox: memory is nearly full').length === 2, 'a new message after the window', 20_000);
+  });
+
+  it('an alarm from a configured topic, or from a topic whose owner record is lost, still reaches the product’s owner', async () => {
+    await postSettled(sign(notification(SHARED_TOPIC, alarm(bobBox, 'cpu-high', 'ALARM'))));
+    await eventually(() => posts(BOB, 'ubob-bbox: CPU is above its threshold')[0], 'alarm via the shared topic');
+    const key = topicOwnerKey(h.app.deps, bobTopic);
+    const saved = await h.app.store.redis.get(key);
+    await h.app.store.redis.del(key);
+    try {
+      await postSettled(sign(notification(bobTopic, alarm(bobBox, 'disk-high', 'ALARM', { metric: 'disk_used_percent', namespace: 'CWAgent', threshold: 80, value: 93 }))));
+      await eventually(() => posts(BOB, 'ubob-bbox: disk is filling up')[0], 'alarm with the topic owner lost');
+    } finally {
+      await h.app.store.redis.set(key, saved!);
+    }
+    expect(h.dms(ALICE).some((d) => d.includes('ubob-bbox'))).toBe(false);
   });
 
   it('a budget notification, and /scicomp budget with a bar', async () => {
@@ -146,38 +231,65 @@ describe('alarms reach their owner', () => {
     expect(text).toContain('$530.10');
     expect(text).toContain('█████████████████░░░ 83%');
   });
+
+  it('a forecast budget notification says it is a forecast', async () => {
+    await postSns(sign(notification(bobTopic, budgetMessage('scicomp-ubob-synapse-org', 'FORECASTED'), 'AWS Budgets: scicomp-ubob-synapse-org has exceeded your alert threshold')));
+    const dm = await eventually(() => dmsOf(BOB, 'Your spend is forecast to pass your budget')[0], 'forecast DM');
+    expect(dm).toContain('Forecast');
+    expect(dm).toContain('$530.10');
+    expect(dm).toContain('&gt; $500.00');
+    expect(dmsWith('forecast to pass')).toHaveLength(0);
+  });
 });
 
 describe('idle pings', () => {
-  const idle = () => sign(notification(topicArn, alarmMessage({ alarmName: `scicomp-${ppId}-cpu-idle`, state: 'ALARM', metric: 'CPUUtilization', threshold: 5, value: 0.4 })));
+  const idle = () => sign(notification(topicArn, alarm(ppId, 'cpu-idle', 'ALARM', { threshold: 5, value: 0.4 })));
+  let ping = '';
 
-  it('carry Stop, Terminate, Snooze 24 h and Keep; only the owner may act', async () => {
+  it('carry Stop, Terminate, Snooze 24 h and Keep; only the owner may act on any of them', async () => {
     await postSns(idle());
     const dm = await eventually(() => dmsWith('ualice-box: is idle')[0], 'idle DM');
     for (const id of ['idle-stop', 'idle-terminate', 'idle-snooze', 'idle-keep']) expect(dm).toContain(`scicomp:${id}`);
-    const bob = await h.click(BOB, 'idle-stop', ppId);
-    expect(await eventually(() => h.replies(bob.responseId).join(''), 'refusal')).toContain('ualice-box is not yours');
+    ping = button(dm, 'idle-stop');
+    const auditBefore = (await h.app.audit.recent(500)).length;
+    for (const id of ['idle-stop', 'idle-terminate', 'idle-snooze', 'idle-keep']) {
+      const bob = await h.click(BOB, id, button(dm, id));
+      expect(await eventually(() => h.replies(bob.responseId).join(''), `${id} refusal`)).toContain('ualice-box is not yours');
+    }
     expect(sandbox.instanceState(ppId)).toBe('running');
+    expect(await h.app.store.redis.exists(h.app.store.key('snooze', ppId))).toBe(0);
+    const acted = (await h.app.audit.recent(500)).slice(0, (await h.app.audit.recent(500)).length - auditBefore);
+    expect(acted.filter((e) => ['aws.service-action', 'alert.snooze', 'alert.keep'].includes(e.action))).toEqual([]);
   });
 
-  it('Stop runs the product’s stop action', async () => {
-    const { responseId } = await h.click(ALICE, 'idle-stop', ppId);
-    expect(await eventually(() => h.replies(responseId).join(''), 'stop')).toContain('Stopping ualice-box (AWS-StopEC2Instance)');
+  it('Stop runs the product’s stop action once, even on a double click', async () => {
+    const [one, two] = [await h.click(ALICE, 'idle-stop', ping), await h.click(ALICE, 'idle-stop', ping)];
+    expect(await eventually(() => h.replies(one.responseId).join(''), 'stop')).toContain('Stopping ualice-box (AWS-StopEC2Instance)');
+    expect(await eventually(() => h.replies(two.responseId).join(''), 'second stop')).toContain('Stopping ualice-box');
     await eventually(async () => (await sandbox.searchProvisioned(), sandbox.instanceState(ppId) === 'stopped'), 'stopped');
+    const records = (await h.app.audit.recent(500)).filter((e) => e.action === 'aws.service-action' && e.target === 'ualice-box').map((e) => e.outcome);
+    expect(records).toHaveLength(2);
+    expect(records[0]).toBe(records[1]);
+  });
+
+  it('Stop on a product with no stop action says so plainly', async () => {
+    const { responseId } = await h.click(BOB, 'idle-stop', bobBucket);
+    const reply = await eventually(() => h.replies(responseId).join(''), 'no stop');
+    expect(reply).toContain('ubob-bdata has no Stop action in the catalog');
+    expect(reply).not.toContain('Stopping');
   });
 
   it('Keep acknowledges, Terminate asks to confirm', async () => {
-    const keep = await h.click(ALICE, 'idle-keep', ppId);
+    const keep = await h.click(ALICE, 'idle-keep', ping);
     expect(await eventually(() => h.replies(keep.responseId).join(''), 'keep')).toContain('Keeping ualice-box running');
-    const term = await h.click(ALICE, 'idle-terminate', ppId);
+    const term = await h.click(ALICE, 'idle-terminate', ping);
     expect(await eventually(() => h.replies(term.responseId).join(''), 'terminate')).toContain('Terminate ualice-box?');
   });
 
   it('Snooze mutes the next idle pings; snooze by command too', async () => {
-    const snooze = await h.click(ALICE, 'idle-snooze', ppId);
+    const snooze = await h.click(ALICE, 'idle-snooze', ping);
     expect(await eventually(() => h.replies(snooze.responseId).join(''), 'snooze')).toContain('Idle pings for ualice-box are muted until');
-    // The OK ends the active alert; the next idle alarm would be a new message, but it is snoozed.
-    await postSns(sign(notification(topicArn, alarmMessage({ alarmName: `scicomp-${ppId}-cpu-idle`, state: 'OK', threshold: 5 }))));
+    await postSns(sign(notification(topicArn, alarm(ppId, 'cpu-idle', 'OK', { threshold: 5 }))));
     await eventually(() => h.slack.of('chat.update').some((c) => JSON.stringify(c.body).includes('is busy again')), 'idle recovered');
     const before = dmsWith('is idle').length;
     await postSns(idle());
@@ -206,5 +318,28 @@ describe('admin feeds', () => {
     expect(feedPosts.some((p) => p.url.endsWith('/OLD'))).toBe(true);
     expect(feedPosts.some((p) => p.url === 'https://teams.example/webhook/feed' && p.body.includes('AdaptiveCard') && p.body.includes('[launched]'))).toBe(true);
     expect(feedPosts.some((p) => p.body.includes('[budget]'))).toBe(true);
+  });
+});
+
+describe('terminating from an idle ping', () => {
+  async function confirmTerminate(user: string, start: () => Promise<{ responseId: string }>): Promise<void> {
+    const ask = await start();
+    const text = await eventually(() => h.replies(ask.responseId).find((r) => r.includes('scicomp:confirm')), 'terminate confirmation');
+    const done = await h.click(user, 'confirm', button(text, 'confirm'));
+    await eventually(() => h.replies(done.responseId).length > 0, 'terminate started');
+  }
+
+  it('deletes the instance’s alarms once the terminate settles, and tells the feeds', async () => {
+    await confirmTerminate(ALICE, async () => h.click(ALICE, 'idle-terminate', ppId));
+    await eventually(() => ![...alarms.alarms.keys()].some((n) => n.includes(ppId)), 'alarms deleted');
+    expect(alarms.alarms.has(`scicomp-${bobBox}-cpu-high`)).toBe(true);
+    await eventually(() => feedPosts.some((p) => p.body.includes('[terminated]') && p.body.includes('ualice-box')), 'terminated in the feed');
+  });
+
+  it('a failed terminate keeps the alarms and tells the feeds', async () => {
+    sandbox.failNext('terminate', 'Resource deletion failed: DependencyViolation');
+    await confirmTerminate(BOB, async () => h.command(BOB, 'terminate bbox'));
+    await eventually(() => feedPosts.some((p) => p.body.includes('[termination-failed]') && p.body.includes('ubob-bbox')), 'termination-failed in the feed');
+    expect([...alarms.alarms.keys()].filter((n) => n.includes(bobBox))).toHaveLength(4);
   });
 });

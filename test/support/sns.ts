@@ -5,7 +5,7 @@ import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SnsVerifier, stringToSign, type SnsMessage } from '../../src/http/sns.js';
+import { SnsVerifier, type SnsMessage } from '../../src/http/sns.js';
 
 export const CERT_URL = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem';
 
@@ -33,10 +33,38 @@ export function verifierForTests(onFetch?: (url: string) => void): SnsVerifier {
 
 type Unsigned = Omit<SnsMessage, 'Signature' | 'SignatureVersion' | 'SigningCertURL'>;
 
+/**
+ * The string SNS signs, written from the AWS docs ("Verifying the signatures of Amazon SNS messages") and not taken from
+ * production code, so the two can disagree: each field as its name, a newline, its value, a newline, in this order.
+ * Notification: Message, MessageId, Subject (only if present), Timestamp, TopicArn, Type.
+ * SubscriptionConfirmation and UnsubscribeConfirmation: Message, MessageId, SubscribeURL, Timestamp, Token, TopicArn, Type.
+ */
+export function snsStringToSign(m: Record<string, unknown>): string {
+  if (m.Type === 'Notification') {
+    return (
+      'Message\n' + m.Message + '\n' +
+      'MessageId\n' + m.MessageId + '\n' +
+      (m.Subject !== undefined ? 'Subject\n' + m.Subject + '\n' : '') +
+      'Timestamp\n' + m.Timestamp + '\n' +
+      'TopicArn\n' + m.TopicArn + '\n' +
+      'Type\n' + m.Type + '\n'
+    );
+  }
+  return (
+    'Message\n' + m.Message + '\n' +
+    'MessageId\n' + m.MessageId + '\n' +
+    'SubscribeURL\n' + m.SubscribeURL + '\n' +
+    'Timestamp\n' + m.Timestamp + '\n' +
+    'Token\n' + m.Token + '\n' +
+    'TopicArn\n' + m.TopicArn + '\n' +
+    'Type\n' + m.Type + '\n'
+  );
+}
+
 export function sign(m: Unsigned, version: '1' | '2' = '1', key = signer.key, certUrl = CERT_URL): SnsMessage {
   const draft = { ...m, SignatureVersion: version, SigningCertURL: certUrl, Signature: '' } as SnsMessage;
   const s = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256');
-  s.update(stringToSign(draft), 'utf8');
+  s.update(snsStringToSign(draft), 'utf8');
   return { ...draft, Signature: s.sign(key, 'base64') };
 }
 
@@ -81,6 +109,7 @@ export function alarmMessage(o: { alarmName: string; state: 'ALARM' | 'OK'; metr
   });
 }
 
-export function budgetMessage(budget: string): string {
-  return readFileSync('test/fixtures/budget-notification.txt', 'utf8').replaceAll('scicomp-example', budget);
+export function budgetMessage(budget: string, type: 'ACTUAL' | 'FORECASTED' = 'ACTUAL'): string {
+  const file = type === 'ACTUAL' ? 'test/fixtures/budget-notification.txt' : 'test/fixtures/budget-notification-forecasted.txt';
+  return readFileSync(file, 'utf8').replaceAll('scicomp-example', budget);
 }

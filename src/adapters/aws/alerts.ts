@@ -1,5 +1,5 @@
 // The watching half on AWS: per-user SNS topics, CloudWatch alarms per instance, per-user cost budgets (SDK v3).
-import { BudgetsClient, CreateBudgetCommand, DescribeBudgetCommand } from '@aws-sdk/client-budgets';
+import { BudgetsClient, CreateBudgetCommand, CreateNotificationCommand, DescribeBudgetCommand, DescribeNotificationsForBudgetCommand, UpdateBudgetCommand, type Budget, type Notification } from '@aws-sdk/client-budgets';
 import { CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand, type PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
 import { ConfirmSubscriptionCommand, CreateTopicCommand, ListSubscriptionsByTopicCommand, SetTopicAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import type { AlarmKind, AlarmsPort, AlarmThreshold, BudgetsPort, BudgetSummary, InstanceAlarmsInput, TopicsPort, UserTopicInput } from '../../core/ports.js';
@@ -35,15 +35,23 @@ export function topicPolicy(topicArn: string): string {
 export class AwsTopics implements TopicsPort {
   constructor(private readonly sns: SNSClient) {}
 
-  async ensureUserTopic(input: UserTopicInput): Promise<string> {
+  async createTopic(input: UserTopicInput): Promise<string> {
     const created = await send('CreateTopic', () => this.sns.send(new CreateTopicCommand({ Name: input.name, Tags: [{ Key: 'OwnerEmail', Value: input.ownerEmail }, { Key: 'ManagedBy', Value: 'scicomp' }] })));
     const topicArn = created.TopicArn!;
     await send('SetTopicAttributes', () => this.sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: topicPolicy(topicArn) })));
+    return topicArn;
+  }
+
+  async ensureSubscriptions(topicArn: string, input: UserTopicInput): Promise<void> {
     const existing = new Set<string>();
     let NextToken: string | undefined;
     do {
       const page = await send('ListSubscriptionsByTopic', () => this.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken })));
-      for (const s of page.Subscriptions ?? []) existing.add(`${s.Protocol}:${s.Endpoint}`);
+      for (const s of page.Subscriptions ?? []) {
+        // Our endpoint still pending missed its confirmation (e.g. a 403 before the topic was known): Subscribe again re-sends it.
+        if (s.Protocol === 'https' && s.SubscriptionArn === 'PendingConfirmation') continue;
+        existing.add(`${s.Protocol}:${s.Endpoint}`);
+      }
       NextToken = page.NextToken || undefined;
     } while (NextToken);
     const wanted: [string, string][] = [['email', input.ownerEmail]];
@@ -52,7 +60,6 @@ export class AwsTopics implements TopicsPort {
       if (existing.has(`${Protocol}:${Endpoint}`)) continue;
       await send('Subscribe', () => this.sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol, Endpoint, ReturnSubscriptionArn: true })));
     }
-    return topicArn;
   }
 
   async confirmSubscription(topicArn: string, token: string): Promise<void> {
@@ -68,7 +75,8 @@ interface MetricSpec {
   describe: (t: AlarmThreshold) => string;
 }
 
-// Memory and disk come from the CloudWatch agent, configured to aggregate by InstanceId.
+// Memory and disk come from the CloudWatch agent, which publishes them by InstanceId alone only when configured as in
+// manifests/cloudwatch-agent.json (append_dimensions InstanceId, aggregation_dimensions [["InstanceId"]], disk measured on "/").
 const METRICS: Record<AlarmKind, MetricSpec> = {
   'cpu-high': { namespace: 'AWS/EC2', metric: 'CPUUtilization', comparison: 'GreaterThanThreshold', missing: 'missing', describe: (t) => `CPU above ${t.threshold}%` },
   'cpu-idle': { namespace: 'AWS/EC2', metric: 'CPUUtilization', comparison: 'LessThanThreshold', missing: 'notBreaching', describe: (t) => `CPU below ${t.threshold}% (idle)` },
@@ -120,33 +128,51 @@ export class AwsAlarms implements AlarmsPort {
   }
 }
 
+/** 80 % and 100 % of the budget spent, and a forecast past 100 %. */
+const BUDGET_NOTIFICATIONS: Notification[] = [
+  { NotificationType: 'ACTUAL', ComparisonOperator: 'GREATER_THAN', Threshold: 80, ThresholdType: 'PERCENTAGE' },
+  { NotificationType: 'ACTUAL', ComparisonOperator: 'GREATER_THAN', Threshold: 100, ThresholdType: 'PERCENTAGE' },
+  { NotificationType: 'FORECASTED', ComparisonOperator: 'GREATER_THAN', Threshold: 100, ThresholdType: 'PERCENTAGE' },
+];
+
 export class AwsBudgets implements BudgetsPort {
   constructor(private readonly budgets: BudgetsClient) {}
 
   async ensureUserBudget(input: { accountId: string; name: string; ownerEmail: string; monthlyUsd: number; topicArn: string }): Promise<void> {
     const subscribers = [{ SubscriptionType: 'SNS' as const, Address: input.topicArn }];
-    const notify = (NotificationType: 'ACTUAL' | 'FORECASTED', Threshold: number) => ({
-      Notification: { NotificationType, ComparisonOperator: 'GREATER_THAN' as const, Threshold, ThresholdType: 'PERCENTAGE' as const },
-      Subscribers: subscribers,
-    });
+    const wanted = BUDGET_NOTIFICATIONS.map((Notification) => ({ Notification, Subscribers: subscribers }));
+    const budget: Budget = {
+      BudgetName: input.name,
+      BudgetType: 'COST',
+      TimeUnit: 'MONTHLY',
+      BudgetLimit: { Amount: input.monthlyUsd.toFixed(2), Unit: 'USD' },
+      FilterExpression: { Tags: { Key: 'OwnerEmail', Values: [input.ownerEmail], MatchOptions: ['EQUALS'] } },
+    };
     try {
-      await this.budgets.send(
-        new CreateBudgetCommand({
-          AccountId: input.accountId,
-          Budget: {
-            BudgetName: input.name,
-            BudgetType: 'COST',
-            TimeUnit: 'MONTHLY',
-            BudgetLimit: { Amount: input.monthlyUsd.toFixed(2), Unit: 'USD' },
-            FilterExpression: { Tags: { Key: 'OwnerEmail', Values: [input.ownerEmail], MatchOptions: ['EQUALS'] } },
-          },
-          NotificationsWithSubscribers: [notify('ACTUAL', 80), notify('ACTUAL', 100), notify('FORECASTED', 100)],
-        }),
-      );
+      await this.budgets.send(new CreateBudgetCommand({ AccountId: input.accountId, Budget: budget, NotificationsWithSubscribers: wanted }));
+      return;
     } catch (err) {
-      // The budget exists from an earlier launch: creating it is idempotent.
-      if ((err as { name?: string }).name === 'DuplicateRecordException') return;
-      throw mapAwsError(err, 'CreateBudget');
+      if ((err as { name?: string }).name !== 'DuplicateRecordException') throw mapAwsError(err, 'CreateBudget');
+    }
+    // The budget exists from an earlier launch: bring its limit to today's policy and put back any notification removed since.
+    await send('UpdateBudget', () => this.budgets.send(new UpdateBudgetCommand({ AccountId: input.accountId, NewBudget: budget })));
+    const present: Notification[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await send('DescribeNotificationsForBudget', () => this.budgets.send(new DescribeNotificationsForBudgetCommand({ AccountId: input.accountId, BudgetName: input.name, NextToken })));
+      present.push(...(page.Notifications ?? []));
+      NextToken = page.NextToken || undefined;
+    } while (NextToken);
+    const same = (a: Notification, b: Notification) =>
+      a.NotificationType === b.NotificationType && a.ComparisonOperator === b.ComparisonOperator && Number(a.Threshold) === Number(b.Threshold) && (a.ThresholdType ?? 'PERCENTAGE') === b.ThresholdType;
+    for (const w of wanted) {
+      if (present.some((p) => same(p, w.Notification))) continue;
+      try {
+        await this.budgets.send(new CreateNotificationCommand({ AccountId: input.accountId, BudgetName: input.name, ...w }));
+      } catch (err) {
+        // Another replica created it between our read and our write.
+        if ((err as { name?: string }).name !== 'DuplicateRecordException') throw mapAwsError(err, 'CreateNotification');
+      }
     }
   }
 
