@@ -23,7 +23,7 @@ import type { CoreDeps, Feed, People } from './core/context.js';
 import { resolveActor } from './core/directory.js';
 import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
-import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand } from './core/alerts.js';
+import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { Command } from './core/command.js';
 import { MAX_SNS_BYTES, snsHandler, SnsVerifier } from './http/sns.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
@@ -108,6 +108,7 @@ export class Scicomp {
     const alerting: Extensions = {
       verbs: {
         budget: async (_cmd, ctx, deps) => ({ message: await budgetCommand(ctx, deps) }),
+        status: async (cmd, ctx, deps) => ({ message: await statusWithWatch((cmd as Extract<Command, { verb: 'status' }>).name, ctx, deps) }),
         snooze: async (cmd, ctx, deps) => {
           const c = cmd as Extract<Command, { verb: 'snooze' }>;
           return { message: await snoozeCommand(c.name, c.duration, ctx, deps) };

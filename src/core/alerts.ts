@@ -5,7 +5,7 @@ import type { Actor, CoreDeps, Ctx, WatchRequest } from './context.js';
 import { NotAuthorizedError, NotFoundError, UserInputError } from './errors.js';
 import { awsToken, requestIdFrom } from './ids.js';
 import { actorLabel } from './launch.js';
-import { instanceIdOf, terminate } from './lifecycle.js';
+import { instanceIdOf, status, terminate } from './lifecycle.js';
 import type { Message } from './message.js';
 import { isOwner, ownProduct } from './ownership.js';
 import type { AlarmKind, Platform, ProductRecord } from './ports.js';
@@ -428,6 +428,31 @@ export async function budgetCommand(ctx: Ctx, deps: CoreDeps): Promise<Message> 
     ],
     code: [`${bar(used)} ${Math.round(used * 100)}%`],
   };
+}
+
+// ---------- status ----------
+
+const KIND_SHORT: Record<AlarmKind, string> = { 'cpu-high': 'CPU', 'cpu-idle': 'idle', 'memory-high': 'memory', 'disk-high': 'disk' };
+
+/** `status <name>` with what watches it: its alarms (and a snooze), and the owner's spend this month. */
+export async function statusWithWatch(name: string, ctx: Ctx, deps: CoreDeps): Promise<Message> {
+  const message = await status(name, ctx, deps);
+  const product = await ownProduct(deps, ctx.actor, name);
+  const [watched, snoozedUntil, topicArn] = await Promise.all([
+    deps.store.getJson<Watched>(watchedKey(deps, product.id)),
+    deps.store.redis.get(snoozeKey(deps, product.id)),
+    deps.store.redis.get(userTopicKey(deps, ctx.actor.email)),
+  ]);
+  const t = thresholds(deps);
+  const kinds = (watched?.alarms ?? []).map((a) => parseAlarmName(a)?.kind).filter((k): k is AlarmKind => k !== undefined);
+  const alarms = kinds.map((k) => `${KIND_SHORT[k]} ${k === 'cpu-idle' ? '<' : '>'} ${t[k].threshold} %`).join(', ');
+  const fields = [...(message.fields ?? [])];
+  fields.push({ label: 'Alarms', value: alarms || 'none (only running instances are watched)' });
+  if (snoozedUntil) fields.push({ label: 'Idle pings', value: `snoozed until ${new Date(Number(snoozedUntil)).toISOString().slice(0, 16).replace('T', ' ')} UTC` });
+  // Spend is tracked per owner (the OwnerEmail cost allocation tag), not per product.
+  const budget = topicArn ? await deps.budgets.describeUserBudget({ accountId: topicArn.split(':')[4]!, name: budgetName(ctx.actor.email) }).catch(() => undefined) : undefined;
+  if (budget) fields.push({ label: 'Your spend this month', value: `$${budget.actualUsd.toFixed(2)} of $${budget.limitUsd.toFixed(2)}` });
+  return { ...message, fields };
 }
 
 export { isOwner };

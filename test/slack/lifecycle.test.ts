@@ -81,6 +81,12 @@ describe('launch, list, status, connect', () => {
     expect(text).toContain('AVAILABLE');
     expect(text).toContain('PROVISION_PRODUCT SUCCEEDED');
     expect(text).toContain('InstanceId');
+    // What watches it, as SPEC's status lists: its alarms and the owner's spend.
+    expect(text).toContain('CPU &gt; 95 %, idle &lt; 5 %, memory &gt; 85 %, disk &gt; 80 %');
+    expect(text).toMatch(/Your spend this month\*\\n\$\d+\.\d\d of \$500\.00/);
+    const snoozed = await h.command(ALICE, 'snooze box 2h');
+    await reply(snoozed.responseId, 'snoozed');
+    expect(await reply((await h.command(ALICE, 'status box')).responseId, 'status after snooze')).toContain('snoozed until');
   });
 
   it('hands out the SSM commands and profile', async () => {
