@@ -188,7 +188,15 @@ export class Scicomp {
 
   /** Re-reads the policy file; a bad file leaves the running policy in place and says why. */
   async reloadPolicy(): Promise<void> {
-    this.policyNow = await loadPolicy(this.config.SCICOMP_POLICY);
+    try {
+      this.policyNow = await loadPolicy(this.config.SCICOMP_POLICY);
+    } catch (err) {
+      // Admins hear of a refused reload where they heard of the good ones: the feed, and the audit trail.
+      const why = (err as Error).message;
+      await this.audit.append({ actor: 'scicomp', action: 'policy.reload', target: this.config.SCICOMP_POLICY, outcome: `refused: ${why}` });
+      await this.deps.feed.publish({ type: 'policy-changed', summary: `catalog policy reload REFUSED (the previous policy stays): ${why}`, key: `policy-refused:${Date.now()}` });
+      throw err;
+    }
     this.log.info({ path: this.config.SCICOMP_POLICY }, 'catalog policy reloaded');
     void this.checkPolicyAgainstCatalog();
     await this.redis.publish(this.policyChannel, String(Date.now()));

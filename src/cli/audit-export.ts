@@ -7,6 +7,13 @@ import { Store } from '../adapters/redis/store.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { systemClock } from '../core/ports.js';
 
+/** Says so when the trail no longer reaches back to `sinceMs`: entries before its oldest were trimmed by the length cap. */
+export async function trimmedNotice(audit: RedisAudit, sinceMs: number, maxLength: number): Promise<string | undefined> {
+  const oldest = await audit.oldestMs();
+  if (oldest === undefined || oldest <= sinceMs) return undefined;
+  return `audit:export: the trail begins at ${new Date(oldest).toISOString()}; anything older was trimmed (SCICOMP_AUDIT_MAXLEN=${maxLength}) or never written`;
+}
+
 export async function exportAudit(audit: RedisAudit, sinceMs: number, write: (line: string) => boolean | void): Promise<number> {
   let count = 0;
   for await (const entry of audit.since(sinceMs)) {
@@ -24,7 +31,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const redis = new Redis(config.REDIS_URL);
   const out = values.out ? createWriteStream(values.out) : process.stdout;
-  const count = await exportAudit(new RedisAudit(new Store(redis, config.SCICOMP_PREFIX), systemClock, config.SCICOMP_AUDIT_MAXLEN), sinceMs, (l) => out.write(l));
+  const audit = new RedisAudit(new Store(redis, config.SCICOMP_PREFIX), systemClock, config.SCICOMP_AUDIT_MAXLEN);
+  const notice = await trimmedNotice(audit, sinceMs, config.SCICOMP_AUDIT_MAXLEN);
+  if (notice) process.stderr.write(`${notice}\n`);
+  const count = await exportAudit(audit, sinceMs, (l) => out.write(l));
   if (values.out) await new Promise<void>((r) => (out as ReturnType<typeof createWriteStream>).end(r));
   process.stderr.write(`audit:export: ${count} entries since ${new Date(sinceMs).toISOString()}\n`);
   redis.disconnect();

@@ -117,5 +117,8 @@ describe('policy reload', () => {
     const broken = await a.command('UIT1', 'reload');
     expect(await eventually(() => a.replies(broken.responseId).join(''), 'broken')).toMatch(/NOT reloaded.*catalog.yaml:2:\d+: defaults.role/);
     expect(a.app.policy.approvalSummary('S3 Synapse Bucket')).toBe('always needs approval');
+    // The refusal is announced where the good reloads are, and audited.
+    expect(events.some((e) => e.type === 'policy-changed' && e.summary.includes('REFUSED') && e.summary.includes('defaults.role'))).toBe(true);
+    expect((await a.app.audit.recent(100)).some((e) => e.action === 'policy.reload' && e.outcome.startsWith('refused'))).toBe(true);
   });
 });

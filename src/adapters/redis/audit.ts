@@ -46,6 +46,12 @@ export class RedisAudit implements AuditLog {
     return out;
   }
 
+  /** When the oldest entry still kept was written (ms), or undefined for an empty trail: earlier ones were trimmed. */
+  async oldestMs(): Promise<number | undefined> {
+    const [first] = await this.store.redis.xrange(this.key, '-', '+', 'COUNT', 1);
+    return first ? Number(first[0].split('-')[0]) : undefined;
+  }
+
   async *since(fromMs: number): AsyncGenerator<StoredAuditEntry> {
     let start = `${fromMs}-0`;
     for (;;) {

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisAudit } from '../../../src/adapters/redis/audit.js';
 import { Store } from '../../../src/adapters/redis/store.js';
-import { exportAudit } from '../../../src/cli/audit-export.js';
+import { exportAudit, trimmedNotice } from '../../../src/cli/audit-export.js';
 
 const redis = new Redis('redis://127.0.0.1:6379');
 const prefixes: string[] = [];
@@ -48,5 +48,14 @@ describe('RedisAudit', () => {
     expect(await exportAudit(a, Date.now() - 60_000, (l) => void lines.push(l))).toBe(2);
     expect(lines.map((l) => (JSON.parse(l) as { action: string }).action)).toEqual(['one', 'two']);
     expect(await exportAudit(a, Date.now() + 60_000, () => {})).toBe(0);
+  });
+
+  it('export says when the trail no longer reaches back to --since', async () => {
+    const a = audit(1000);
+    expect(await trimmedNotice(a, Date.parse('2026-01-01'), 1000)).toBeUndefined();
+    await a.append({ actor: 'scicomp', action: 'test', target: 'x', outcome: 'ok' });
+    const oldest = (await a.oldestMs())!;
+    expect(await trimmedNotice(a, oldest, 1000)).toBeUndefined();
+    expect(await trimmedNotice(a, oldest - 86400_000, 1000)).toMatch(/^audit:export: the trail begins at .*SCICOMP_AUDIT_MAXLEN=1000/);
   });
 });
