@@ -51,26 +51,66 @@ export function opensForm(text: string): boolean {
 }
 
 /**
+ * Audits requests refused for their signature, at most `limit` a window; past that one summary entry counts the rest,
+ * so a flood of forged requests cannot push genuine entries out of the length-capped trail.
+ */
+export class RejectedRequestAudit {
+  private windowStart = 0;
+  private written = 0;
+  private suppressed = 0;
+  private flushTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly log: Logger,
+    private readonly o: { limit?: number; windowMs?: number; now?: () => number } = {},
+  ) {}
+
+  record(parameters: Record<string, unknown>): void {
+    const now = (this.o.now ?? Date.now)();
+    const windowMs = this.o.windowMs ?? 60_000;
+    if (now - this.windowStart >= windowMs) {
+      this.flush();
+      this.windowStart = now;
+      this.written = 0;
+    }
+    if (this.written < (this.o.limit ?? 30)) {
+      this.written++;
+      this.append({ actor: 'unknown', action: 'slack.signature-rejected', target: '/slack/events', parameters, outcome: 'rejected: 401' });
+      return;
+    }
+    this.suppressed++;
+    this.flushTimer ??= setTimeout(() => this.flush(), Math.max(1, this.windowStart + windowMs - now)).unref();
+  }
+
+  /** The summary of what this window did not write one by one. */
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.suppressed === 0) return;
+    const count = this.suppressed;
+    this.suppressed = 0;
+    this.append({ actor: 'unknown', action: 'slack.signature-rejected', target: '/slack/events', parameters: { more: count }, outcome: `rejected: 401 (${count} more, audited together)` });
+  }
+
+  private append(entry: Parameters<AuditLog['append']>[0]): void {
+    this.audit.append(entry).catch((err: Error) => this.log.error({ err: err.message }, 'could not audit a rejected Slack request'));
+  }
+}
+
+/**
  * The Express app under Bolt's receiver. Bolt answers a bad signature with 401 before any listener runs; this records
- * each one in the audit trail, with nothing from the unverified body.
+ * them in the audit trail, with nothing from the unverified body.
  */
 function auditedWeb(o: SlackAppOptions): express.Express {
   const web = express();
-  const audit = o.audit;
-  if (!audit) return web;
+  if (!o.audit) return web;
+  const rejected = new RejectedRequestAudit(o.audit, o.log);
   web.use('/slack/events', (req, res, next) => {
     res.on('finish', () => {
       if (res.statusCode !== 401) return;
       const stamp = req.headers['x-slack-request-timestamp'];
-      audit
-        .append({
-          actor: 'unknown',
-          action: 'slack.signature-rejected',
-          target: '/slack/events',
-          parameters: { ip: req.ip, signed: req.headers['x-slack-signature'] !== undefined, timestamp: typeof stamp === 'string' ? stamp.slice(0, 20) : undefined },
-          outcome: 'rejected: 401',
-        })
-        .catch((err: Error) => o.log.error({ err: err.message }, 'could not audit a rejected Slack request'));
+      rejected.record({ ip: req.ip, signed: req.headers['x-slack-signature'] !== undefined, timestamp: typeof stamp === 'string' ? stamp.slice(0, 20) : undefined });
     });
     next();
   });
