@@ -1,9 +1,8 @@
 // The outbox: every outbound chat message, posted once, at most one per second per channel, through 429s and 5xx.
-import { createHash } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Store } from '../src/adapters/redis/store.js';
-import type { OutboxItem } from '../src/core/context.js';
+import { announcedKey, type OutboxItem } from '../src/core/context.js';
 import { UpstreamError } from '../src/core/errors.js';
 import type { Address, ChatPort, Platform } from '../src/core/ports.js';
 import { RefStore } from './outbox-refs.js';
@@ -41,16 +40,8 @@ local t = redis.call('PTTL', KEYS[2])
 if t < 1 then t = 1 end
 return t
 `;
-const BEGIN_SHA = createHash('sha1').update(BEGIN).digest('hex');
-
-async function begin(store: Store, sentKey: string, slotKey: string | undefined, intervalMs: number): Promise<number> {
-  const keys = slotKey ? [sentKey, slotKey] : [sentKey];
-  try {
-    return (await store.redis.evalsha(BEGIN_SHA, keys.length, ...keys, intervalMs)) as number;
-  } catch (err) {
-    if (!/NOSCRIPT/.test((err as Error).message)) throw err;
-    return (await store.redis.eval(BEGIN, keys.length, ...keys, intervalMs)) as number;
-  }
+function begin(store: Store, sentKey: string, slotKey: string | undefined, intervalMs: number): Promise<number> {
+  return store.script(BEGIN, slotKey ? [sentKey, slotKey] : [sentKey], [intervalMs]);
 }
 
 export type Outcome =
@@ -100,6 +91,7 @@ export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
     }
     if (versionKey) after.set(versionKey, String(item.version), 'PX', SENT_TTL_MS * 5);
     after.set(sentKey, '1', 'PX', SENT_TTL_MS);
+    after.del(announcedKey(store, item.key));
     await after.exec();
     return { done: replaced ? 'updated' : 'posted' };
   } catch (err) {

@@ -2,6 +2,7 @@
 import type { Queue } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
 import type { Store } from '../src/adapters/redis/store.js';
+import { announcedKey } from '../src/core/context.js';
 import type { ChatPort, Platform, PostedMessage } from '../src/core/ports.js';
 import { jobIdFor } from './queues.js';
 
@@ -42,7 +43,9 @@ export class RefStore {
     return permalink;
   }
 
+  /** On its way: announced by its creator, or queued. */
   async pending(k: string): Promise<boolean> {
+    if ((await this.store.redis.exists(announcedKey(this.store, k))) === 1) return true;
     const job = await this.queue.getJob(jobIdFor('msg', k));
     return job !== undefined && PENDING_STATES.has(await job.getState());
   }

@@ -24,7 +24,7 @@ function deliverFirstHere(outbox: Outbox, delivery: DeliveryDeps): Outbox {
   };
 }
 
-export async function process(job: Job<Payload>, deps: CoreDeps, _token?: string, delivery?: DeliveryDeps): Promise<string> {
+export async function process(job: Job<Payload>, deps: CoreDeps, delivery?: DeliveryDeps): Promise<string> {
   const m = job.data;
   if (m.Type === 'SubscriptionConfirmation') {
     await deps.topics.confirmSubscription(m.TopicArn, m.Token);

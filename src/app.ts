@@ -26,6 +26,7 @@ import { approvalExtensions, formForAction, reportOffboardRecord } from './core/
 import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { Command } from './core/command.js';
 import { MAX_SNS_BYTES, snsHandler, SnsVerifier } from './http/sns.js';
+import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
 
@@ -78,7 +79,7 @@ export class Scicomp {
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
     this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform]);
     // Under a burst of interactions each XADD would be its own socket write; auto-pipelining sends a tick's worth in one.
-    this.inboxRedis = this.watched(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, enableAutoPipelining: true }));
+    this.inboxRedis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }));
     this.inbox = new Inbox(this.inboxRedis, config.SCICOMP_PREFIX);
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
@@ -175,7 +176,8 @@ export class Scicomp {
   /** Rules that name a parameter no product has never match as meant (they fail closed): say so where admins look. */
   async checkPolicyAgainstCatalog(): Promise<string[]> {
     try {
-      return await warnUnknownParameters(this.policyNow, this.deps.catalog, (m) => this.log.warn(m));
+      const cached = { listProducts: () => cachedProducts(this.deps), launchOptions: (id: string, version: string) => cachedLaunchOptions(this.deps, id, version) };
+      return await warnUnknownParameters(this.policyNow, cached, (m) => this.log.warn(m));
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not check the catalog policy against the catalog');
       return [];
@@ -292,7 +294,7 @@ export class Scicomp {
     make<expireRequest.Payload>(expireRequest.name, (job) => expireRequest.process(job, this.deps), 4);
     make<carryOut.Payload>(carryOut.name, (job) => carryOut.process(job, this.deps), 8);
     const delivery = { chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log };
-    make<processSns.Payload>(processSns.name, (job, token) => processSns.process(job, this.deps, token, delivery), 32);
+    make<processSns.Payload>(processSns.name, (job) => processSns.process(job, this.deps, delivery), 32);
     make<postFeed.Payload>(postFeed.name, (job) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, log: this.log }), 4);
   }
 

@@ -85,7 +85,8 @@ async function main(): Promise<void> {
   });
 
   await app.listenForPolicyReloads();
-  void app.checkPolicyAgainstCatalog();
+  // Once per deployment's workers is enough (web replicas would only repeat the warning and the catalog reads).
+  if (role !== 'web') void app.checkPolicyAgainstCatalog();
   if (role !== 'worker') {
     const server = await app.startWeb();
     log.info({ port: (server.address() as { port: number }).port, slack: slackConfigured ? 'configured' : 'not configured' }, 'scicomp web listening');

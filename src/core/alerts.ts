@@ -1,11 +1,10 @@
 // Watching what users run: their topic and budget on first launch, alarms per instance, and each alert routed to its owner.
-import { createHash } from 'node:crypto';
 import { ALARM_KINDS, alarmName, parseAlarmName } from './alarm-names.js';
-import type { Actor, CoreDeps, Ctx, WatchRequest } from './context.js';
+import { announcedKey, type Actor, type CoreDeps, type Ctx, type WatchRequest } from './context.js';
 import { NotAuthorizedError, NotFoundError, UserInputError } from './errors.js';
 import { awsToken, requestIdFrom } from './ids.js';
 import { actorLabel } from './launch.js';
-import { instanceIdOf, status, terminate } from './lifecycle.js';
+import { instanceIdOf, statusOf, terminate } from './lifecycle.js';
 import type { Message } from './message.js';
 import { isOwner, ownProduct } from './ownership.js';
 import type { AlarmKind, Platform, ProductRecord } from './ports.js';
@@ -31,6 +30,8 @@ const COALESCE_MS = 6 * 3600_000;
 const OPEN_TTL_MS = 30 * 86400_000;
 /** How long an applied notification's outcome is kept, so a retried job replays it instead of counting it twice. */
 const APPLIED_TTL_MS = 24 * 3600_000;
+/** How long a repeat's edit waits for its first message to land before it may post on its own. */
+const ANNOUNCE_TTL_MS = 3600_000;
 const SNOOZE_MAX_MS = 30 * 86400_000;
 
 function safeName(email: string): string {
@@ -199,8 +200,8 @@ type Step = 'posted' | 'coalesced' | 'recovered' | 'snoozed' | 'ignored';
 /**
  * One notification applied to its resource's alert state, atomically, in one round trip that also reads what routing
  * needs. A replayed MessageId returns the outcome stored the first time.
- * KEYS: topic owner, watched, snooze, alert state, applied marker. ARGV: event, message key, now, state change time,
- * coalescing window, open TTL, applied TTL, whether snooze applies.
+ * KEYS: topic owner, watched, snooze, alert state, applied marker, the new message's outbox announcement. ARGV: event,
+ * message key, now, state change time, coalescing window, open TTL, applied TTL, whether snooze applies, announcement TTL.
  */
 const ALERT_STEP = `
 local owner = redis.call('GET', KEYS[1])
@@ -224,6 +225,8 @@ elseif ARGV[1] == 'ALARM' then
   else
     st = {key = ARGV[2], count = 1, firstAt = ARGV[4], firstAtMs = now, open = true, seq = 1}
     step = 'posted'
+    -- Announced before any repeat can see it: a repeat's edit waits for this message instead of posting anew.
+    redis.call('SET', KEYS[6], '1', 'PX', ARGV[9])
   end
   if step ~= 'snoozed' then redis.call('SET', KEYS[4], cjson.encode(st), 'PX', ARGV[6]) end
 elseif ARGV[1] == 'OK' and st and st.open then
@@ -239,16 +242,8 @@ local out = cjson.encode({step = step, state = st})
 redis.call('SET', KEYS[5], out, 'PX', ARGV[7])
 return {owner, watched, out}
 `;
-const ALERT_STEP_SHA = createHash('sha1').update(ALERT_STEP).digest('hex');
-
-async function alertStep(deps: CoreDeps, keys: string[], args: (string | number)[]): Promise<[string | null, string | null, string]> {
-  const redis = deps.store.redis;
-  try {
-    return (await redis.evalsha(ALERT_STEP_SHA, keys.length, ...keys, ...args)) as [string | null, string | null, string];
-  } catch (err) {
-    if (!/NOSCRIPT/.test((err as Error).message)) throw err;
-    return (await redis.eval(ALERT_STEP, keys.length, ...keys, ...args)) as [string | null, string | null, string];
-  }
+function alertStep(deps: CoreDeps, keys: string[], args: (string | number)[]): Promise<[string | null, string | null, string]> {
+  return deps.store.script(ALERT_STEP, keys, args);
 }
 
 export interface AlertResult {
@@ -295,8 +290,9 @@ async function deliverAlarm(n: SnsNotification, a: CloudWatchAlarm, value: strin
     ref ? snoozeKey(deps, ref.provisionedProductId) : deps.store.key('snooze', '-'),
     deps.store.key('alert', resource),
     deps.store.key('alert-applied', n.messageId),
+    announcedKey(deps.store, `sns:${n.messageId}`),
   ];
-  const args = [a.NewStateValue, `sns:${n.messageId}`, deps.clock.now(), a.StateChangeTime ?? n.timestamp, COALESCE_MS, OPEN_TTL_MS, APPLIED_TTL_MS, ref?.kind === 'cpu-idle' ? '1' : '0'];
+  const args = [a.NewStateValue, `sns:${n.messageId}`, deps.clock.now(), a.StateChangeTime ?? n.timestamp, COALESCE_MS, OPEN_TTL_MS, APPLIED_TTL_MS, ref?.kind === 'cpu-idle' ? '1' : '0', ANNOUNCE_TTL_MS];
   const [ownerJson, watchedJson, out] = await alertStep(deps, keys, args);
   const watched = watchedJson ? (JSON.parse(watchedJson) as Watched) : undefined;
   // A configured topic, or topic-owner keys lost: the alarm's provisioned product still names its owner.
@@ -436,9 +432,9 @@ const KIND_SHORT: Record<AlarmKind, string> = { 'cpu-high': 'CPU', 'cpu-idle': '
 
 /** `status <name>` with what watches it: its alarms (and a snooze), and the owner's spend this month. */
 export async function statusWithWatch(name: string, ctx: Ctx, deps: CoreDeps): Promise<Message> {
-  const message = await status(name, ctx, deps);
   const product = await ownProduct(deps, ctx.actor, name);
-  const [watched, snoozedUntil, topicArn] = await Promise.all([
+  const [message, watched, snoozedUntil, topicArn] = await Promise.all([
+    statusOf(product, deps),
     deps.store.getJson<Watched>(watchedKey(deps, product.id)),
     deps.store.redis.get(snoozeKey(deps, product.id)),
     deps.store.redis.get(userTopicKey(deps, ctx.actor.email)),

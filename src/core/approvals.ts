@@ -120,7 +120,7 @@ export async function transition(
   fields: Record<string, string>,
 ): Promise<{ ok: true } | { ok: false; decision: Decision | undefined }> {
   const args = Object.entries(fields).flat();
-  const res = (await deps.store.redis.eval(TRANSITION, 2, requestKey(deps, id), pendingKey(deps), from, to, id, ...args)) as string[];
+  const res = await deps.store.script<string[]>(TRANSITION, [requestKey(deps, id), pendingKey(deps)], [from, to, id, ...args]);
   if (res[0] === 'ok') return { ok: true };
   if (res[0] === 'missing') return { ok: false, decision: undefined };
   return { ok: false, decision: { state: res[0] as RequestState, decidedBy: res[1] || undefined, decidedAt: res[2] ? Number(res[2]) : undefined } };

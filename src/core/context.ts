@@ -36,6 +36,13 @@ export interface OutboxItem {
   linkTo?: string;
 }
 
+/**
+ * The outbox's mark that a message is on its way. Whoever creates a message that later ones may edit before it lands
+ * (an alert, in the same atomic step that lets a repeat refer to it) sets this; the outbox holds such edits back until
+ * the message has landed, instead of posting them as new messages.
+ */
+export const announcedKey = (store: Pick<Store, 'key'>, messageKey: string) => store.key('outbox', 'announced', messageKey);
+
 export interface Outbox {
   send(item: OutboxItem): Promise<void>;
   /** The link of a delivered message, by its outbox key. */

@@ -53,7 +53,11 @@ async function currentOutputs(p: ProvisionedProduct, deps: CoreDeps): Promise<Re
 }
 
 export async function status(name: string, ctx: Ctx, deps: CoreDeps): Promise<Message> {
-  const p = await ownProduct(deps, ctx.actor, name);
+  return statusOf(await ownProduct(deps, ctx.actor, name), deps);
+}
+
+/** One product's status, outputs and last record, for a product already found (and its owner checked). */
+export async function statusOf(p: ProvisionedProduct, deps: CoreDeps): Promise<Message> {
   const last = p.lastRecordId ? await deps.catalog.describeRecord(p.lastRecordId) : undefined;
   const outputs = p.lastSuccessfulRecordId && p.lastSuccessfulRecordId !== p.lastRecordId ? await currentOutputs(p, deps) : (last?.outputs ?? []);
   const fields: Field[] = [
@@ -191,8 +195,9 @@ export async function decideConfirmation(id: string, confirmed: boolean, ctx: Ct
   if (c.requester !== ctx.actor.userId) throw new NotAuthorizedError('Only the person who asked can confirm this.');
   // Claimed by this click (a double click is another click); kept until AWS has the request, so a retried job carries on.
   const claimKey = `${key}:claim`;
-  const claimed = await deps.store.redis.set(claimKey, ctx.requestId, 'PX', CONFIRMATION_TTL_MS, 'NX');
-  if (claimed === null && (await deps.store.redis.get(claimKey)) !== ctx.requestId) return { text: 'This confirmation was already used.', tone: 'info' };
+  if (!(await deps.store.claim(claimKey, CONFIRMATION_TTL_MS, ctx.requestId)) && (await deps.store.redis.get(claimKey)) !== ctx.requestId) {
+    return { text: 'This confirmation was already used.', tone: 'info' };
+  }
   if (!confirmed) {
     await deps.store.del(key);
     return { text: `Cancelled: ${c.name} is unchanged.`, tone: 'info' };

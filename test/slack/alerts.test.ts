@@ -1,7 +1,10 @@
 // Alerts through the doors AWS and users come in by: signed SNS POSTs in, DMs and clicks out, on real Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../jobs/queues.js';
-import { topicOwnerKey } from '../../src/core/alerts.js';
+import { pino } from 'pino';
+import { deliver, type Outcome } from '../../jobs/deliver-message.js';
+import { deliverAlert, topicOwnerKey } from '../../src/core/alerts.js';
+import type { OutboxItem } from '../../src/core/context.js';
 import type { SecretName } from '../../src/core/ports.js';
 import { SandboxAlarms, SandboxBudgets, SandboxTopics } from '../../src/sandbox/alerts.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
@@ -341,5 +344,43 @@ describe('terminating from an idle ping', () => {
     await confirmTerminate(BOB, async () => h.command(BOB, 'terminate bbox'));
     await eventually(() => feedPosts.some((p) => p.body.includes('[termination-failed]') && p.body.includes('ubob-bbox')), 'termination-failed in the feed');
     expect([...alarms.alarms.keys()].filter((n) => n.includes(bobBox))).toHaveLength(4);
+  });
+});
+
+describe('a repeat that overtakes its first message', () => {
+  it('waits for the first message to land, then edits it: one message, never two', async () => {
+    // Both notifications are applied, their messages held, as when the first one's delivery is slow.
+    const held: OutboxItem[] = [];
+    const holding = { ...h.app.deps, outbox: { send: async (i: OutboxItem) => void held.push(i), permalink: async () => undefined } };
+    // A resource with no alert state yet, whatever earlier tests did.
+    await h.app.store.del(h.app.store.key('alert', `${bobBucket}:disk-high`));
+    const note = (state: 'ALARM' | 'OK', id: string) => ({
+      messageId: id,
+      topicArn: bobTopic,
+      message: alarm(bobBucket, 'disk-high', state, { metric: 'disk_used_percent', namespace: 'CWAgent', threshold: 80, value: 91 }),
+      timestamp: new Date().toISOString(),
+    });
+    const run = Date.now();
+    await deliverAlert(note('ALARM', `race-a-${run}`), holding);
+    await deliverAlert(note('OK', `race-b-${run}`), holding);
+    const [first, edit] = held;
+    expect(edit?.replaces).toBe(first?.key);
+    const delivery = { chats: h.app.chats, store: h.app.store, refs: h.app.queues.refs, channelIntervalMs: 1, log: pino({ level: 'silent' }) };
+    const slot = h.app.store.key('outbox', 'slot', `slack:user:${BOB}`);
+    const slotFree = () => eventually(async () => (await h.app.store.redis.exists(slot)) === 0, 'the channel slot free');
+    const until = (item: OutboxItem) =>
+      eventually(async () => {
+        const o: Outcome = await deliver(item, delivery);
+        return 'done' in o ? o.done : undefined;
+      }, `${item.key} delivered`);
+    // The edit gets the channel first: with the slot free, only its first message being on its way can hold it back.
+    await slotFree();
+    const tooEarly = await deliver(edit!, delivery);
+    expect(tooEarly).toMatchObject({ laterMs: expect.any(Number) });
+    expect(await until(first!)).toBe('posted');
+    expect(await until(edit!)).toBe('updated');
+    const posted = posts(BOB, 'ubob-bdata').filter((c) => JSON.stringify(c.body).includes('disk'));
+    expect(posted).toHaveLength(1);
+    expect(JSON.stringify(updatesOf(posted[0]!.response?.ts).at(-1)?.body)).toContain('ubob-bdata recovered');
   });
 });

@@ -1,5 +1,8 @@
 // Redis-backed state shared by every replica: JSON records, one-shot claims, and key naming under one prefix.
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+
+const SHAS = new Map<string, string>();
 
 export class Store {
   constructor(
@@ -26,6 +29,18 @@ export class Store {
   async take<T>(key: string): Promise<T | undefined> {
     const raw = await this.redis.getdel(key);
     return raw === null ? undefined : (JSON.parse(raw) as T);
+  }
+
+  /** Runs a Lua script by its SHA, sending the text only when Redis does not have it yet (first use, or after a restart). */
+  async script<T>(lua: string, keys: string[], args: (string | number)[]): Promise<T> {
+    let sha = SHAS.get(lua);
+    if (!sha) SHAS.set(lua, (sha = createHash('sha1').update(lua).digest('hex')));
+    try {
+      return (await this.redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
+    } catch (err) {
+      if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+      return (await this.redis.eval(lua, keys.length, ...keys, ...args)) as T;
+    }
   }
 
   /** True for exactly one caller until the key expires. */
