@@ -415,6 +415,8 @@ describe('abuse', () => {
     expect(res.status).toBe(401);
     const entry = await audited((e) => e.action === 'slack.signature-rejected', 'signature rejected');
     expect(entry).toMatchObject({ actor: 'unknown', outcome: 'rejected: 401' });
+    // Bolt's own reason, read from its log line: a Bolt that words it differently fails here, not silently.
+    expect(String(entry.parameters?.reason)).toMatch(/signature mismatch/i);
     expect(JSON.stringify(entry)).not.toContain('forged-request-value');
     expect(h.slack.calls.slice(before).filter((c) => c.body.responseId === 'forged')).toEqual([]);
   });

@@ -1,6 +1,5 @@
 // Bolt wiring: verified Slack requests in, acked at once, the work handed to the run-command queue.
 import { App, ExpressReceiver, LogLevel, type BlockAction, type ButtonAction } from '@slack/bolt';
-import express from 'express';
 import type { Logger as BoltLogger } from '@slack/logger';
 import type { Logger } from 'pino';
 import type { RunPayload } from '../../../jobs/run-command.js';
@@ -26,14 +25,23 @@ export interface SlackAppOptions {
   optionList?: (id: string) => Promise<string[] | undefined>;
 }
 
-/** Bolt wants its own logger shape; route it into pino. */
-function boltLogger(log: Logger): BoltLogger {
+/** What Bolt logs, and only then, when it answers 401 for a request's signature or timestamp. */
+const SIGNATURE_REFUSED = /^Request verification failed \(code: [^,]*, message: (.*)\)$/s;
+
+/** Bolt wants its own logger shape; route it into pino. A refused signature is also audited (see RejectedRequestAudit). */
+function boltLogger(log: Logger, rejected?: RejectedRequestAudit): BoltLogger {
   const l = log.child({ component: 'bolt' });
   return {
     // Bolt logs at debug on every request: build the line only when someone reads it.
     debug: (...m: unknown[]) => l.isLevelEnabled('debug') && l.debug(m.join(' ')),
     info: (...m: unknown[]) => l.info(m.join(' ')),
-    warn: (...m: unknown[]) => l.warn(m.join(' ')),
+    warn: (...m: unknown[]) => {
+      const line = m.join(' ');
+      // Bolt's one signal on its 401 path: hooking it costs nothing per genuine request, unlike a middleware would.
+      const refused = rejected && SIGNATURE_REFUSED.exec(line);
+      if (refused) rejected.record({ reason: refused[1]!.slice(0, 200) });
+      l.warn(line);
+    },
     error: (...m: unknown[]) => l.error(m.join(' ')),
     setLevel: () => {},
     getLevel: () => LogLevel.INFO,
@@ -98,49 +106,33 @@ export class RejectedRequestAudit {
   }
 }
 
-/**
- * The Express app under Bolt's receiver. Bolt answers a bad signature with 401 before any listener runs; this records
- * them in the audit trail, with nothing from the unverified body.
- */
-function auditedWeb(o: SlackAppOptions): express.Express {
-  const web = express();
-  if (!o.audit) return web;
-  const rejected = new RejectedRequestAudit(o.audit, o.log);
-  web.use('/slack/events', (req, res, next) => {
-    res.on('finish', () => {
-      if (res.statusCode !== 401) return;
-      const stamp = req.headers['x-slack-request-timestamp'];
-      rejected.record({ ip: req.ip, signed: req.headers['x-slack-signature'] !== undefined, timestamp: typeof stamp === 'string' ? stamp.slice(0, 20) : undefined });
-    });
-    next();
-  });
-  return web;
+/** The person is told, on the same response URL, that nothing was done. */
+async function tellNotQueued(responseUrl: string): Promise<void> {
+  await fetch(responseUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ response_type: 'ephemeral', text: ':x: scicomp could not take that just now; nothing was done. Please try again.' }),
+  }).catch(() => undefined);
 }
 
 export function createSlackApp(o: SlackAppOptions) {
   /**
-   * The job is sent to Redis before the ack goes out, but the ack does not wait for Redis' reply: an awaited
-   * round-trip before every ack is what costs latency under load. If the write fails, the user is told.
+   * The interaction is queued for Redis in the same turn of the event loop as the ack, but the ack does not wait for
+   * Redis' reply: an awaited round-trip before every ack is what costs latency under load. If the write fails, the
+   * user is told.
    */
   const queueThenAck = async (payload: RunPayload, ack: (response?: never) => Promise<void>, responseUrl?: string) => {
-    const queued = o.enqueue(payload).then(
-      () => true,
-      (err: Error) => {
-        o.log.error({ err: err.message, requestId: payload.requestId }, 'could not queue an interaction');
-        return false;
-      },
-    );
+    // Watched apart from the listener, which ends with the ack: waiting here would keep Bolt's whole request context
+    // alive until Redis answers, and under a burst that retention is what costs the most.
+    const { requestId } = payload;
+    o.enqueue(payload).catch((err: Error) => {
+      o.log.error({ err: err.message, requestId }, 'could not queue an interaction');
+      if (responseUrl) void tellNotQueued(responseUrl);
+    });
     await ack();
-    if (!(await queued) && responseUrl) {
-      await fetch(responseUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ response_type: 'ephemeral', text: ':x: scicomp could not take that just now; nothing was done. Please try again.' }),
-      }).catch(() => undefined);
-    }
   };
 
-  const logger = boltLogger(o.log);
+  const logger = boltLogger(o.log, o.audit && new RejectedRequestAudit(o.audit, o.log));
   const signingSecret = async () => {
     const s = await o.secrets.get('slackSigningSecret');
     if (!s) throw new Error('SLACK_SIGNING_SECRET is not configured');
@@ -148,7 +140,7 @@ export function createSlackApp(o: SlackAppOptions) {
   };
   const authorize = async () => ({ botToken: await o.secrets.get('slackBotToken') });
   const clientOptions = o.apiUrl ? { slackApiUrl: o.apiUrl.replace(/\/?$/, '/') } : undefined;
-  const receiver = o.appToken ? undefined : new ExpressReceiver({ signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false, app: auditedWeb(o) });
+  const receiver = o.appToken ? undefined : new ExpressReceiver({ signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false });
   const app = o.appToken
     ? new App({ socketMode: true, appToken: o.appToken, authorize, logger, clientOptions, convoStore: false })
     : // No listener uses Bolt's conversation store; it only costs time on every request.
