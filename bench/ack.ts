@@ -71,6 +71,8 @@ export async function benchAck(): Promise<string[]> {
       // Warm both up, then alternate burst by burst so both see the same machine, GC and Redis.
       const bareSamples: number[] = [];
       const ourSamples: number[] = [];
+      const bareBurstP99: number[] = [];
+      const ourBurstP99: number[] = [];
       for (let round = -5; round < ROUNDS; round++) {
         // Both servers share core 1: whichever goes second meets the first one's after-burst work (GC, socket
         // teardown), so the order alternates rather than always handicapping the same one.
@@ -81,13 +83,18 @@ export async function benchAck(): Promise<string[]> {
         if (round >= 0) {
           bareSamples.push(...a);
           ourSamples.push(...b);
+          bareBurstP99.push(percentiles(a).p99);
+          ourBurstP99.push(percentiles(b).p99);
         }
       }
       const base = percentiles(bareSamples);
       const mine = percentiles(ourSamples);
       const ratio = mine.p99 / base.p99;
+      // A burst's 200 requests rise and fall together, so the pooled p99 is set by the one or two slowest bursts of
+      // the run, on whichever side they fell; the median burst's p99 says what a burst typically meets.
+      const typical = percentiles(ourBurstP99).p50 / percentiles(bareBurstP99).p50;
       lines.push(
-        `ack /scicomp ${text.split(' ')[0]!.padEnd(7)} n=${CONCURRENCY * ROUNDS} c=${CONCURRENCY}  scicomp p50 ${mine.p50.toFixed(1)} ms p99 ${mine.p99.toFixed(1)} ms | bare Bolt p50 ${base.p50.toFixed(1)} ms p99 ${base.p99.toFixed(1)} ms | p99 ratio ${ratio.toFixed(2)} (target ≤ 1.2) ${ratio <= 1.2 ? 'OK' : 'OVER'}`,
+        `ack /scicomp ${text.split(' ')[0]!.padEnd(7)} n=${CONCURRENCY * ROUNDS} c=${CONCURRENCY}  scicomp p50 ${mine.p50.toFixed(1)} ms p99 ${mine.p99.toFixed(1)} ms | bare Bolt p50 ${base.p50.toFixed(1)} ms p99 ${base.p99.toFixed(1)} ms | p99 ratio ${ratio.toFixed(2)} (target ≤ 1.2) ${ratio <= 1.2 ? 'OK' : 'OVER'} | median burst's p99 ratio ${typical.toFixed(2)}`,
       );
     }
   } finally {
