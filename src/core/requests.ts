@@ -486,14 +486,9 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
         const decided = await denyCheck(id, ctx.actor, deps);
         return decided ? { message: decided } : { form: denyForm(id) };
       },
-      'offboard-transfer': async (value, ctx, deps) => {
-        await approvedOffboard(splitItem(value)[0], ctx.actor, deps);
-        return { form: transferPickForm(value) };
-      },
-      'offboard-transfer-all': async (id, ctx, deps) => {
-        await approvedOffboard(id, ctx.actor, deps);
-        return { form: transferAllForm(id) };
-      },
+      // The same checks and forms as a click that opens its form at once; a refusal throws, and is answered and audited.
+      'offboard-transfer': async (value, ctx, deps) => ({ form: await checkedForm('offboard-transfer', value, ctx.actor, deps) }),
+      'offboard-transfer-all': async (id, ctx, deps) => ({ form: await checkedForm('offboard-transfer-all', id, ctx.actor, deps) }),
       'restore-done': async (id, ctx, deps) => {
         await requireApprover(ctx.actor, deps, 'close restore tasks');
         const found = await loadRequest(deps, id);
