@@ -57,7 +57,6 @@ export class Scicomp {
   readonly store: Store;
   readonly queues: Queues;
   readonly inbox: Inbox;
-  private readonly inboxRedis: Redis;
   private pump?: InboxPump;
   readonly audit: RedisAudit;
   readonly chats: Partial<Record<Platform, ChatPort>>;
@@ -78,9 +77,7 @@ export class Scicomp {
     this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }));
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
     this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform]);
-    // Under a burst of interactions each XADD would be its own socket write; auto-pipelining sends a tick's worth in one.
-    this.inboxRedis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }));
-    this.inbox = new Inbox(this.inboxRedis, config.SCICOMP_PREFIX);
+    this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX);
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
     this.policyNow = policy;
@@ -311,7 +308,6 @@ export class Scicomp {
     if (this.config.SLACK_APP_TOKEN) await this.slack?.app.stop();
     await this.queues.close();
     this.subscriber?.disconnect();
-    this.inboxRedis.disconnect();
     this.redis.disconnect();
   }
 }
