@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RunPayload } from './run-command.js';
+import { TurnBatch } from './turn-batch.js';
 
 const GROUP = 'pump';
 const BATCH = 100;
@@ -17,13 +18,16 @@ const ENTRY_MAX = 200;
 
 export class Inbox {
   readonly key: string;
-  private open?: { payloads: string[]; written: Promise<void> };
+  private readonly batch: TurnBatch<string>;
 
   constructor(
     private readonly redis: Redis,
     prefix: string,
   ) {
     this.key = `${prefix}:inbox`;
+    this.batch = new TurnBatch(ENTRY_MAX, (payloads) =>
+      this.redis.xadd(this.key, 'MAXLEN', '~', String(MAX_LENGTH), '*', ...payloads.flatMap((p) => ['p', p])).then(() => undefined),
+    );
   }
 
   /**
@@ -31,19 +35,7 @@ export class Inbox {
    * per interaction, which is most of what a busy web process spends on an ack. Resolves once Redis has it.
    */
   push(payload: RunPayload): Promise<void> {
-    if (!this.open || this.open.payloads.length >= ENTRY_MAX) {
-      const payloads: string[] = [];
-      const written = new Promise<void>((resolve, reject) =>
-        setImmediate(() => {
-          if (this.open?.payloads === payloads) this.open = undefined;
-          const fields = payloads.flatMap((p) => ['p', p]);
-          this.redis.xadd(this.key, 'MAXLEN', '~', String(MAX_LENGTH), '*', ...fields).then(() => resolve(), reject);
-        }),
-      );
-      this.open = { payloads, written };
-    }
-    this.open.payloads.push(JSON.stringify(payload));
-    return this.open.written;
+    return this.batch.push(JSON.stringify(payload));
   }
 }
 
