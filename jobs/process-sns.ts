@@ -1,4 +1,5 @@
-// One verified SNS message: a subscription confirmation for our topic, or a notification for its owner. Job id = MessageId.
+// Verified SNS messages: subscription confirmations for our topics, and notifications for their owners. A job holds one
+// message (job id = MessageId) or the burst that arrived in one turn of a web process (see Queues.snsMessage).
 import type { Job } from 'bullmq';
 import { deliverAlert } from '../src/core/alerts.js';
 import type { CoreDeps, Outbox } from '../src/core/context.js';
@@ -7,15 +8,28 @@ import { deliver, type Deps as DeliveryDeps } from './deliver-message.js';
 import { QUEUE } from './queues.js';
 
 export const name = QUEUE.sns;
-export type Payload = SnsMessage;
+export type Payload = SnsMessage | { batch: SnsMessage[] };
 
-/** The alert's first delivery attempt runs in this job, saving one job per alert; whatever must wait or retry is queued. */
-function deliverFirstHere(outbox: Outbox, delivery: DeliveryDeps): Outbox {
+/** A channel slot that frees within this long is waited for here rather than through a delayed outbox job. */
+const WAIT_HERE_MS = 2000;
+
+/**
+ * The alert's delivery runs in this job, saving one job per alert. A message whose channel is busy for a moment (the
+ * one-per-second pace) waits here; whatever must wait longer or retry is queued in the outbox.
+ */
+function deliverHere(outbox: Outbox, delivery: DeliveryDeps): Outbox {
   return {
     permalink: (key) => outbox.permalink(key),
     send: async (item) => {
+      let waited = 0;
       try {
-        if ('done' in (await deliver(item, delivery))) return;
+        for (;;) {
+          const outcome = await deliver(item, delivery);
+          if ('done' in outcome) return;
+          if (waited + outcome.laterMs > WAIT_HERE_MS) break;
+          waited += outcome.laterMs;
+          await new Promise((r) => setTimeout(r, outcome.laterMs));
+        }
       } catch (err) {
         delivery.log.warn({ err: (err as Error).message }, 'alert not delivered at once; the outbox retries it');
       }
@@ -24,16 +38,29 @@ function deliverFirstHere(outbox: Outbox, delivery: DeliveryDeps): Outbox {
   };
 }
 
-export async function process(job: Job<Payload>, deps: CoreDeps, delivery?: DeliveryDeps): Promise<string> {
-  const m = job.data;
+async function processOne(m: SnsMessage, deps: CoreDeps): Promise<string> {
   if (m.Type === 'SubscriptionConfirmation') {
     await deps.topics.confirmSubscription(m.TopicArn, m.Token);
     await deps.audit.append({ actor: 'sns', action: 'sns.confirm-subscription', target: m.TopicArn, outcome: 'confirmed', requestId: m.MessageId });
     return 'confirmed';
   }
   if (m.Type !== 'Notification') return 'ignored';
-  const core = delivery ? { ...deps, outbox: deliverFirstHere(deps.outbox, delivery) } : deps;
-  // No lock: each notification is one atomic step on its resource's alert state (see deliverAlert).
-  const { outcome } = await deliverAlert({ messageId: m.MessageId, topicArn: m.TopicArn, subject: m.Subject, message: m.Message, timestamp: m.Timestamp }, core);
+  // No lock: each notification is one atomic step on its resource's alert state, replayed for a MessageId seen before
+  // (see deliverAlert), so a retried job or a redelivered message is one alert.
+  const { outcome } = await deliverAlert({ messageId: m.MessageId, topicArn: m.TopicArn, subject: m.Subject, message: m.Message, timestamp: m.Timestamp }, deps);
   return outcome;
+}
+
+export async function process(job: Job<Payload>, deps: CoreDeps, delivery?: DeliveryDeps, requeue?: (m: SnsMessage) => Promise<void>): Promise<string> {
+  const core = delivery ? { ...deps, outbox: deliverHere(deps.outbox, delivery) } : deps;
+  if (!('batch' in job.data)) return processOne(job.data, core);
+  const batch = job.data.batch;
+  const results = await Promise.allSettled(batch.map((m) => processOne(m, core)));
+  // A message that failed retries in a job of its own, so one bad message neither holds back nor replays the others.
+  // Without a way to requeue (or if requeueing fails) the batch job retries, and messages already applied replay.
+  const failed = batch.filter((_, i) => results[i]!.status === 'rejected');
+  if (failed.length && !requeue) throw (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+  for (const m of failed) await requeue!(m);
+  if (failed.length) deps.log.warn({ failed: failed.map((m) => m.MessageId) }, 'SNS messages failed in a batch; each retries in a job of its own');
+  return `${batch.length - failed.length} of ${batch.length} applied`;
 }

@@ -7,6 +7,7 @@ import type { ChatPort, Platform, SecretsPort } from '../src/core/ports.js';
 import type { SnsMessage } from '../src/http/sns.js';
 import { Store } from '../src/adapters/redis/store.js';
 import { RefStore } from './outbox-refs.js';
+import { TurnBatch } from './turn-batch.js';
 import type { RunPayload } from './run-command.js';
 
 export const QUEUE = {
@@ -32,6 +33,11 @@ export function redisConnection(url: string, o: { autoPipelining?: boolean } = {
 export function jobIdFor(kind: string, key: string): string {
   return `${kind}-${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
 }
+
+/** At most this many SNS messages share a job (a notification is at most 256 KB; an alarm's is about 1.5 KB). */
+const SNS_BATCH_MAX = 100;
+/** A larger message (SNS allows 256 KB) gets a job of its own, so a batch's job stays small. */
+const SNS_BATCH_MESSAGE_MAX = 16 * 1024;
 
 const KEEP: JobsOptions = {
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
@@ -99,8 +105,23 @@ export class Queues {
     await this.carry.add('carry', { id }, { ...KEEP, jobId: jobIdFor('carry', id), attempts: 10, backoff: { type: 'exponential', delay: 2000 } });
   }
 
-  /** SNS delivers at least once: the MessageId as job id makes a redelivery one alert. */
-  async snsMessage(m: SnsMessage): Promise<void> {
+  /**
+   * SNS delivers at least once, and alarms come in bursts: the notifications that arrive in one turn of the event loop
+   * become one job. Alone, a message's job id is its MessageId; in a batch, each message is applied under its MessageId
+   * (see process-sns), so a redelivery is one alert either way. Resolves once Redis holds the job.
+   */
+  snsMessage(m: SnsMessage): Promise<void> {
+    return m.Message.length > SNS_BATCH_MESSAGE_MAX ? this.snsOne(m) : this.snsBatch.push(m);
+  }
+
+  private readonly snsBatch = new TurnBatch<SnsMessage>(SNS_BATCH_MAX, async (batch) => {
+    const unique = [...new Map(batch.map((m) => [m.MessageId, m])).values()];
+    if (unique.length === 1) return this.snsOne(unique[0]!);
+    await this.sns.add('sns-batch', { batch: unique }, { ...KEEP, jobId: jobIdFor('snsb', unique.map((m) => m.MessageId).join('\n')), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
+  });
+
+  /** One message in a job of its own, its MessageId the job id: how a batch hands on a message that failed in it. */
+  async snsOne(m: SnsMessage): Promise<void> {
     await this.sns.add('sns', m, { ...KEEP, jobId: jobIdFor('sns', m.MessageId), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
   }
 

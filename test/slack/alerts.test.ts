@@ -1,9 +1,12 @@
 // Alerts through the doors AWS and users come in by: signed SNS POSTs in, DMs and clicks out, on real Redis.
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job } from 'bullmq';
+import type { Payload as SnsPayload } from '../../jobs/process-sns.js';
 import { jobIdFor } from '../../jobs/queues.js';
 import { pino } from 'pino';
 import { deliver, type Outcome } from '../../jobs/deliver-message.js';
-import { deliverAlert, topicOwnerKey } from '../../src/core/alerts.js';
+import { deliverAlert, knownTopicsKey, topicOwnerKey } from '../../src/core/alerts.js';
 import type { OutboxItem } from '../../src/core/context.js';
 import type { SecretName } from '../../src/core/ports.js';
 import { SandboxAlarms, SandboxBudgets, SandboxTopics } from '../../src/sandbox/alerts.js';
@@ -382,5 +385,73 @@ describe('a repeat that overtakes its first message', () => {
     const posted = posts(BOB, 'ubob-bdata').filter((c) => JSON.stringify(c.body).includes('disk'));
     expect(posted).toHaveLength(1);
     expect(JSON.stringify(updatesOf(posted[0]!.response?.ts).at(-1)?.body)).toContain('ubob-bdata recovered');
+  });
+});
+
+describe('a burst of notifications', () => {
+  const CAROL = 'UCAROL';
+  const carolTopic = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-ucarol-synapse-org';
+  const carolOwner = JSON.stringify({ platform: 'slack', userId: CAROL, email: 'ucarol@synapse.org' });
+  const batchJobs = async () =>
+    ((await h.app.queues.sns.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed', 'prioritized'])) as Job<SnsPayload>[]).flatMap((j) => ('batch' in j.data ? [{ job: j, ids: j.data.batch.map((m) => m.MessageId) }] : []));
+  const note = (topic: string, subject: string) => sign(notification(topic, `${subject}: details follow.`, subject));
+
+  it('that arrives in one turn is one job; each message reaches its owner once, even when redelivered in a later burst', async () => {
+    const before = (await batchJobs()).length;
+    const burst = [note(topicArn, 'Burst notice A1'), note(topicArn, 'Burst notice A2'), note(bobTopic, 'Burst notice B1'), note(bobTopic, 'Burst notice B2')];
+    // Queued in one turn of the event loop, as a web process does when requests arrive together.
+    await Promise.all(burst.map((m) => h.app.queues.snsMessage(m)));
+    const jobs = await batchJobs();
+    expect(jobs).toHaveLength(before + 1);
+    expect(jobs.find((j) => j.ids.includes(burst[0]!.MessageId))?.ids).toEqual(burst.map((m) => m.MessageId));
+    await eventually(() => ['A1', 'A2'].every((n) => dmsWith(`Burst notice ${n}`).length > 0) && ['B1', 'B2'].every((n) => dmsOf(BOB, `Burst notice ${n}`).length > 0), 'all four delivered', 15_000);
+    // Two for one DM: the second waited out the channel's second in the batch's job, not in a delayed outbox job.
+    const [a1, a2] = ['A1', 'A2'].map((n) => posts(ALICE, `Burst notice ${n}`)[0]!.at);
+    expect(Math.abs(a2! - a1!)).toBeGreaterThanOrEqual(900);
+    for (const m of burst) expect(await h.app.queues.deliver.getJob(jobIdFor('msg', `sns:${m.MessageId}`))).toBeUndefined();
+    // SNS redelivers A1 and B2 beside a new message: a new batch, and only the new message is posted.
+    const fresh = note(topicArn, 'Burst notice A3');
+    await Promise.all([burst[0]!, fresh, burst[3]!].map((m) => h.app.queues.snsMessage(m)));
+    await eventually(() => dmsWith('Burst notice A3').length > 0, 'the new one delivered', 15_000);
+    await eventually(async () => (await batchJobs()).every((j) => j.job.finishedOn), 'both batches done');
+    expect(dmsWith('Burst notice A1')).toHaveLength(1);
+    expect(dmsOf(BOB, 'Burst notice B2')).toHaveLength(1);
+    expect(dmsWith('Burst notice A3')).toHaveLength(1);
+  });
+
+  it('a message that fails in a batch retries in a job of its own, without holding back or repeating the others', async () => {
+    const store = h.app.store;
+    await store.redis.sadd(knownTopicsKey(h.app.deps), carolTopic);
+    // Carol's owner record is unreadable for now: her message fails where Alice's goes through.
+    await store.redis.set(topicOwnerKey(h.app.deps, carolTopic), '{not json');
+    const alices = note(topicArn, 'Batch mate notice');
+    const carols = note(carolTopic, 'Carol notice');
+    await Promise.all([alices, carols].map((m) => h.app.queues.snsMessage(m)));
+    await eventually(() => dmsWith('Batch mate notice').length > 0, 'Alice delivered');
+    const own = await eventually(() => h.app.queues.sns.getJob(jobIdFor('sns', carols.MessageId)), 'Carol’s message in a job of its own');
+    expect(own.data).toMatchObject({ MessageId: carols.MessageId });
+    expect(h.dms(CAROL)).toHaveLength(0);
+    // The record is mended; the message's own retries deliver it, once, and Alice's is not repeated.
+    await store.redis.set(topicOwnerKey(h.app.deps, carolTopic), carolOwner);
+    await eventually(() => h.dms(CAROL).some((d) => d.includes('Carol notice')), 'Carol delivered on retry', 20_000);
+    expect(h.dms(CAROL).filter((d) => d.includes('Carol notice'))).toHaveLength(1);
+    expect(dmsWith('Batch mate notice')).toHaveLength(1);
+  });
+
+  it('an oversized body sent in chunks, with no length, is refused with 413 and queues nothing', async () => {
+    const queued = async () => Object.values(await h.app.queues.sns.getJobCounts()).reduce((a, b) => a + b, 0);
+    const before = await queued();
+    const { port } = new URL(h.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/sns', method: 'POST', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 20; i++) req.write('x'.repeat(16 * 1024));
+      req.end();
+    });
+    expect(status).toBe(413);
+    expect(await queued()).toBe(before);
   });
 });
