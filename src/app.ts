@@ -1,5 +1,5 @@
 // The composition root: builds the core, its adapters, the queues and workers and the HTTP server from one Config.
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { Worker, type Processor } from 'bullmq';
 import express from 'express';
 import { Redis } from 'ioredis';
@@ -25,7 +25,7 @@ import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
 import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { Command } from './core/command.js';
-import { MAX_SNS_BYTES, snsHandler, SnsVerifier } from './http/sns.js';
+import { snsHandler, SnsVerifier } from './http/sns.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
@@ -215,20 +215,11 @@ export class Scicomp {
     });
     const web = this.slack.receiver?.app ?? express();
     const allowedTopics = new Set((this.config.SCICOMP_SNS_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean));
-    web.post(
-      '/sns',
-      express.text({ type: () => true, limit: MAX_SNS_BYTES }),
-      snsHandler({
-        verifier: this.snsVerifier,
-        isKnownTopic: async (arn) => allowedTopics.has(arn) || (await this.redis.sismember(knownTopicsKey(this.deps), arn)) === 1,
-        enqueue: (m) => this.queues.snsMessage(m),
-        log: this.log,
-      }),
-    );
-    // express.text answers an oversized body with 413 before the handler runs; say so in JSON like the rest.
-    web.use('/sns', (err: { status?: number }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
-      if (err.status === 413) res.status(413).json({ error: 'message too large' });
-      else next(err);
+    const sns = snsHandler({
+      verifier: this.snsVerifier,
+      isKnownTopic: async (arn) => allowedTopics.has(arn) || (await this.redis.sismember(knownTopicsKey(this.deps), arn)) === 1,
+      enqueue: (m) => this.queues.snsMessage(m),
+      log: this.log,
     });
     web.get('/healthz', async (_req, res) => {
       try {
@@ -240,9 +231,12 @@ export class Scicomp {
       }
     });
     if (this.config.SLACK_APP_TOKEN) await this.slack.app.start();
-    this.server = await new Promise<Server>((resolve) => {
-      const s = web.listen(port, '0.0.0.0', () => resolve(s));
+    // POST /sns is answered ahead of express (see snsHandler); everything else is the express app, Bolt's included.
+    const server = createServer((req, res) => {
+      if (req.method === 'POST' && (req.url === '/sns' || req.url?.startsWith('/sns?'))) void sns(req, res);
+      else web(req, res);
     });
+    this.server = await new Promise<Server>((resolve) => server.listen(port, '0.0.0.0', () => resolve(server)));
     return this.server;
   }
 

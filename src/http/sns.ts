@@ -3,7 +3,7 @@
 // Hand-written rather than sns-validator: it fetches certificates only with https.get into a module-wide cache, so tests
 // cannot supply theirs, and it re-reads the PEM for every message.
 import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 
@@ -126,6 +126,38 @@ export interface SnsHandlerDeps {
 const KNOWN_TOPIC_MS = 60_000;
 const OK_BODY = '{"ok":true}';
 
+/** The body as text, or an SnsRejected(413) as soon as it passes the limit (by its Content-Length or by what arrives). */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      req.resume();
+      reject(new SnsRejected(413, 'message too large'));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // Read on and drop the rest: the answer must still reach a client that is sending.
+        if (chunks.length) chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => (size > limit ? reject(new SnsRejected(413, 'message too large')) : resolve(Buffer.concat(chunks, size).toString('utf8'))));
+    req.on('error', reject);
+  });
+}
+
+function answer(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
+/**
+ * POST /sns on node's own request and response: SNS bursts thousands of notifications, and this path is most of what
+ * a web process spends on each (express's router and body parser cost more than verifying the signature).
+ */
 export function snsHandler(deps: SnsHandlerDeps) {
   const known = new Map<string, number>();
   const isKnown = async (arn: string): Promise<boolean> => {
@@ -138,14 +170,13 @@ export function snsHandler(deps: SnsHandlerDeps) {
     }
     return yes;
   };
-  return async (req: Request, res: Response): Promise<void> => {
-    const body = typeof req.body === 'string' ? req.body : '';
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
-      const m = parseSnsMessage(body);
+      const m = parseSnsMessage(await readBody(req, MAX_SNS_BYTES));
       await deps.verifier.verify(m);
       if (!(await isKnown(m.TopicArn))) {
         deps.log.warn({ topicArn: m.TopicArn, type: m.Type, messageId: m.MessageId }, 'SNS message from a topic scicomp does not own; ignored');
-        res.status(403).json({ error: 'unknown topic' });
+        answer(res, 403, JSON.stringify({ error: 'unknown topic' }));
         return;
       }
       if (m.Type === 'UnsubscribeConfirmation') {
@@ -153,12 +184,11 @@ export function snsHandler(deps: SnsHandlerDeps) {
       } else {
         await deps.enqueue(m);
       }
-      // The hot path answers without res.json's serialising and ETag work.
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': OK_BODY.length }).end(OK_BODY);
+      answer(res, 200, OK_BODY);
     } catch (err) {
       const status = err instanceof SnsRejected ? err.status : 500;
       deps.log.warn({ status, reason: (err as Error).message }, 'SNS message refused');
-      res.status(status).json({ error: status === 500 ? 'internal error' : (err as Error).message });
+      answer(res, status, JSON.stringify({ error: status === 500 ? 'internal error' : (err as Error).message }));
     }
   };
 }
