@@ -4,6 +4,7 @@ import type { Store } from '../redis/store.js';
 import { UpstreamError } from '../../core/errors.js';
 import type { Form, Message } from '../../core/message.js';
 import type { Address, ChatPort, ChatProfile, PostedMessage, SecretsPort } from '../../core/ports.js';
+import { pooledFetch } from '../../http/fetch.js';
 import { longOptionLists, renderForm, renderMessage } from './render.js';
 
 interface MessageRef {
@@ -46,6 +47,7 @@ export class SlackChat implements ChatPort {
   readonly platform = 'slack' as const;
   private client?: WebClient;
   private clientToken?: string;
+  private readonly apiFetch = pooledFetch();
 
   constructor(
     private readonly opts: { secrets: SecretsPort; store: Store; apiUrl?: string; fetch?: typeof fetch },
@@ -58,7 +60,7 @@ export class SlackChat implements ChatPort {
     if (!this.client || token !== this.clientToken) {
       const apiUrl = this.opts.apiUrl ? this.opts.apiUrl.replace(/\/?$/, '/') : undefined;
       // The outbox owns retries and Retry-After; the client must surface them, not sleep on them.
-      this.client = new WebClient(token, { slackApiUrl: apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+      this.client = new WebClient(token, { slackApiUrl: apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, fetch: this.apiFetch });
       this.clientToken = token;
     }
     return this.client;
