@@ -36,6 +36,20 @@ async function server(kind: 'bare' | 'scicomp'): Promise<{ url: string; child: C
   return { url: `http://127.0.0.1:${first.port}`, child: proc };
 }
 
+/** The child's CPU time so far (user + system), in µs. */
+export function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      const cpu = (m as { cpu?: NodeJS.CpuUsage }).cpu;
+      if (!cpu) return;
+      child.off('message', on);
+      resolve(cpu.user + cpu.system);
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+}
+
 export async function stopServer(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.send('stop');

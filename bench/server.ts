@@ -1,6 +1,7 @@
 // One process under benchmark, so the load generator does not share its event loop:
 // `bare`: a Bolt app that acks /scicomp with no work; `scicomp`: the web process (no workers), for ack latency;
 // `alerts`: web and workers, Slack pointed at the parent's recorder, trusting the parent's SNS signing certificate;
+// `floor`: the least any alert path can do on node: read a POST, answer it, make one Slack call (no checks, no Redis);
 // `raw`: BullMQ adding and processing N empty jobs, printing jobs/s.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -24,23 +25,29 @@ if (profiler) {
   await profiler.post('Profiler.start');
 }
 
-async function raw(count: number): Promise<number> {
+async function raw(count: number, warmup: number): Promise<number> {
   const prefix = `benchraw${process.pid}`;
   const connection = new Redis({ maxRetriesPerRequest: null });
   const queue = new Queue('raw', { connection, prefix });
   let done = 0;
   let finish: () => void = () => {};
-  const finished = new Promise<void>((r) => (finish = r));
+  let target = 0;
   const worker = new Worker('raw', async () => {}, { connection: new Redis({ maxRetriesPerRequest: null }), prefix, concurrency: 32 });
   worker.on('completed', () => {
-    if (++done === count) finish();
+    if (++done === target) finish();
   });
-  const t0 = performance.now();
   // Added the way alerts arrive: one at a time from concurrent requests, not in bulk.
-  for (let i = 0; i < count; i += 64) {
-    await Promise.all(Array.from({ length: Math.min(64, count - i) }, (_, j) => queue.add('empty', {}, { jobId: `j${i + j}`, removeOnComplete: true })));
-  }
-  await finished;
+  const run = async (tag: string, n: number) => {
+    const finished = new Promise<void>((r) => (finish = r));
+    target = done + n;
+    for (let i = 0; i < n; i += 64) {
+      await Promise.all(Array.from({ length: Math.min(64, n - i) }, (_, j) => queue.add('empty', {}, { jobId: `${tag}${i + j}`, removeOnComplete: true })));
+    }
+    await finished;
+  };
+  if (warmup > 0) await run('w', warmup);
+  const t0 = performance.now();
+  await run('j', count);
   const perSecond = count / ((performance.now() - t0) / 1000);
   await worker.close();
   await queue.obliterate({ force: true });
@@ -51,7 +58,29 @@ async function raw(count: number): Promise<number> {
 
 let stop: () => Promise<void> = async () => {};
 if (kind === 'raw') {
-  process.send?.({ perSecond: await raw(Number(process.argv[3] ?? 2000)) });
+  process.send?.({ perSecond: await raw(Number(process.argv[3] ?? 2000), Number(process.argv[4] ?? 0)) });
+} else if (kind === 'floor') {
+  const { createServer } = await import('node:http');
+  const { Agent, request } = await import('undici');
+  const dispatcher = new Agent({ connections: 64 });
+  const api = `${env.BENCH_SLACK_URL}/api/chat.postMessage`;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const m = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { TopicArn: string; Message: string };
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 }).end('{"ok":true}');
+      const channel = `DF${m.TopicArn.split('scicomp-user-')[1]}`;
+      const body = JSON.stringify({ channel, text: m.Message.slice(0, 100) });
+      void request(api, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json; charset=utf-8', authorization: 'Bearer xoxb-floor' }, body }).then((r) => r.body.dump());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  process.send?.({ port: (server.address() as AddressInfo).port });
+  stop = async () => {
+    server.closeAllConnections();
+    await dispatcher.close();
+  };
 } else if (kind === 'bare') {
   const receiver = new ExpressReceiver({ signingSecret: SIGNING_SECRET, endpoints: '/slack/events', logLevel: LogLevel.ERROR });
   const app = new App({ receiver, authorize: async () => ({ botToken: 'xoxb-bare' }), logLevel: LogLevel.ERROR });
@@ -76,6 +105,7 @@ if (kind === 'raw') {
   };
 }
 process.on('message', async (m) => {
+  if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
   if (m === 'stop') {
     if (profiler) writeFileSync(env.BENCH_CPU_PROF!, JSON.stringify((await profiler.post('Profiler.stop')).profile));
     await stop();
