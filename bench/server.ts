@@ -17,9 +17,13 @@ import { SlackApi } from '../test/support/slack-api.js';
 const kind = process.argv[2];
 const env = process.env;
 
-// BENCH_CPU_PROF=<file>: a CPU profile of this process, written when it is stopped (open it in Chrome DevTools).
-const profiler = env.BENCH_CPU_PROF && kind !== 'raw' ? new Session() : undefined;
-if (profiler) {
+// BENCH_CPU_PROF=<file>: a CPU profile of this process from the first CPU reading (the timed part, after any warm-up)
+// until it is stopped; open it in Chrome DevTools.
+const profiler = env.BENCH_CPU_PROF && kind !== 'raw' && kind !== 'floor' ? new Session() : undefined;
+let profiling = false;
+async function startProfile(): Promise<void> {
+  if (!profiler || profiling) return;
+  profiling = true;
   profiler.connect();
   await profiler.post('Profiler.enable');
   await profiler.post('Profiler.start');
@@ -105,9 +109,12 @@ if (kind === 'raw') {
   };
 }
 process.on('message', async (m) => {
-  if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  if (m === 'cpu') {
+    await startProfile();
+    process.send?.({ cpu: process.cpuUsage() });
+  }
   if (m === 'stop') {
-    if (profiler) writeFileSync(env.BENCH_CPU_PROF!, JSON.stringify((await profiler.post('Profiler.stop')).profile));
+    if (profiler && profiling) writeFileSync(env.BENCH_CPU_PROF!, JSON.stringify((await profiler.post('Profiler.stop')).profile));
     await stop();
     process.exit(0);
   }
