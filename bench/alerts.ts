@@ -18,8 +18,9 @@ const POST_CONCURRENCY = 64;
 /**
  * Alerts for other users sent and delivered before the clock starts, and as many raw jobs before raw's: both sides are
  * timed warm, as a server that has been up a while runs (cold, V8 runs the first thousands of alerts unoptimised).
+ * BENCH_WARMUP=0 times both cold.
  */
-export const WARMUP = 2000;
+export const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
 
 /** The most messages any one channel received within any one-second window. */
 export function busiestChannelPerSecond(calls: SlackCall[]): number {
