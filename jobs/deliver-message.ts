@@ -28,20 +28,29 @@ function channelOf(to: Address): string | undefined {
   return undefined;
 }
 
+/** How long one attempt may hold a message: longer than a Slack call may take (the client gives up after 30 s). */
+const SENDING_LEASE_MS = 120_000;
+
 /**
- * In one round trip: -1 if the message was sent already, 0 if the channel's slot is now ours (or it has none), else
- * how many ms until the slot frees. KEYS: sent marker [, channel slot]. ARGV: slot length.
+ * In one round trip: -1 if the message was sent already; else how many ms until it may be sent, because another attempt
+ * holds it (a redelivered SNS message in another job) or the channel's slot is taken; else 0: the message and the
+ * channel's slot (if it has one) are now this attempt's. KEYS: sent marker, sending lease [, channel slot]. ARGV: slot
+ * length, lease length.
  */
 const BEGIN = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-if KEYS[2] == nil then return 0 end
-if redis.call('SET', KEYS[2], '1', 'PX', ARGV[1], 'NX') then return 0 end
-local t = redis.call('PTTL', KEYS[2])
-if t < 1 then t = 1 end
-return t
+local held = redis.call('PTTL', KEYS[2])
+if held > 0 then return held end
+if KEYS[3] ~= nil and not redis.call('SET', KEYS[3], '1', 'PX', ARGV[1], 'NX') then
+  local t = redis.call('PTTL', KEYS[3])
+  if t < 1 then t = 1 end
+  return t
+end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+return 0
 `;
-function begin(store: Store, sentKey: string, slotKey: string | undefined, intervalMs: number): Promise<number> {
-  return store.script(BEGIN, slotKey ? [sentKey, slotKey] : [sentKey], [intervalMs]);
+function begin(store: Store, sentKey: string, sendingKey: string, slotKey: string | undefined, intervalMs: number): Promise<number> {
+  return store.script(BEGIN, slotKey ? [sentKey, sendingKey, slotKey] : [sentKey, sendingKey], [intervalMs, SENDING_LEASE_MS]);
 }
 
 export type Outcome =
@@ -52,21 +61,26 @@ export type Outcome =
 /** One attempt at one message. Throws what the platform threw (other than a 429, which becomes `laterMs`). */
 export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
   const { store, refs } = deps;
-  const sentKey = store.key('outbox', 'sent', jobIdFor('msg', item.key));
+  const id = jobIdFor('msg', item.key);
+  const sentKey = store.key('outbox', 'sent', id);
+  const sendingKey = store.key('outbox', 'sending', id);
   const chat = deps.chats[item.to.platform];
   if (!chat) throw new UnrecoverableError(`no chat adapter for ${item.to.platform}`);
   const channel = channelOf(item.to);
   const slotKey = channel ? store.key('outbox', 'slot', channel) : undefined;
-  const wait = await begin(store, sentKey, slotKey, deps.channelIntervalMs);
+  const wait = await begin(store, sentKey, sendingKey, slotKey, deps.channelIntervalMs);
   if (wait < 0) return { done: 'duplicate' };
   if (wait > 0) return { laterMs: wait };
 
+  // Gives back what begin took when nothing was sent: the message's lease, and the channel's slot unless it now
+  // marks a Retry-After.
+  const release = (slot = true) => store.del(...[sendingKey, ...(slot && slotKey ? [slotKey] : [])]);
   try {
     const needs = [item.replaces, item.threadOf, item.linkTo].filter((k): k is string => k !== undefined);
     // A message this one depends on is still on its way: wait for it rather than post out of order.
     for (const k of needs) {
       if (!(await refs.get(k)) && (await refs.pending(k))) {
-        if (slotKey) await store.del(slotKey);
+        await release();
         return { laterMs: deps.channelIntervalMs };
       }
     }
@@ -74,8 +88,7 @@ export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
     const versionKey = item.version !== undefined ? store.key('outbox', 'version', jobIdFor('msg', item.replaces ?? item.key)) : undefined;
     if (replaced && versionKey && Number((await store.redis.get(versionKey)) ?? 0) >= item.version!) {
       // A newer update of this message is already shown: this one is stale.
-      if (slotKey) await store.del(slotKey);
-      await store.redis.set(sentKey, '1', 'PX', SENT_TTL_MS);
+      await store.redis.multi().set(sentKey, '1', 'PX', SENT_TTL_MS).del(sendingKey, ...(slotKey ? [slotKey] : [])).exec();
       return { done: 'superseded' };
     }
     const parent = item.threadOf ? await refs.get(item.threadOf) : undefined;
@@ -91,16 +104,19 @@ export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
     }
     if (versionKey) after.set(versionKey, String(item.version), 'PX', SENT_TTL_MS * 5);
     after.set(sentKey, '1', 'PX', SENT_TTL_MS);
-    after.del(announcedKey(store, item.key));
+    after.del(sendingKey, announcedKey(store, item.key));
     await after.exec();
     return { done: replaced ? 'updated' : 'posted' };
   } catch (err) {
     if (err instanceof UpstreamError && err.retryAfterMs !== undefined) {
       // Honour Retry-After for the whole channel.
+      await release(false);
       if (slotKey) await store.redis.set(slotKey, '429', 'PX', err.retryAfterMs);
       deps.log.warn({ channel, retryAfterMs: err.retryAfterMs }, 'chat platform rate limited a message; delaying it');
       return { laterMs: err.retryAfterMs };
     }
+    // The channel's slot stays taken for its second: a failed call counts against the platform's limit too.
+    await release(false).catch(() => undefined);
     throw err;
   }
 }

@@ -59,8 +59,9 @@ export class SlackChat implements ChatPort {
     if (!token) throw new UpstreamError('no Slack bot token configured', false);
     if (!this.client || token !== this.clientToken) {
       const apiUrl = this.opts.apiUrl ? this.opts.apiUrl.replace(/\/?$/, '/') : undefined;
-      // The outbox owns retries and Retry-After; the client must surface them, not sleep on them.
-      this.client = new WebClient(token, { slackApiUrl: apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, fetch: this.apiFetch });
+      // The outbox owns retries and Retry-After; the client must surface them, not sleep on them. A call gives up well
+      // within the outbox's hold on its message (deliver-message's lease), so no two attempts post at once.
+      this.client = new WebClient(token, { slackApiUrl: apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: 30_000, fetch: this.apiFetch });
       this.clientToken = token;
     }
     return this.client;
