@@ -1,5 +1,6 @@
 // Verified SNS messages: subscription confirmations for our topics, and notifications for their owners. A job holds one
-// message (job id = MessageId) or the burst that arrived in one turn of a web process (see Queues.snsMessage).
+// message (queue process-sns, job id = MessageId) or the burst that arrived in one turn of a web process (queue
+// process-sns-batch; see Queues.snsMessage).
 import type { Job } from 'bullmq';
 import { deliverAlert } from '../src/core/alerts.js';
 import type { CoreDeps, Outbox } from '../src/core/context.js';
@@ -8,6 +9,7 @@ import { deliver, type Deps as DeliveryDeps } from './deliver-message.js';
 import { QUEUE } from './queues.js';
 
 export const name = QUEUE.sns;
+export const batchName = QUEUE.snsBatch;
 export type Payload = SnsMessage | { batch: SnsMessage[] };
 
 /** A channel slot that frees within this long is waited for here rather than through a delayed outbox job. */

@@ -1,6 +1,6 @@
 // Queue names, the Redis connection BullMQ needs, and the producers (outbox, watcher) the core enqueues through.
 import { createHash } from 'node:crypto';
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Feed, FeedEvent, Outbox, OutboxItem, Watcher, WatchRequest } from '../src/core/context.js';
 import type { ChatPort, Platform, SecretsPort } from '../src/core/ports.js';
@@ -17,6 +17,8 @@ export const QUEUE = {
   expire: 'expire-request',
   carry: 'carry-out',
   sns: 'process-sns',
+  /** Its own queue: a worker from before batching, reading a batch as one message, would drop it during a rollout. */
+  snsBatch: 'process-sns-batch',
   feed: 'post-feed',
 } as const;
 
@@ -51,6 +53,7 @@ export class Queues {
   readonly expire: Queue;
   readonly carry: Queue;
   readonly sns: Queue;
+  readonly snsBatchQueue: Queue;
   readonly feed: Queue;
   readonly refs: RefStore;
 
@@ -66,12 +69,13 @@ export class Queues {
     this.expire = new Queue(QUEUE.expire, opts);
     this.carry = new Queue(QUEUE.carry, opts);
     this.sns = new Queue(QUEUE.sns, opts);
+    this.snsBatchQueue = new Queue(QUEUE.snsBatch, opts);
     this.feed = new Queue(QUEUE.feed, opts);
     this.refs = new RefStore(new Store(connection, prefix), this.deliver, chat);
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.command, this.watch, this.deliver, this.expire, this.carry, this.sns, this.feed].map((q) => q.close()));
+    await Promise.all([this.command, this.watch, this.deliver, this.expire, this.carry, this.sns, this.snsBatchQueue, this.feed].map((q) => q.close()));
   }
 
   readonly outbox: Outbox = {
@@ -111,18 +115,27 @@ export class Queues {
    * (see process-sns), so a redelivery is one alert either way. Resolves once Redis holds the job.
    */
   snsMessage(m: SnsMessage): Promise<void> {
-    return m.Message.length > SNS_BATCH_MESSAGE_MAX ? this.snsOne(m) : this.snsBatch.push(m);
+    return m.Message.length > SNS_BATCH_MESSAGE_MAX ? this.snsOne(m).then(() => undefined) : this.snsBatch.push(m);
   }
 
   private readonly snsBatch = new TurnBatch<SnsMessage>(SNS_BATCH_MAX, async (batch) => {
     const unique = [...new Map(batch.map((m) => [m.MessageId, m])).values()];
-    if (unique.length === 1) return this.snsOne(unique[0]!);
-    await this.sns.add('sns-batch', { batch: unique }, { ...KEEP, jobId: jobIdFor('snsb', unique.map((m) => m.MessageId).join('\n')), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
+    if (unique.length === 1) return void (await this.snsOne(unique[0]!));
+    await this.snsBatchQueue.add('sns-batch', { batch: unique }, { ...KEEP, jobId: jobIdFor('snsb', unique.map((m) => m.MessageId).join('\n')), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
   });
 
-  /** One message in a job of its own, its MessageId the job id: how a batch hands on a message that failed in it. */
-  async snsOne(m: SnsMessage): Promise<void> {
-    await this.sns.add('sns', m, { ...KEEP, jobId: jobIdFor('sns', m.MessageId), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
+  /** One message in a job of its own, its MessageId the job id. */
+  async snsOne(m: SnsMessage): Promise<Job> {
+    return this.sns.add('sns', m, { ...KEEP, jobId: jobIdFor('sns', m.MessageId), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
+  }
+
+  /**
+   * How a batch hands on a message that failed in it: in a job of its own, with its own retries. A job of that id that
+   * failed for good before (it is kept a week) is run again, not left as it is.
+   */
+  async snsRetryAlone(m: SnsMessage): Promise<void> {
+    const job = await this.snsOne(m);
+    if (await job.isFailed()) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
   }
 
   /** The admin feeds, each webhook in its own job; a feed with no URL configured costs nothing. */

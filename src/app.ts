@@ -285,7 +285,8 @@ export class Scicomp {
     make<expireRequest.Payload>(expireRequest.name, (job) => expireRequest.process(job, this.deps), 4);
     make<carryOut.Payload>(carryOut.name, (job) => carryOut.process(job, this.deps), 8);
     const delivery = { chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log };
-    make<processSns.Payload>(processSns.name, (job) => processSns.process(job, this.deps, delivery, (m) => this.queues.snsOne(m)), 32);
+    make<processSns.Payload>(processSns.name, (job) => processSns.process(job, this.deps, delivery), 32);
+    make<processSns.Payload>(processSns.batchName, (job) => processSns.process(job, this.deps, delivery, (m) => this.queues.snsRetryAlone(m)), 16);
     make<postFeed.Payload>(postFeed.name, (job) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, log: this.log }), 4);
   }
 

@@ -138,7 +138,7 @@ describe('POST /sns', () => {
     ['malformed JSON', () => '{"Type":', 400],
     ['an oversized body', () => 'x'.repeat(300 * 1024), 413],
   ])('refuses %s and queues nothing', async (_what, make, status) => {
-    const queued = async () => Object.values(await h.app.queues.sns.getJobCounts()).reduce((a, b) => a + b, 0);
+    const queued = async () => (await Promise.all([h.app.queues.sns, h.app.queues.snsBatchQueue].map((q) => q.getJobCounts()))).flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0);
     const before = await queued();
     const res = await postSns(make());
     expect(res.status).toBe(status);
@@ -393,7 +393,7 @@ describe('a burst of notifications', () => {
   const carolTopic = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-ucarol-synapse-org';
   const carolOwner = JSON.stringify({ platform: 'slack', userId: CAROL, email: 'ucarol@synapse.org' });
   const batchJobs = async () =>
-    ((await h.app.queues.sns.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed', 'prioritized'])) as Job<SnsPayload>[]).flatMap((j) => ('batch' in j.data ? [{ job: j, ids: j.data.batch.map((m) => m.MessageId) }] : []));
+    ((await h.app.queues.snsBatchQueue.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed', 'prioritized'])) as Job<SnsPayload>[]).flatMap((j) => ('batch' in j.data ? [{ job: j, ids: j.data.batch.map((m) => m.MessageId) }] : []));
   const note = (topic: string, subject: string) => sign(notification(topic, `${subject}: details follow.`, subject));
 
   it('that arrives in one turn is one job; each message reaches its owner once, even when redelivered in a later burst', async () => {
@@ -439,7 +439,7 @@ describe('a burst of notifications', () => {
   });
 
   it('an oversized body sent in chunks, with no length, is refused with 413 and queues nothing', async () => {
-    const queued = async () => Object.values(await h.app.queues.sns.getJobCounts()).reduce((a, b) => a + b, 0);
+    const queued = async () => (await Promise.all([h.app.queues.sns, h.app.queues.snsBatchQueue].map((q) => q.getJobCounts()))).flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0);
     const before = await queued();
     const { port } = new URL(h.url);
     const status = await new Promise<number>((resolve, reject) => {
