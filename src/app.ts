@@ -81,7 +81,8 @@ export class Scicomp {
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
     this.policyNow = policy;
-    this.chats = { slack: new SlackChat({ secrets: o.secrets, store: this.store, apiUrl: config.SLACK_API_URL }), ...o.chats };
+    this.slackChat = new SlackChat({ secrets: o.secrets, store: this.store, apiUrl: config.SLACK_API_URL });
+    this.chats = { slack: this.slackChat, ...o.chats };
     this.deps = {
       catalog: o.catalog,
       store: this.store,
@@ -157,6 +158,7 @@ export class Scicomp {
 
   private readonly secrets: SecretsPort;
   private readonly snsVerifier: SnsVerifier;
+  private readonly slackChat: SlackChat;
   private readonly fetch?: typeof fetch;
 
   /** ioredis reconnects by itself; say once per distinct error that Redis is away, instead of an unhandled-error dump. */
@@ -302,6 +304,7 @@ export class Scicomp {
     if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
     if (this.config.SLACK_APP_TOKEN) await this.slack?.app.stop();
     await this.queues.close();
+    await this.slackChat.close();
     this.subscriber?.disconnect();
     this.redis.disconnect();
   }

@@ -17,6 +17,9 @@ beforeAll(async () => {
       if (req.url === '/limited') res.writeHead(429, { 'retry-after': '7', 'content-type': 'application/json' }).end('{"ok":false,"error":"ratelimited"}');
       else if (req.url === '/empty') res.writeHead(204).end();
       else if (req.url === '/slow') setTimeout(() => res.end('late'), 2000);
+      else if (req.url === '/cookies') res.writeHead(200, [['set-cookie', 'a=1'], ['set-cookie', 'b=2']]).end();
+      else if (req.url === '/binary') res.writeHead(200, { 'content-type': 'application/gzip' }).end(Buffer.from([0x1f, 0x8b, 0xff, 0x00, 0xfe]));
+      else if (req.url === '/moved') res.writeHead(302, { location: '/elsewhere' }).end();
       else res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'x-slack-req-id': 'r1' }).end('{"ok":true,"ts":"1.2"}');
     });
   });
@@ -25,13 +28,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await f.close();
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-describe('pooledFetch', () => {
-  const f = pooledFetch();
+const f = pooledFetch();
 
+describe('pooledFetch', () => {
   it('posts the body and headers it is given and answers with status, headers and body', async () => {
     const res = await f(`${url}/api/chat.postMessage`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: 'Bearer xoxb-1' }, body: 'channel=D1&text=hi' });
     expect(res.status).toBe(200);
@@ -45,6 +49,13 @@ describe('pooledFetch', () => {
     expect([limited.status, limited.headers.get('retry-after')]).toEqual([429, '7']);
     const empty = await f(`${url}/empty`, { method: 'POST', body: 'x' });
     expect([empty.status, await empty.text()]).toEqual([204, '']);
+  });
+
+  it('keeps each of several headers of one name, bytes as they came, and refuses a redirect when asked to', async () => {
+    expect((await f(`${url}/cookies`, { method: 'POST', body: '' })).headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    const binary = await f(`${url}/binary`, { method: 'POST', body: '' });
+    expect([...new Uint8Array(await binary.arrayBuffer())]).toEqual([0x1f, 0x8b, 0xff, 0x00, 0xfe]);
+    await expect(f(`${url}/moved`, { method: 'POST', body: '', redirect: 'error' })).rejects.toThrow(TypeError);
   });
 
   it('a body that is not a string (a multipart upload) goes through fetch itself', async () => {

@@ -53,6 +53,11 @@ export class SlackChat implements ChatPort {
     private readonly opts: { secrets: SecretsPort; store: Store; apiUrl?: string; fetch?: typeof fetch },
   ) {}
 
+  /** Closes the Web API client's connection pool. */
+  async close(): Promise<void> {
+    await this.apiFetch.close();
+  }
+
   /** A client for the current bot token; a rotated token gets a new client. */
   private async web(): Promise<WebClient> {
     const token = await this.opts.secrets.get('slackBotToken');
