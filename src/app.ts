@@ -25,7 +25,7 @@ import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
 import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { Command } from './core/command.js';
-import { snsHandler, SnsVerifier } from './http/sns.js';
+import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
@@ -235,7 +235,7 @@ export class Scicomp {
     if (this.config.SLACK_APP_TOKEN) await this.slack.app.start();
     // POST /sns is answered ahead of express (see snsHandler); everything else is the express app, Bolt's included.
     const server = createServer((req, res) => {
-      if (req.method === 'POST' && (req.url === '/sns' || req.url?.startsWith('/sns?'))) void sns(req, res);
+      if (isSnsRequest(req.method, req.url)) void sns(req, res);
       else web(req, res);
     });
     this.server = await new Promise<Server>((resolve) => server.listen(port, '0.0.0.0', () => resolve(server)));

@@ -126,32 +126,48 @@ export interface SnsHandlerDeps {
 const KNOWN_TOPIC_MS = 60_000;
 const OK_BODY = '{"ok":true}';
 
+/** What an oversized body may still send after its 413 before the connection is cut: a sender gets its answer, not a reset. */
+const DRAIN_MAX = 4 * MAX_SNS_BYTES;
+
 /** The body as text, or an SnsRejected(413) as soon as it passes the limit (by its Content-Length or by what arrives). */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > limit) {
+    const tooLarge = () => {
+      // Read on and drop the rest, up to a point: then the connection is cut.
+      let dropped = 0;
+      req.removeAllListeners('data');
+      req.on('data', (chunk: Buffer) => {
+        dropped += chunk.length;
+        if (dropped > DRAIN_MAX) req.destroy();
+      });
       req.resume();
       reject(new SnsRejected(413, 'message too large'));
-      return;
-    }
+    };
+    if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        // Read on and drop the rest: the answer must still reach a client that is sending.
-        if (chunks.length) chunks.length = 0;
-        return;
-      }
+      if (size > limit) return tooLarge();
       chunks.push(chunk);
     });
-    req.on('end', () => (size > limit ? reject(new SnsRejected(413, 'message too large')) : resolve(Buffer.concat(chunks, size).toString('utf8'))));
+    req.on('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
     req.on('error', reject);
   });
 }
 
 function answer(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+  if (res.headersSent || res.destroyed) return;
+  // After a 413 the rest of the body is not wanted: the sender should not send another request on this connection.
+  const close = status === 413 ? { connection: 'close' } : {};
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...close }).end(body);
+}
+
+/** Whether a request is for POST /sns, as express routed it: any case, with or without a trailing slash or a query. */
+export function isSnsRequest(method: string | undefined, url: string | undefined): boolean {
+  if (method !== 'POST' || !url) return false;
+  const path = url.split('?', 1)[0]!.toLowerCase();
+  return path === '/sns' || path === '/sns/';
 }
 
 /**

@@ -146,6 +146,14 @@ describe('POST /sns', () => {
   });
 });
 
+describe('POST /sns, spelled as express would route it', () => {
+  it.each(['/SNS', '/sns/', '/sns?source=aws'])('%s is the SNS endpoint; GET /sns is not', async (path) => {
+    const res = await fetch(`${h.url}${path}`, { method: 'POST', body: '{"Type":' });
+    expect([res.status, await res.json()]).toEqual([400, { error: 'not JSON' }]);
+    expect((await fetch(`${h.url}/sns`)).status).toBe(404);
+  });
+});
+
 describe('alarms reach their owner', () => {
   it('CPU high: what, which product, the value against the threshold, when, what to do; a redelivery is one alert', async () => {
     const m = sign(notification(topicArn, alarm(ppId, 'cpu-high', 'ALARM', { value: 97.5 }), 'ALARM: "cpu-high" in US East (N. Virginia)'));
