@@ -61,6 +61,8 @@ export class Queues {
     readonly connection: Redis,
     readonly prefix: string,
     chat: (platform: Platform) => ChatPort | undefined = () => undefined,
+    /** What the queues' errors go to; BullMQ prints an error no one listens for to the console, stack and all. */
+    onError: (err: Error) => void = () => {},
   ) {
     const opts = { connection, prefix };
     this.command = new Queue(QUEUE.command, opts);
@@ -71,11 +73,16 @@ export class Queues {
     this.sns = new Queue(QUEUE.sns, opts);
     this.snsBatchQueue = new Queue(QUEUE.snsBatch, opts);
     this.feed = new Queue(QUEUE.feed, opts);
+    for (const q of this.all()) q.on('error', onError);
     this.refs = new RefStore(new Store(connection, prefix), this.deliver, chat);
   }
 
+  private all(): Queue[] {
+    return [this.command, this.watch, this.deliver, this.expire, this.carry, this.sns, this.snsBatchQueue, this.feed];
+  }
+
   async close(): Promise<void> {
-    await Promise.all([this.command, this.watch, this.deliver, this.expire, this.carry, this.sns, this.snsBatchQueue, this.feed].map((q) => q.close()));
+    await Promise.all(this.all().map((q) => q.close()));
   }
 
   readonly outbox: Outbox = {

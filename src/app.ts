@@ -76,7 +76,9 @@ export class Scicomp {
     this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password', 'headers.authorization'] });
     this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }));
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
-    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform]);
+    const queueTrouble = this.redisTrouble();
+    this.redis.on('ready', () => queueTrouble.reset());
+    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform], queueTrouble);
     this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX);
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
@@ -163,13 +165,22 @@ export class Scicomp {
 
   /** ioredis reconnects by itself; say once per distinct error that Redis is away, instead of an unhandled-error dump. */
   private watched(redis: Redis): Redis {
-    let last = '';
-    redis.on('error', (err: Error) => {
-      if (err.message !== last) this.log.warn({ err: err.message }, 'Redis is not answering; work waits until it is back');
-      last = err.message;
-    });
-    redis.on('ready', () => (last = ''));
+    const trouble = this.redisTrouble();
+    redis.on('error', trouble);
+    redis.on('ready', () => trouble.reset());
     return redis;
+  }
+
+  /** Logs a Redis error once, not at every reconnection attempt, until `reset` (the connection is back). */
+  private redisTrouble(): ((err: Error) => void) & { reset(): void } {
+    let last = '';
+    return Object.assign(
+      (err: Error) => {
+        if (err.message !== last) this.log.warn({ err: err.message }, 'Redis is not answering; work waits until it is back');
+        last = err.message;
+      },
+      { reset: () => (last = '') },
+    );
   }
 
   /** Rules that name a parameter no product has never match as meant (they fail closed): say so where admins look. */
