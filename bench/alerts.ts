@@ -122,7 +122,7 @@ export async function benchAlerts(): Promise<string[]> {
     const complete = ours.got >= N;
     return [
       `${complete ? '' : 'FAIL '}alerts N=${N} M=${M}: ${ours.got}/${N} delivered in ${ours.seconds.toFixed(2)} s (all POSTs answered in ${ours.ingest.toFixed(2)} s) = ${ours.perSecond.toFixed(0)} alerts/s, server CPU ${ours.cpuEach.toFixed(0)} µs each | raw BullMQ add+process ${raw.first.perSecond.toFixed(0)} jobs/s | ratio ${ratio.toFixed(2)} (target ≥ 0.5) ${!complete ? `FAIL: only ${ours.got} of ${N} delivered` : ratio >= 0.5 ? 'OK' : 'UNDER'}`,
-      `alerts floor (a POST read and answered, one Slack call, nothing else): ${floor.perSecond.toFixed(0)} alerts/s, CPU ${floor.cpuEach.toFixed(0)} µs each | ratio ${(floor.perSecond / raw.first.perSecond).toFixed(2)}, the most any alert path on one node process could reach here`,
+      `alerts floor (a POST read, checked and answered, one Slack call; no Redis, queue or state): ${floor.perSecond.toFixed(0)} alerts/s, CPU ${floor.cpuEach.toFixed(0)} µs each | ratio ${(floor.perSecond / raw.first.perSecond).toFixed(2)}, the most a safe alert path on one node process could reach here`,
       `alerts busiest channel: ${perChannel} message(s) in any 1 s window (must be ≤ 1) ${perChannel <= 1 ? 'OK' : 'OVER'}`,
     ];
   } finally {

@@ -1,7 +1,8 @@
 // One process under benchmark, so the load generator does not share its event loop:
 // `bare`: a Bolt app that acks /scicomp with no work; `scicomp`: the web process (no workers), for ack latency;
 // `alerts`: web and workers, Slack pointed at the parent's recorder, trusting the parent's SNS signing certificate;
-// `floor`: the least any alert path can do on node: read a POST, answer it, make one Slack call (no checks, no Redis);
+// `floor`: the least a safe alert path can do on node: read a POST, check it (schema and signature, as SNS requires),
+// answer it, make one Slack call; no Redis, no queue, no state;
 // `raw`: BullMQ adding and processing N empty jobs, printing jobs/s.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -9,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { SnsVerifier } from '../src/http/sns.js';
+import { parseSnsMessage, SnsVerifier } from '../src/http/sns.js';
 import { SandboxCatalog } from '../src/sandbox/catalog.js';
 import { dropPrefix, Harness, SIGNING_SECRET } from '../test/support/harness.js';
 import { SlackApi } from '../test/support/slack-api.js';
@@ -68,11 +69,13 @@ if (kind === 'raw') {
   const { Agent, request } = await import('undici');
   const dispatcher = new Agent({ connections: 64 });
   const api = `${env.BENCH_SLACK_URL}/api/chat.postMessage`;
+  const verifier = new SnsVerifier({ fetchCert: async () => readFileSync(env.BENCH_SNS_CERT!, 'utf8') });
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const m = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { TopicArn: string; Message: string };
+    req.on('end', async () => {
+      const m = parseSnsMessage(Buffer.concat(chunks).toString('utf8'));
+      await verifier.verify(m);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 }).end('{"ok":true}');
       const channel = `DF${m.TopicArn.split('scicomp-user-')[1]}`;
       const body = JSON.stringify({ channel, text: m.Message.slice(0, 100) });
