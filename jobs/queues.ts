@@ -128,7 +128,8 @@ export class Queues {
   private readonly snsBatch = new TurnBatch<SnsMessage>(SNS_BATCH_MAX, async (batch) => {
     const unique = [...new Map(batch.map((m) => [m.MessageId, m])).values()];
     if (unique.length === 1) return void (await this.snsOne(unique[0]!));
-    await this.snsBatchQueue.add('sns-batch', { batch: unique }, { ...KEEP, jobId: jobIdFor('snsb', unique.map((m) => m.MessageId).join('\n')), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
+    // A batch is up to 100 messages: few are kept once done (nothing dedupes by a batch's id; see process-sns).
+    await this.snsBatchQueue.add('sns-batch', { batch: unique }, { ...KEEP, removeOnComplete: { age: 3600, count: 100 }, jobId: jobIdFor('snsb', unique.map((m) => m.MessageId).join('\n')), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
   });
 
   /** One message in a job of its own, its MessageId the job id. */
