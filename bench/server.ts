@@ -2,7 +2,7 @@
 // `bare`: a Bolt app that acks /scicomp with no work; `scicomp`: the web process (no workers), for ack latency;
 // `alerts`: web and workers, Slack pointed at the parent's recorder, trusting the parent's SNS signing certificate;
 // `floor`: the least a safe alert path can do on node: read a POST, check it (schema and signature, as SNS requires),
-// answer it, make one Slack call; no Redis, no queue, no state;
+// answer it, make one Slack call; no Redis, no queue, no state; `floor-job`: the same with one BullMQ job per message;
 // `raw`: BullMQ adding and processing N empty jobs, printing jobs/s.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -20,7 +20,7 @@ const env = process.env;
 
 // BENCH_CPU_PROF=<file>: a CPU profile of this process from the first CPU reading (the timed part, after any warm-up)
 // until it is stopped; open it in Chrome DevTools.
-const profiler = env.BENCH_CPU_PROF && kind !== 'raw' && kind !== 'floor' ? new Session() : undefined;
+const profiler = env.BENCH_CPU_PROF && kind !== 'raw' && !kind?.startsWith('floor') ? new Session() : undefined;
 let profiling = false;
 async function startProfile(): Promise<void> {
   if (!profiler || profiling) return;
@@ -64,28 +64,39 @@ async function raw(count: number, warmup: number): Promise<number> {
 let stop: () => Promise<void> = async () => {};
 if (kind === 'raw') {
   process.send?.({ perSecond: await raw(Number(process.argv[3] ?? 2000), Number(process.argv[4] ?? 0)) });
-} else if (kind === 'floor') {
+} else if (kind === 'floor' || kind === 'floor-job') {
   const { createServer } = await import('node:http');
   const { Agent, request } = await import('undici');
   const dispatcher = new Agent({ connections: 64 });
   const api = `${env.BENCH_SLACK_URL}/api/chat.postMessage`;
   const verifier = new SnsVerifier({ fetchCert: async () => readFileSync(env.BENCH_SNS_CERT!, 'utf8') });
+  const slackCall = async (m: { TopicArn: string; Message: string }) => {
+    const channel = `DF${m.TopicArn.split('scicomp-user-')[1]}`;
+    const body = JSON.stringify({ channel, text: m.Message.slice(0, 100) });
+    await (await request(api, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json; charset=utf-8', authorization: 'Bearer xoxb-floor' }, body })).body.dump();
+  };
+  // `floor-job`: the same, with one BullMQ job per notification (job id = MessageId) between the answer and the call.
+  const prefix = `benchfloor${process.pid}`;
+  const queue = kind === 'floor-job' ? new Queue('floor', { connection: new Redis({ maxRetriesPerRequest: null }), prefix }) : undefined;
+  const worker = queue ? new Worker('floor', (job) => slackCall(job.data), { connection: new Redis({ maxRetriesPerRequest: null }), prefix, concurrency: 32 }) : undefined;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       const m = parseSnsMessage(Buffer.concat(chunks).toString('utf8'));
       await verifier.verify(m);
+      if (queue) await queue.add('sns', m, { jobId: m.MessageId, removeOnComplete: true });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 }).end('{"ok":true}');
-      const channel = `DF${m.TopicArn.split('scicomp-user-')[1]}`;
-      const body = JSON.stringify({ channel, text: m.Message.slice(0, 100) });
-      void request(api, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json; charset=utf-8', authorization: 'Bearer xoxb-floor' }, body }).then((r) => r.body.dump());
+      if (!queue) void slackCall(m);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   process.send?.({ port: (server.address() as AddressInfo).port });
   stop = async () => {
     server.closeAllConnections();
+    await worker?.close();
+    await queue?.obliterate({ force: true });
+    await queue?.close();
     await dispatcher.close();
   };
 } else if (kind === 'bare') {
