@@ -52,7 +52,6 @@ export function stringToSign(m: SnsMessage): string {
 }
 
 export function parseSnsMessage(body: string): SnsMessage {
-  if (Buffer.byteLength(body) > MAX_SNS_BYTES) throw new SnsRejected(413, 'message too large');
   let json: unknown;
   try {
     json = JSON.parse(body);
