@@ -72,9 +72,10 @@ export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
   if (wait < 0) return { done: 'duplicate' };
   if (wait > 0) return { laterMs: wait };
 
-  // Gives back what begin took when nothing was sent: the message's lease, and the channel's slot unless it now
-  // marks a Retry-After.
-  const release = (slot = true) => store.del(...[sendingKey, ...(slot && slotKey ? [slotKey] : [])]);
+  // What begin took: the message's lease and the channel's slot. Given back when nothing was sent (the slot kept
+  // when it now marks a Retry-After or a failed call).
+  const taken = slotKey ? [sendingKey, slotKey] : [sendingKey];
+  const release = (slot = true) => store.del(...(slot ? taken : [sendingKey]));
   try {
     const needs = [item.replaces, item.threadOf, item.linkTo].filter((k): k is string => k !== undefined);
     // A message this one depends on is still on its way: wait for it rather than post out of order.
@@ -88,7 +89,7 @@ export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
     const versionKey = item.version !== undefined ? store.key('outbox', 'version', jobIdFor('msg', item.replaces ?? item.key)) : undefined;
     if (replaced && versionKey && Number((await store.redis.get(versionKey)) ?? 0) >= item.version!) {
       // A newer update of this message is already shown: this one is stale.
-      await store.redis.multi().set(sentKey, '1', 'PX', SENT_TTL_MS).del(sendingKey, ...(slotKey ? [slotKey] : [])).exec();
+      await store.redis.multi().set(sentKey, '1', 'PX', SENT_TTL_MS).del(...taken).exec();
       return { done: 'superseded' };
     }
     const parent = item.threadOf ? await refs.get(item.threadOf) : undefined;
