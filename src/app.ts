@@ -74,11 +74,11 @@ export class Scicomp {
     o: Overrides,
   ) {
     this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password', 'headers.authorization'] });
-    this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }));
+    // The queues run on this connection: their errors are its errors, said once with them.
+    const trouble = this.redisTrouble();
+    this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }), trouble);
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
-    const queueTrouble = this.redisTrouble();
-    this.redis.on('ready', () => queueTrouble.reset());
-    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform], queueTrouble);
+    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform], trouble);
     this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX);
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
@@ -164,8 +164,7 @@ export class Scicomp {
   private readonly fetch?: typeof fetch;
 
   /** ioredis reconnects by itself; say once per distinct error that Redis is away, instead of an unhandled-error dump. */
-  private watched(redis: Redis): Redis {
-    const trouble = this.redisTrouble();
+  private watched(redis: Redis, trouble = this.redisTrouble()): Redis {
     redis.on('error', trouble);
     redis.on('ready', () => trouble.reset());
     return redis;
