@@ -10,7 +10,10 @@ import { QUEUE } from './queues.js';
 
 export const name = QUEUE.sns;
 export const batchName = QUEUE.snsBatch;
-export type Payload = SnsMessage | { batch: SnsMessage[] };
+export type Payload = SnsMessage;
+export interface BatchPayload {
+  batch: SnsMessage[];
+}
 
 /** A channel slot that frees within this long is waited for here rather than through a delayed outbox job. */
 const WAIT_HERE_MS = 2000;
@@ -53,16 +56,23 @@ async function processOne(m: SnsMessage, deps: CoreDeps): Promise<string> {
   return outcome;
 }
 
-export async function process(job: Job<Payload>, deps: CoreDeps, delivery?: DeliveryDeps, requeue?: (m: SnsMessage) => Promise<void>): Promise<string> {
-  const core = delivery ? { ...deps, outbox: deliverHere(deps.outbox, delivery) } : deps;
-  if (!('batch' in job.data)) return processOne(job.data, core);
-  const batch = job.data.batch;
+const withDelivery = (deps: CoreDeps, delivery?: DeliveryDeps): CoreDeps => (delivery ? { ...deps, outbox: deliverHere(deps.outbox, delivery) } : deps);
+
+/** One message, on process-sns: a retry of the job is a retry of the message. */
+export async function process(job: Job<Payload>, deps: CoreDeps, delivery?: DeliveryDeps): Promise<string> {
+  return processOne(job.data, withDelivery(deps, delivery));
+}
+
+/**
+ * A burst, on process-sns-batch. A message that fails retries in a job of its own (`requeue`), so one bad message neither
+ * holds back nor replays the others; if requeueing fails, the batch job retries, and messages already applied replay.
+ */
+export async function processBatch(job: Job<BatchPayload>, deps: CoreDeps, delivery: DeliveryDeps | undefined, requeue: (m: SnsMessage) => Promise<void>): Promise<string> {
+  const { batch } = job.data;
+  const core = withDelivery(deps, delivery);
   const results = await Promise.allSettled(batch.map((m) => processOne(m, core)));
-  // A message that failed retries in a job of its own, so one bad message neither holds back nor replays the others.
-  // Without a way to requeue (or if requeueing fails) the batch job retries, and messages already applied replay.
   const failed = batch.filter((_, i) => results[i]!.status === 'rejected');
-  if (failed.length && !requeue) throw (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
-  for (const m of failed) await requeue!(m);
+  for (const m of failed) await requeue(m);
   if (failed.length) deps.log.warn({ failed: failed.map((m) => m.MessageId) }, 'SNS messages failed in a batch; each retries in a job of its own');
   return `${batch.length - failed.length} of ${batch.length} applied`;
 }

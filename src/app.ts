@@ -298,7 +298,7 @@ export class Scicomp {
     make<carryOut.Payload>(carryOut.name, (job) => carryOut.process(job, this.deps), 8);
     const delivery = { chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log };
     make<processSns.Payload>(processSns.name, (job) => processSns.process(job, this.deps, delivery), 32);
-    make<processSns.Payload>(processSns.batchName, (job) => processSns.process(job, this.deps, delivery, (m) => this.queues.snsRetryAlone(m)), 16);
+    make<processSns.BatchPayload>(processSns.batchName, (job) => processSns.processBatch(job, this.deps, delivery, (m) => this.queues.snsRetryAlone(m)), 16);
     make<postFeed.Payload>(postFeed.name, (job) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, log: this.log }), 4);
   }
 

@@ -2,7 +2,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from 'bullmq';
-import type { Payload as SnsPayload } from '../../jobs/process-sns.js';
+import type { BatchPayload } from '../../jobs/process-sns.js';
 import { jobIdFor } from '../../jobs/queues.js';
 import { pino } from 'pino';
 import { deliver, type Outcome } from '../../jobs/deliver-message.js';
@@ -401,7 +401,7 @@ describe('a burst of notifications', () => {
   const carolTopic = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-ucarol-synapse-org';
   const carolOwner = JSON.stringify({ platform: 'slack', userId: CAROL, email: 'ucarol@synapse.org' });
   const batchJobs = async () =>
-    ((await h.app.queues.snsBatchQueue.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed', 'prioritized'])) as Job<SnsPayload>[]).flatMap((j) => ('batch' in j.data ? [{ job: j, ids: j.data.batch.map((m) => m.MessageId) }] : []));
+    ((await h.app.queues.snsBatchQueue.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed', 'prioritized'])) as Job<BatchPayload>[]).map((j) => ({ job: j, ids: j.data.batch.map((m) => m.MessageId) }));
   const note = (topic: string, subject: string) => sign(notification(topic, `${subject}: details follow.`, subject));
 
   it('that arrives in one turn is one job; each message reaches its owner once, even when redelivered in a later burst', async () => {
