@@ -1,11 +1,13 @@
-// POST /sns: every message's signature is verified (SNS SignatureVersion 1 and 2, certificates only from SNS hosts) before
-// anything else; subscriptions are confirmed only for our own topics; notifications are queued by MessageId and acked fast.
+// POST /sns: every message's signature is verified (SNS SignatureVersion 1 and 2, certificates only from their canonical
+// SNS URL) before anything else; subscriptions are confirmed only for our own topics; notifications are queued by MessageId and acked fast.
 // Hand-written rather than sns-validator: it fetches certificates only with https.get into a module-wide cache, so tests
 // cannot supply theirs, and it re-reads the PEM for every message.
-import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
+import { createVerify, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { UpstreamError } from '../core/errors.js';
+import { SNS_CERT_URL, SnsCertificates, type CertificateOptions } from './sns-certs.js';
 
 export const MAX_SNS_BYTES = 256 * 1024;
 
@@ -16,7 +18,7 @@ const common = {
   Timestamp: z.string().min(1),
   SignatureVersion: z.enum(['1', '2']),
   Signature: z.string().min(1),
-  SigningCertURL: z.string().url(),
+  SigningCertURL: z.string().max(300, 'is too long'),
 };
 
 export const snsMessage = z.discriminatedUnion('Type', [
@@ -63,43 +65,30 @@ export function parseSnsMessage(body: string): SnsMessage {
   return parsed.data;
 }
 
-const SNS_CERT_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
-
+/** Checks signatures against SNS's certificates, fetched from their canonical URL (see SnsCertificates). */
 export class SnsVerifier {
-  private readonly certs = new Map<string, Promise<KeyObject>>();
+  private readonly certs: SnsCertificates;
 
-  constructor(
-    private readonly opts: { fetchCert?: (url: string) => Promise<string>; certHost?: RegExp } = {},
-  ) {}
-
-  private async fetchCert(url: string): Promise<string> {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    if (res.status !== 200) throw new SnsRejected(403, `signing certificate answered ${res.status}`);
-    return res.text();
+  constructor(opts: CertificateOptions = {}) {
+    this.certs = new SnsCertificates(opts);
   }
 
-  /** The certificate's public key, fetched and parsed once per URL. */
-  private cert(url: string): Promise<KeyObject> {
-    let cert = this.certs.get(url);
-    if (!cert) {
-      cert = (this.opts.fetchCert ?? ((u: string) => this.fetchCert(u)))(url).then((pem) => createPublicKey(pem));
-      // A failed fetch is not cached: the next message tries again.
-      cert.catch(() => this.certs.delete(url));
-      this.certs.set(url, cert);
-    }
-    return cert;
+  /** Certificate URLs remembered, good and failed. */
+  get cachedCertificates(): number {
+    return this.certs.cached;
   }
 
   async verify(m: SnsMessage): Promise<void> {
-    const url = new URL(m.SigningCertURL);
-    if (url.protocol !== 'https:' || !(this.opts.certHost ?? SNS_CERT_HOST).test(url.hostname) || !url.pathname.endsWith('.pem')) {
-      throw new SnsRejected(403, `signing certificate not from SNS: ${url.hostname}`);
+    if (!SNS_CERT_URL.test(m.SigningCertURL)) {
+      throw new SnsRejected(403, 'signing certificate URL is not of the form https://sns.<region>.amazonaws.com/SimpleNotificationService-<id>.pem');
     }
     let key: KeyObject;
     try {
-      key = await this.cert(m.SigningCertURL);
+      key = await this.certs.key(m.SigningCertURL);
     } catch (err) {
-      throw err instanceof SnsRejected ? err : new SnsRejected(403, 'signing certificate could not be fetched');
+      // A fault that may heal is a 503, which SNS retries; SNS takes a 4xx as final.
+      const retryable = err instanceof UpstreamError ? err.retryable : true;
+      throw new SnsRejected(retryable ? 503 : 403, err instanceof UpstreamError ? err.message : 'signing certificate could not be fetched');
     }
     const verifier = createVerify(m.SignatureVersion === '1' ? 'RSA-SHA1' : 'RSA-SHA256');
     verifier.update(stringToSign(m), 'utf8');

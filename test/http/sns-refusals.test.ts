@@ -1,0 +1,121 @@
+// What POST /sns refuses, through the door SNS uses, on real Redis: certificate URLs that are not SNS's own, redirecting
+// certificate servers and floods of forged certificate URLs.
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SnsVerifier } from '../../src/http/sns.js';
+import { SandboxCatalog } from '../../src/sandbox/catalog.js';
+import { dropPrefix, Harness } from '../support/harness.js';
+import { CERT_URL, forger, notification, sign, signer } from '../support/sns.js';
+
+const TOPIC = 'arn:aws:sns:us-east-1:111122223333:scicomp-shared-alarms';
+const SNS_HOST = 'https://sns.us-east-1.amazonaws.com';
+const certUrl = (id: string) => `${SNS_HOST}/SimpleNotificationService-${id}.pem`;
+/** A certificate server that answers this id with a redirect to the genuine certificate. */
+const REDIRECTING = 'a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0';
+
+let h: Harness;
+let certServer: Server;
+/** Paths the certificate server was asked for. */
+const certRequests: string[] = [];
+/** Moves the verifier's clock (its fetch budget is per minute). */
+let certClockOffset = 0;
+let verifier: SnsVerifier;
+
+beforeAll(async () => {
+  certServer = createServer((req, res) => {
+    certRequests.push(req.url ?? '');
+    const genuine = new URL(CERT_URL).pathname;
+    if (req.url === genuine) res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(signer.cert);
+    else if (req.url === `/SimpleNotificationService-${REDIRECTING}.pem`) res.writeHead(302, { location: genuine }).end();
+    else res.writeHead(404).end('not found');
+  });
+  await new Promise<void>((r) => certServer.listen(0, '127.0.0.1', r));
+  const local = `http://127.0.0.1:${(certServer.address() as AddressInfo).port}`;
+  // SNS's certificate host, served by the local server: the verifier's own request (and its redirect mode) goes through.
+  verifier = new SnsVerifier({
+    fetch: ((url: string, init?: RequestInit) => fetch(String(url).replace(SNS_HOST, local), init)) as typeof fetch,
+    now: () => Date.now() + certClockOffset,
+  });
+  h = await Harness.start({
+    catalog: new SandboxCatalog({ provisionMs: 100 }),
+    env: { SCICOMP_SNS_TOPICS: TOPIC },
+    extra: { snsVerifier: verifier },
+  });
+});
+
+afterAll(async () => {
+  await dropPrefix(h.app);
+  await h.close();
+  certServer.closeAllConnections();
+  await new Promise<void>((r) => certServer.close(() => r()));
+});
+
+async function postSns(body: unknown): Promise<Response> {
+  return fetch(`${h.url}/sns`, { method: 'POST', headers: { 'content-type': 'text/plain; charset=UTF-8' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+const queued = async () =>
+  (await Promise.all([h.app.queues.sns, h.app.queues.snsBatchQueue].map((q) => q.getJobCounts()))).flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0);
+
+const note = (text = 'Maintenance notice: the instance will be rebooted.') => notification(TOPIC, text, 'Maintenance notice');
+
+/** Posts each, expecting `status`, and that nothing was queued and the certificate server was not asked. */
+async function refusedUnfetched(messages: unknown[], status: number): Promise<string[]> {
+  const [before, asked] = [await queued(), certRequests.length];
+  const errors: string[] = [];
+  for (const m of messages) {
+    const res = await postSns(m);
+    const body = (await res.json()) as { error: string };
+    expect(res.status, body.error).toBe(status);
+    errors.push(body.error);
+  }
+  expect(await queued()).toBe(before);
+  expect(certRequests.length).toBe(asked);
+  return errors;
+}
+
+describe('signing certificate URLs', () => {
+  it.each([
+    ['a query', `${CERT_URL}?x=1`],
+    ['a port', CERT_URL.replace('amazonaws.com/', 'amazonaws.com:8443/')],
+    ['userinfo', CERT_URL.replace('https://', 'https://user@')],
+    ['a fragment', `${CERT_URL}#x`],
+    ['another path', `${SNS_HOST}/certs/../SimpleNotificationService-0000000000000000000000.pem`],
+    ['another file name', `${SNS_HOST}/my-cert.pem`],
+    ['percent-encoding', `${SNS_HOST}/SimpleNotificationService-%30000000000000000000000.pem`],
+    ['http', CERT_URL.replace('https:', 'http:')],
+    ['another host', CERT_URL.replace('amazonaws.com', 'amazonaws.com.evil.example')],
+  ])('with %s are refused (403) without any fetch', async (_what, url) => {
+    const [error] = await refusedUnfetched([sign(note(), '1', signer.key, url)], 403);
+    expect(error).toContain('https://sns.<region>.amazonaws.com/SimpleNotificationService-<id>.pem');
+  });
+
+  it('a certificate server that redirects is refused (403): the redirect is not followed', async () => {
+    const before = certRequests.length;
+    const res = await postSns(sign(note(), '1', signer.key, certUrl(REDIRECTING)));
+    expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([403, expect.stringContaining('redirect')]);
+    expect(certRequests.slice(before)).toEqual([`/SimpleNotificationService-${REDIRECTING}.pem`]);
+  });
+
+  it('a flood of distinct forged certificate URLs costs a bounded number of fetches; the genuine certificate keeps working', async () => {
+    certClockOffset += 61_000;
+    const genuine = await postSns(sign(note()));
+    expect(genuine.status).toBe(200);
+    const [before, asked] = [await queued(), certRequests.length];
+    const flood = Array.from({ length: 300 }, () => sign(note('forged'), '1', forger.key, certUrl(randomBytes(16).toString('hex'))));
+    const statuses: number[] = [];
+    for (let i = 0; i < flood.length; i += 50) statuses.push(...(await Promise.all(flood.slice(i, i + 50).map(async (m) => (await postSns(m)).status))));
+    // Refused as forged (the URL has no certificate) or, past the budget, as "later" (which SNS itself would retry).
+    expect(new Set(statuses)).toEqual(new Set([403, 503]));
+    expect(certRequests.length - asked).toBeLessThanOrEqual(20);
+    expect(verifier.cachedCertificates).toBeLessThanOrEqual(21);
+    expect(await queued()).toBe(before);
+    // The certificate already known is not pushed out, and needs no fetch.
+    const again = await postSns(sign(note()));
+    expect(again.status).toBe(200);
+    expect(certRequests.length - asked).toBeLessThanOrEqual(20);
+    certClockOffset += 61_000;
+  });
+});
