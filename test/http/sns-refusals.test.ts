@@ -1,16 +1,19 @@
 // What POST /sns refuses, through the door SNS uses, on real Redis: certificate URLs that are not SNS's own, redirecting
-// certificate servers and floods of forged certificate URLs.
+// certificate servers and floods of forged certificate URLs; old, future and reshaped messages.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SnsVerifier } from '../../src/http/sns.js';
+import { jobIdFor } from '../../jobs/queues.js';
+import { SnsVerifier, stringToSign, type SnsMessage } from '../../src/http/sns.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
-import { dropPrefix, Harness } from '../support/harness.js';
-import { CERT_URL, forger, notification, sign, signer } from '../support/sns.js';
+import { dropPrefix, eventually, Harness } from '../support/harness.js';
+import { alarmMessage, CERT_URL, confirmation, forger, notification, sign, signer } from '../support/sns.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:scicomp-shared-alarms';
 const SNS_HOST = 'https://sns.us-east-1.amazonaws.com';
+/** The replay window this installation is configured with: longer than the dedupe's own 24 h. */
+const WINDOW_MS = 2 * 86400_000;
 const certUrl = (id: string) => `${SNS_HOST}/SimpleNotificationService-${id}.pem`;
 /** A certificate server that answers this id with a redirect to the genuine certificate. */
 const REDIRECTING = 'a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0';
@@ -40,7 +43,7 @@ beforeAll(async () => {
   });
   h = await Harness.start({
     catalog: new SandboxCatalog({ provisionMs: 100 }),
-    env: { SCICOMP_SNS_TOPICS: TOPIC },
+    env: { SCICOMP_SNS_TOPICS: TOPIC, SNS_MAX_AGE_MS: String(WINDOW_MS) },
     extra: { snsVerifier: verifier },
   });
 });
@@ -60,6 +63,7 @@ const queued = async () =>
   (await Promise.all([h.app.queues.sns, h.app.queues.snsBatchQueue].map((q) => q.getJobCounts()))).flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0);
 
 const note = (text = 'Maintenance notice: the instance will be rebooted.') => notification(TOPIC, text, 'Maintenance notice');
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 /** Posts each, expecting `status`, and that nothing was queued and the certificate server was not asked. */
 async function refusedUnfetched(messages: unknown[], status: number): Promise<string[]> {
@@ -117,5 +121,60 @@ describe('signing certificate URLs', () => {
     expect(again.status).toBe(200);
     expect(certRequests.length - asked).toBeLessThanOrEqual(20);
     certClockOffset += 61_000;
+  });
+});
+
+describe('replays and reshaped messages', () => {
+  it('a genuine message from 2019 is refused (400): nothing queued, no certificate fetched', async () => {
+    const [error] = await refusedUnfetched([sign({ ...note(), Timestamp: '2019-06-01T12:00:00.000Z' })], 400);
+    expect(error).toContain('older than the replay window');
+  });
+
+  it('a genuine message just older than the window is refused; one inside it is accepted', async () => {
+    await refusedUnfetched([sign({ ...note(), Timestamp: ago(WINDOW_MS + 60_000) })], 400);
+    const res = await postSns(sign({ ...note(), Timestamp: ago(WINDOW_MS - 3600_000) }));
+    expect(res.status).toBe(200);
+  });
+
+  it('a message timestamped more than 5 minutes ahead is refused (400)', async () => {
+    const [error] = await refusedUnfetched([sign({ ...note(), Timestamp: ago(-10 * 60_000) })], 400);
+    expect(error).toContain('ahead');
+    expect((await postSns(sign({ ...note(), Timestamp: ago(-60_000) }))).status).toBe(200);
+  });
+
+  it('a MessageId carrying the Subject (the same signed string, read as other fields) is refused (400)', async () => {
+    const m = sign(notification(TOPIC, 'Maintenance notice: reboot.', 'Maintenance notice'));
+    const reshaped = { ...m, MessageId: `${m.MessageId}\nSubject\nMaintenance notice` } as Partial<SnsMessage>;
+    delete (reshaped as { Subject?: string }).Subject;
+    // The signature still matches: only the MessageId's shape gives it away.
+    expect(stringToSign(reshaped as SnsMessage)).toBe(stringToSign(m));
+    const [error] = await refusedUnfetched([reshaped], 400);
+    expect(error).toBe('not an SNS message: MessageId: must be a UUID');
+  });
+
+  it.each([
+    ['a MessageId that is not a UUID', { ...note(), MessageId: 'msg-1' }, 'MessageId: must be a UUID'],
+    ['a Subject over two lines', { ...note(), Subject: 'Maintenance\nTimestamp' }, 'Subject: must be one line'],
+    ['a Token that is not hex', { ...confirmation(TOPIC), Token: 'token-theirs' }, 'Token: must be a hex string'],
+    ['another Type', { ...note(), Type: 'Notice' }, 'Type: must be Notification, SubscriptionConfirmation or UnsubscribeConfirmation'],
+    ['a TopicArn of another service', { ...note(), TopicArn: 'arn:aws:sqs:us-east-1:111122223333:queue' }, 'TopicArn: must be an SNS topic ARN'],
+    ['a Timestamp that is not ISO-8601', { ...note(), Timestamp: 'Mon, 30 Nov 2026 09:00:00 GMT' }, 'Timestamp: must be an ISO-8601 UTC time'],
+    ['a Timestamp with a line break', { ...note(), Timestamp: `${new Date().toISOString()}\n` }, 'Timestamp: must be an ISO-8601 UTC time'],
+  ])('%s, even genuinely signed, is refused (400) with what is wrong', async (_what, m, why) => {
+    const [error] = await refusedUnfetched([sign(m as Parameters<typeof sign>[0])], 400);
+    expect(error).toContain(why);
+  });
+
+  it('SignatureVersion other than 1 or 2 is refused (400)', async () => {
+    const [error] = await refusedUnfetched([{ ...sign(note()), SignatureVersion: '3' }], 400);
+    expect(error).toBe('not an SNS message: SignatureVersion: must be "1" or "2"');
+  });
+
+  it('a MessageId is remembered at least as long as messages are accepted (SNS_MAX_AGE_MS)', async () => {
+    const m = sign(notification(TOPIC, alarmMessage({ alarmName: 'scicomp-pp-replay-cpu-high', state: 'ALARM' }), 'ALARM'));
+    expect((await postSns(m)).status).toBe(200);
+    await eventually(async () => (await h.app.queues.sns.getJob(jobIdFor('sns', m.MessageId)))?.isCompleted(), 'the alarm applied');
+    const ttl = await h.app.store.redis.pttl(h.app.store.key('alert-applied', m.MessageId));
+    expect(ttl).toBeGreaterThan(WINDOW_MS - 60_000);
   });
 });
