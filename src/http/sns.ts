@@ -132,6 +132,24 @@ export function checkAge(m: SnsMessage, now: number, maxAgeMs: number): void {
   if (at - now > MAX_AHEAD_MS) throw new SnsRejected(400, 'message Timestamp is more than 5 minutes ahead of our clock');
 }
 
+/** A refusal is logged once a minute per reason, with how many went unlogged: a flood of forgeries is a line, not a line each. */
+const REFUSAL_LOG_MS = 60_000;
+
+function refusalLog(log: Logger): (reason: string, fields: Record<string, unknown>, msg: string) => void {
+  const seen = new Map<string, { until: number; unlogged: number }>();
+  return (reason, fields, msg) => {
+    const now = Date.now();
+    const last = seen.get(reason);
+    if (last && last.until > now) {
+      last.unlogged++;
+      return;
+    }
+    if (seen.size >= 1000) seen.clear();
+    seen.set(reason, { until: now + REFUSAL_LOG_MS, unlogged: 0 });
+    log.warn({ ...fields, reason, ...(last?.unlogged ? { unlogged: last.unlogged } : {}) }, msg);
+  };
+}
+
 /** A topic, once ours, stays ours (topics are only ever added): a positive answer is kept a while, saving a Redis call. */
 const KNOWN_TOPIC_MS = 60_000;
 const OK_BODY = '{"ok":true}';
@@ -185,6 +203,7 @@ export function isSnsRequest(method: string | undefined, url: string | undefined
  * a web process spends on each (express's router and body parser cost more than verifying the signature).
  */
 export function snsHandler(deps: SnsHandlerDeps) {
+  const refused = refusalLog(deps.log);
   const maxAgeMs = deps.maxAgeMs ?? DEFAULT_SNS_MAX_AGE_MS;
   const known = new Map<string, number>();
   const isKnown = async (arn: string): Promise<boolean> => {
@@ -203,7 +222,7 @@ export function snsHandler(deps: SnsHandlerDeps) {
       checkAge(m, (deps.now ?? Date.now)(), maxAgeMs);
       await deps.verifier.verify(m);
       if (!(await isKnown(m.TopicArn))) {
-        deps.log.warn({ topicArn: m.TopicArn, type: m.Type, messageId: m.MessageId }, 'SNS message from a topic scicomp does not own; ignored');
+        refused('unknown topic', { topicArn: m.TopicArn, type: m.Type, messageId: m.MessageId }, 'SNS message from a topic scicomp does not own; ignored');
         answer(res, 403, JSON.stringify({ error: 'unknown topic' }));
         return;
       }
@@ -215,7 +234,7 @@ export function snsHandler(deps: SnsHandlerDeps) {
       answer(res, 200, OK_BODY);
     } catch (err) {
       const status = err instanceof SnsRejected ? err.status : 500;
-      deps.log.warn({ status, reason: (err as Error).message }, 'SNS message refused');
+      refused(`${status} ${(err as Error).message}`, { status }, 'SNS message refused');
       answer(res, status, JSON.stringify({ error: status === 500 ? 'internal error' : (err as Error).message }));
     }
   };

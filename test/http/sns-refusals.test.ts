@@ -1,14 +1,15 @@
 // What POST /sns refuses, through the door SNS uses, on real Redis: certificate URLs that are not SNS's own, redirecting
-// certificate servers and floods of forged certificate URLs; old, future and reshaped messages.
+// certificate servers and floods of forged certificate URLs; old, future and reshaped messages; and how refusals are logged.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../jobs/queues.js';
 import { SnsVerifier, stringToSign, type SnsMessage } from '../../src/http/sns.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness } from '../support/harness.js';
-import { alarmMessage, CERT_URL, confirmation, forger, notification, sign, signer } from '../support/sns.js';
+import { alarmMessage, CERT_URL, confirmation, forger, notification, sign, signer, snsToken } from '../support/sns.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:scicomp-shared-alarms';
 const SNS_HOST = 'https://sns.us-east-1.amazonaws.com';
@@ -25,6 +26,8 @@ const certRequests: string[] = [];
 /** Moves the verifier's clock (its fetch budget is per minute). */
 let certClockOffset = 0;
 let verifier: SnsVerifier;
+const logLines: { msg: string; reason?: string; unlogged?: number }[] = [];
+const rawLog: string[] = [];
 
 beforeAll(async () => {
   certServer = createServer((req, res) => {
@@ -41,10 +44,16 @@ beforeAll(async () => {
     fetch: ((url: string, init?: RequestInit) => fetch(String(url).replace(SNS_HOST, local), init)) as typeof fetch,
     now: () => Date.now() + certClockOffset,
   });
+  const log = pino({ level: 'info' }, {
+    write: (line: string) => {
+      rawLog.push(line);
+      logLines.push(JSON.parse(line) as (typeof logLines)[number]);
+    },
+  });
   h = await Harness.start({
     catalog: new SandboxCatalog({ provisionMs: 100 }),
     env: { SCICOMP_SNS_TOPICS: TOPIC, SNS_MAX_AGE_MS: String(WINDOW_MS) },
-    extra: { snsVerifier: verifier },
+    extra: { snsVerifier: verifier, log },
   });
 });
 
@@ -120,6 +129,9 @@ describe('signing certificate URLs', () => {
     const again = await postSns(sign(note()));
     expect(again.status).toBe(200);
     expect(certRequests.length - asked).toBeLessThanOrEqual(20);
+    // Each reason is logged once, however many messages it refused.
+    expect(logLines.filter((l) => l.reason === '503 too many new signing certificates at once; try again later')).toHaveLength(1);
+    expect(logLines.filter((l) => l.reason === '403 signing certificate URL answered HTTP 404')).toHaveLength(1);
     certClockOffset += 61_000;
   });
 });
@@ -176,5 +188,16 @@ describe('replays and reshaped messages', () => {
     await eventually(async () => (await h.app.queues.sns.getJob(jobIdFor('sns', m.MessageId)))?.isCompleted(), 'the alarm applied');
     const ttl = await h.app.store.redis.pttl(h.app.store.key('alert-applied', m.MessageId));
     expect(ttl).toBeGreaterThan(WINDOW_MS - 60_000);
+  });
+});
+
+describe('refusals in the log', () => {
+  it('are one line per reason, however many arrive, and never carry a subscription token', async () => {
+    const token = snsToken();
+    const forged = Array.from({ length: 40 }, () => sign(note('forged'), '1', forger.key));
+    forged.push(sign(confirmation(TOPIC, token), '1', forger.key));
+    for (const m of forged) expect((await postSns(m)).status).toBe(403);
+    expect(logLines.filter((l) => l.reason === '403 signature does not verify')).toHaveLength(1);
+    expect(rawLog.join('')).not.toContain(token);
   });
 });
