@@ -101,6 +101,7 @@ export class Scicomp {
       alarms: o.alarms,
       budgets: o.budgets,
       snsEndpoint: config.SCICOMP_PUBLIC_URL ? `${config.SCICOMP_PUBLIC_URL.replace(/\/$/, '')}/sns` : undefined,
+      snsMaxAgeMs: config.SNS_MAX_AGE_MS,
       log: this.log,
     };
     this.snsVerifier = o.snsVerifier ?? new SnsVerifier();
@@ -232,6 +233,7 @@ export class Scicomp {
       isKnownTopic: async (arn) => allowedTopics.has(arn) || (await this.redis.sismember(knownTopicsKey(this.deps), arn)) === 1,
       enqueue: (m) => this.queues.snsMessage(m),
       log: this.log,
+      maxAgeMs: this.config.SNS_MAX_AGE_MS,
     });
     web.get('/healthz', async (_req, res) => {
       try {

@@ -30,6 +30,8 @@ const schema = z.object({
   SCICOMP_POLICY: z.string().default('manifests/catalog.yaml'),
   SCICOMP_PUBLIC_URL: optionalString.pipe(z.string().url().optional()),
   SCICOMP_SNS_TOPICS: optionalString,
+  /** How old an SNS message may be and still be applied: at least a minute, at most the outbox's 7-day memory of what it sent. */
+  SNS_MAX_AGE_MS: int(60_000, 7 * 86400_000).default(3_600_000),
   TEAMS_APP_ID: optionalString,
   TEAMS_APP_PASSWORD: optionalString,
   TEAMS_TENANT_ID: optionalString,

@@ -35,6 +35,13 @@ describe('config', () => {
     expect(() => loadConfig({ SLACK_API_URL: 'not a url' })).toThrow(/SLACK_API_URL/);
   });
 
+  it('accepts SNS messages up to an hour old unless told otherwise, between a minute and 7 days', () => {
+    expect(loadConfig({}).SNS_MAX_AGE_MS).toBe(3_600_000);
+    expect(loadConfig({ SNS_MAX_AGE_MS: '172800000' }).SNS_MAX_AGE_MS).toBe(172_800_000);
+    expect(() => loadConfig({ SNS_MAX_AGE_MS: '1000' })).toThrow(/^invalid configuration: SNS_MAX_AGE_MS: .*\(got "1000"\)$/);
+    expect(() => loadConfig({ SNS_MAX_AGE_MS: String(8 * 86400_000) })).toThrow(/SNS_MAX_AGE_MS/);
+  });
+
   it('polls sandbox records at the sandbox’s pace unless told otherwise', () => {
     expect(loadConfig({ SANDBOX_PROVISION_MS: '2000' })).toMatchObject({ WATCH_MIN_POLL_MS: 200, WATCH_MAX_POLL_MS: 2000 });
     expect(loadConfig({ SANDBOX_PROVISION_MS: '2000', WATCH_MIN_POLL_MS: '50' }).WATCH_MIN_POLL_MS).toBe(50);

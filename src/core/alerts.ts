@@ -28,8 +28,12 @@ interface Watched {
 const COALESCE_MS = 6 * 3600_000;
 /** An open alarm keeps its message until OK arrives: idle and disk alarms last days. */
 const OPEN_TTL_MS = 30 * 86400_000;
-/** How long an applied notification's outcome is kept, so a retried job replays it instead of counting it twice. */
+/**
+ * How long an applied notification's outcome is kept, so a retried job replays it instead of counting it twice: at least
+ * as long as POST /sns accepts a message (SNS_MAX_AGE_MS), so a redelivery is never new again.
+ */
 const APPLIED_TTL_MS = 24 * 3600_000;
+export const appliedTtlMs = (deps: Pick<CoreDeps, 'snsMaxAgeMs'>) => Math.max(APPLIED_TTL_MS, deps.snsMaxAgeMs ?? 0);
 /** How long a repeat's edit waits for its first message to land before it may post on its own. */
 const ANNOUNCE_TTL_MS = 3600_000;
 const SNOOZE_MAX_MS = 30 * 86400_000;
@@ -292,7 +296,7 @@ async function deliverAlarm(n: SnsNotification, a: CloudWatchAlarm, value: strin
     deps.store.key('alert-applied', n.messageId),
     announcedKey(deps.store, `sns:${n.messageId}`),
   ];
-  const args = [a.NewStateValue, `sns:${n.messageId}`, deps.clock.now(), a.StateChangeTime ?? n.timestamp, COALESCE_MS, OPEN_TTL_MS, APPLIED_TTL_MS, ref?.kind === 'cpu-idle' ? '1' : '0', ANNOUNCE_TTL_MS];
+  const args = [a.NewStateValue, `sns:${n.messageId}`, deps.clock.now(), a.StateChangeTime ?? n.timestamp, COALESCE_MS, OPEN_TTL_MS, appliedTtlMs(deps), ref?.kind === 'cpu-idle' ? '1' : '0', ANNOUNCE_TTL_MS];
   const [ownerJson, watchedJson, out] = await alertStep(deps, keys, args);
   const watched = watchedJson ? (JSON.parse(watchedJson) as Watched) : undefined;
   // A configured topic, or topic-owner keys lost: the alarm's provisioned product still names its owner.

@@ -126,6 +126,8 @@ export interface CoreDeps {
   budgets: BudgetsPort;
   /** `SCICOMP_PUBLIC_URL/sns`, subscribed to every user's topic; absent in local use. */
   snsEndpoint?: string;
+  /** How old an SNS message may be when it arrives (SNS_MAX_AGE_MS): a MessageId is remembered at least that long. */
+  snsMaxAgeMs?: number;
   log: Logger;
 }
 

@@ -1,29 +1,42 @@
-// POST /sns: every message's signature is verified (SNS SignatureVersion 1 and 2, certificates only from SNS hosts) before
-// anything else; subscriptions are confirmed only for our own topics; notifications are queued by MessageId and acked fast.
+// POST /sns: every message's fields are checked for the shapes SNS gives them, its age against the replay window, and its
+// signature (SNS SignatureVersion 1 and 2, certificates only from their canonical SNS URL) before anything else;
+// subscriptions are confirmed only for our own topics; notifications are queued by MessageId and acked fast.
 // Hand-written rather than sns-validator: it fetches certificates only with https.get into a module-wide cache, so tests
 // cannot supply theirs, and it re-reads the PEM for every message.
-import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
+import { createVerify, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { UpstreamError } from '../core/errors.js';
+import { SNS_CERT_URL, SnsCertificates, type CertificateOptions } from './sns-certs.js';
 
 export const MAX_SNS_BYTES = 256 * 1024;
+/** How old a message may be (SNS_MAX_AGE_MS): SNS stops retrying an HTTPS delivery within an hour. */
+export const DEFAULT_SNS_MAX_AGE_MS = 3600_000;
+/** How far ahead of our clock a message's Timestamp may be: clocks differ a little, never by this much. */
+const MAX_AHEAD_MS = 5 * 60_000;
 
+/** No line breaks or other control characters: each signed field is one line of the string SNS signs. */
+const oneLine = /^[^\x00-\x1f\x7f]*$/;
+
+// Each field as SNS shapes it: a value that could carry a line break would let a signed string be read as other fields.
 const common = {
-  MessageId: z.string().min(1).max(100),
-  TopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/),
+  MessageId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID'),
+  TopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN'),
   Message: z.string(),
-  Timestamp: z.string().min(1),
-  SignatureVersion: z.enum(['1', '2']),
-  Signature: z.string().min(1),
-  SigningCertURL: z.string().url(),
+  Timestamp: z.string().datetime({ error: 'must be an ISO-8601 UTC time, like 2026-11-23T10:03:13.001Z' }),
+  SignatureVersion: z.enum(['1', '2'], { error: 'must be "1" or "2"' }),
+  Signature: z.string().regex(/^[A-Za-z0-9+/]{1,2048}={0,2}$/, 'must be base64'),
+  SigningCertURL: z.string().max(300, 'is too long'),
 };
+const token = z.string().regex(/^[0-9a-f]{32,2048}$/i, 'must be a hex string');
+const subscribeUrl = z.string().url('must be a URL').regex(/^https:\/\/[^\s\x00-\x1f\x7f]+$/, 'must be an https URL on one line');
 
 export const snsMessage = z.discriminatedUnion('Type', [
-  z.object({ Type: z.literal('Notification'), ...common, Subject: z.string().optional(), UnsubscribeURL: z.string().optional() }),
-  z.object({ Type: z.literal('SubscriptionConfirmation'), ...common, SubscribeURL: z.string().url(), Token: z.string().min(1) }),
-  z.object({ Type: z.literal('UnsubscribeConfirmation'), ...common, SubscribeURL: z.string().url(), Token: z.string().min(1) }),
-]);
+  z.object({ Type: z.literal('Notification'), ...common, Subject: z.string().max(256).regex(oneLine, 'must be one line').optional(), UnsubscribeURL: z.string().optional() }),
+  z.object({ Type: z.literal('SubscriptionConfirmation'), ...common, SubscribeURL: subscribeUrl, Token: token }),
+  z.object({ Type: z.literal('UnsubscribeConfirmation'), ...common, SubscribeURL: subscribeUrl, Token: token }),
+], { error: (issue) => (issue.code === 'invalid_union' ? 'must be Notification, SubscriptionConfirmation or UnsubscribeConfirmation' : undefined) });
 
 export type SnsMessage = z.output<typeof snsMessage>;
 
@@ -59,47 +72,34 @@ export function parseSnsMessage(body: string): SnsMessage {
     throw new SnsRejected(400, 'not JSON');
   }
   const parsed = snsMessage.safeParse(json);
-  if (!parsed.success) throw new SnsRejected(400, `not an SNS message: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success) throw new SnsRejected(400, `not an SNS message: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }
 
-const SNS_CERT_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
-
+/** Checks signatures against SNS's certificates, fetched from their canonical URL (see SnsCertificates). */
 export class SnsVerifier {
-  private readonly certs = new Map<string, Promise<KeyObject>>();
+  private readonly certs: SnsCertificates;
 
-  constructor(
-    private readonly opts: { fetchCert?: (url: string) => Promise<string>; certHost?: RegExp } = {},
-  ) {}
-
-  private async fetchCert(url: string): Promise<string> {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    if (res.status !== 200) throw new SnsRejected(403, `signing certificate answered ${res.status}`);
-    return res.text();
+  constructor(opts: CertificateOptions = {}) {
+    this.certs = new SnsCertificates(opts);
   }
 
-  /** The certificate's public key, fetched and parsed once per URL. */
-  private cert(url: string): Promise<KeyObject> {
-    let cert = this.certs.get(url);
-    if (!cert) {
-      cert = (this.opts.fetchCert ?? ((u: string) => this.fetchCert(u)))(url).then((pem) => createPublicKey(pem));
-      // A failed fetch is not cached: the next message tries again.
-      cert.catch(() => this.certs.delete(url));
-      this.certs.set(url, cert);
-    }
-    return cert;
+  /** Certificate URLs remembered, good and failed. */
+  get cachedCertificates(): number {
+    return this.certs.cached;
   }
 
   async verify(m: SnsMessage): Promise<void> {
-    const url = new URL(m.SigningCertURL);
-    if (url.protocol !== 'https:' || !(this.opts.certHost ?? SNS_CERT_HOST).test(url.hostname) || !url.pathname.endsWith('.pem')) {
-      throw new SnsRejected(403, `signing certificate not from SNS: ${url.hostname}`);
+    if (!SNS_CERT_URL.test(m.SigningCertURL)) {
+      throw new SnsRejected(403, 'signing certificate URL is not of the form https://sns.<region>.amazonaws.com/SimpleNotificationService-<id>.pem');
     }
     let key: KeyObject;
     try {
-      key = await this.cert(m.SigningCertURL);
+      key = await this.certs.key(m.SigningCertURL);
     } catch (err) {
-      throw err instanceof SnsRejected ? err : new SnsRejected(403, 'signing certificate could not be fetched');
+      // A fault that may heal is a 503, which SNS retries; SNS takes a 4xx as final.
+      const retryable = err instanceof UpstreamError ? err.retryable : true;
+      throw new SnsRejected(retryable ? 503 : 403, err instanceof UpstreamError ? err.message : 'signing certificate could not be fetched');
     }
     const verifier = createVerify(m.SignatureVersion === '1' ? 'RSA-SHA1' : 'RSA-SHA256');
     verifier.update(stringToSign(m), 'utf8');
@@ -119,6 +119,35 @@ export interface SnsHandlerDeps {
   isKnownTopic: (topicArn: string) => Promise<boolean>;
   enqueue: (m: SnsMessage) => Promise<void>;
   log: Logger;
+  /** How old a message may be (SNS_MAX_AGE_MS); DEFAULT_SNS_MAX_AGE_MS if unset. */
+  maxAgeMs?: number;
+  now?: () => number;
+}
+
+/** Refuses a message older than the replay window, or from further ahead than clocks differ: both before any fetch. */
+export function checkAge(m: SnsMessage, now: number, maxAgeMs: number): void {
+  const at = Date.parse(m.Timestamp);
+  if (!Number.isFinite(at)) throw new SnsRejected(400, 'not an SNS message: Timestamp: is not a time');
+  if (now - at > maxAgeMs) throw new SnsRejected(400, `message is older than the replay window (${Math.round(maxAgeMs / 1000)} s, SNS_MAX_AGE_MS)`);
+  if (at - now > MAX_AHEAD_MS) throw new SnsRejected(400, 'message Timestamp is more than 5 minutes ahead of our clock');
+}
+
+/** A refusal is logged once a minute per reason, with how many went unlogged: a flood of forgeries is a line, not a line each. */
+const REFUSAL_LOG_MS = 60_000;
+
+function refusalLog(log: Logger): (reason: string, fields: Record<string, unknown>, msg: string) => void {
+  const seen = new Map<string, { until: number; unlogged: number }>();
+  return (reason, fields, msg) => {
+    const now = Date.now();
+    const last = seen.get(reason);
+    if (last && last.until > now) {
+      last.unlogged++;
+      return;
+    }
+    if (seen.size >= 1000) seen.clear();
+    seen.set(reason, { until: now + REFUSAL_LOG_MS, unlogged: 0 });
+    log.warn({ ...fields, reason, ...(last?.unlogged ? { unlogged: last.unlogged } : {}) }, msg);
+  };
 }
 
 /** A topic, once ours, stays ours (topics are only ever added): a positive answer is kept a while, saving a Redis call. */
@@ -174,6 +203,8 @@ export function isSnsRequest(method: string | undefined, url: string | undefined
  * a web process spends on each (express's router and body parser cost more than verifying the signature).
  */
 export function snsHandler(deps: SnsHandlerDeps) {
+  const refused = refusalLog(deps.log);
+  const maxAgeMs = deps.maxAgeMs ?? DEFAULT_SNS_MAX_AGE_MS;
   const known = new Map<string, number>();
   const isKnown = async (arn: string): Promise<boolean> => {
     const now = Date.now();
@@ -188,9 +219,10 @@ export function snsHandler(deps: SnsHandlerDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const m = parseSnsMessage(await readBody(req, MAX_SNS_BYTES));
+      checkAge(m, (deps.now ?? Date.now)(), maxAgeMs);
       await deps.verifier.verify(m);
       if (!(await isKnown(m.TopicArn))) {
-        deps.log.warn({ topicArn: m.TopicArn, type: m.Type, messageId: m.MessageId }, 'SNS message from a topic scicomp does not own; ignored');
+        refused('unknown topic', { topicArn: m.TopicArn, type: m.Type, messageId: m.MessageId }, 'SNS message from a topic scicomp does not own; ignored');
         answer(res, 403, JSON.stringify({ error: 'unknown topic' }));
         return;
       }
@@ -202,7 +234,7 @@ export function snsHandler(deps: SnsHandlerDeps) {
       answer(res, 200, OK_BODY);
     } catch (err) {
       const status = err instanceof SnsRejected ? err.status : 500;
-      deps.log.warn({ status, reason: (err as Error).message }, 'SNS message refused');
+      refused(`${status} ${(err as Error).message}`, { status }, 'SNS message refused');
       answer(res, status, JSON.stringify({ error: status === 500 ? 'internal error' : (err as Error).message }));
     }
   };

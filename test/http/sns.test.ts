@@ -1,7 +1,7 @@
 // The string SNS signs, pinned to literal strings from the AWS docs' field order, and verification of SignatureVersion 1 and 2.
 import { describe, expect, it } from 'vitest';
-import { SnsRejected, stringToSign, type SnsMessage } from '../../src/http/sns.js';
-import { forger, sign, snsStringToSign, verifierForTests } from '../support/sns.js';
+import { SnsRejected, SnsVerifier, stringToSign, type SnsMessage } from '../../src/http/sns.js';
+import { CERT_URL, forger, sign, signer, snsStringToSign, verifierForTests } from '../support/sns.js';
 
 const ARN = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-jdoe-synapse-org';
 const base = { MessageId: '22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324', TopicArn: ARN, Timestamp: '2026-11-23T10:03:13.001Z' };
@@ -50,5 +50,59 @@ describe('SnsVerifier', () => {
     await refused({ ...sign(withSubject, v), Message: '{"AlarmName":"b"}' });
     await refused({ ...sign(withSubject, v), Subject: undefined } as SnsMessage);
     await refused({ ...sign(withSubject, v), SignatureVersion: v === '1' ? '2' : '1' });
+  });
+});
+
+describe('SnsVerifier’s certificate cache', () => {
+  const certUrl = (n: number) => `https://sns.us-east-1.amazonaws.com/SimpleNotificationService-${n.toString(16).padStart(32, '0')}.pem`;
+
+  it('stays bounded however many distinct certificate URLs fail, and remembers a failure for a few seconds', async () => {
+    let now = 0;
+    const fetched: string[] = [];
+    const v = new SnsVerifier({
+      fetchCert: async (url) => {
+        fetched.push(url);
+        throw new Error('HTTP 404');
+      },
+      now: () => now,
+    });
+    const forged = sign(withSubject, '1', forger.key);
+    const attempt = (url: string) => v.verify({ ...forged, SigningCertURL: url }).catch((e: SnsRejected) => e.status);
+    for (let i = 0; i < 3000; i++) {
+      // Past the fetch budget's minute, so that every URL is fetched and remembered.
+      if (i % 20 === 0) now += 60_000;
+      await attempt(certUrl(i));
+    }
+    expect(fetched).toHaveLength(3000);
+    expect(v.cachedCertificates).toBeLessThanOrEqual(32 + 1024);
+    now += 60_000;
+    const url = certUrl(1_000_000);
+    expect([await attempt(url), await attempt(url)]).toEqual([503, 503]);
+    expect(fetched.filter((u) => u === url)).toHaveLength(1);
+    now += 11_000;
+    await attempt(url);
+    expect(fetched.filter((u) => u === url)).toHaveLength(2);
+  });
+
+  it('fetches at most 20 new certificates a minute, and a known one is never pushed out', async () => {
+    let now = 60_000;
+    const fetched: string[] = [];
+    const v = new SnsVerifier({
+      fetchCert: async (url) => {
+        fetched.push(url);
+        if (url !== CERT_URL) throw new Error('HTTP 404');
+        return signer.cert;
+      },
+      now: () => now,
+    });
+    await expect(v.verify(sign(withSubject))).resolves.toBeUndefined();
+    const forged = sign(withSubject, '1', forger.key);
+    const statuses = await Promise.all(Array.from({ length: 200 }, (_, i) => v.verify({ ...forged, SigningCertURL: certUrl(i + 1) }).catch((e: SnsRejected) => e.status)));
+    expect(new Set(statuses)).toEqual(new Set([503]));
+    expect(fetched.length).toBeLessThanOrEqual(20);
+    await expect(v.verify(sign(withSubject))).resolves.toBeUndefined();
+    now += 60_000;
+    await v.verify({ ...forged, SigningCertURL: certUrl(500) }).catch(() => undefined);
+    expect(fetched.at(-1)).toBe(certUrl(500));
   });
 });

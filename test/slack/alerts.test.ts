@@ -12,7 +12,7 @@ import type { SecretName } from '../../src/core/ports.js';
 import { SandboxAlarms, SandboxBudgets, SandboxTopics } from '../../src/sandbox/alerts.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness, SIGNING_SECRET } from '../support/harness.js';
-import { alarmMessage, budgetMessage, CERT_URL, confirmation, forger, notification, sign, verifierForTests } from '../support/sns.js';
+import { alarmMessage, budgetMessage, CERT_URL, confirmation, forger, notification, sign, snsToken, verifierForTests } from '../support/sns.js';
 
 const ALICE = 'UALICE';
 const BOB = 'UBOB';
@@ -114,16 +114,18 @@ describe('wiring on AWS', () => {
 
 describe('POST /sns', () => {
   it('confirms a subscription to our own topic', async () => {
-    const res = await postSns(sign(confirmation(topicArn, 'token-ours')));
+    const ours = snsToken();
+    const res = await postSns(sign(confirmation(topicArn, ours)));
     expect(res.status).toBe(200);
-    await eventually(() => topics.topics.get(topicArn)!.confirmed.has('token-ours'), 'confirmed');
+    await eventually(() => topics.topics.get(topicArn)!.confirmed.has(ours), 'confirmed');
   });
 
   it('ignores a confirmation for a topic it does not own', async () => {
     const other = 'arn:aws:sns:us-east-1:999988887777:someone-else';
-    const res = await postSns(sign(confirmation(other, 'token-theirs')));
+    const theirs = snsToken();
+    const res = await postSns(sign(confirmation(other, theirs)));
     expect(res.status).toBe(403);
-    expect([...topics.topics.values()].some((t) => t.confirmed.has('token-theirs'))).toBe(false);
+    expect([...topics.topics.values()].some((t) => t.confirmed.has(theirs))).toBe(false);
   });
 
   const cpu = () => notification(topicArn, alarm(ppId, 'cpu-high', 'ALARM'));

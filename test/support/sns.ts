@@ -1,7 +1,7 @@
 // Signs SNS messages the way SNS does (SignatureVersion 1 and 2) with a key and certificate made for the test run,
 // and builds real-shaped CloudWatch alarm and Budgets notifications from the fixtures.
 import { execFileSync } from 'node:child_process';
-import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createSign, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +80,10 @@ export function notification(topicArn: string, message: string, subject?: string
   } as Unsigned;
 }
 
-export function confirmation(topicArn: string, token: string = randomUUID()): Unsigned {
+/** A subscription token as SNS shapes it: a long hex string. */
+export const snsToken = () => randomBytes(128).toString('hex');
+
+export function confirmation(topicArn: string, token: string = snsToken()): Unsigned {
   return {
     Type: 'SubscriptionConfirmation',
     MessageId: randomUUID(),
