@@ -9,6 +9,7 @@ import type { SecretsPort } from '../../core/ports.js';
 import type { ReplyRef } from './chat.js';
 import type { Form } from '../../core/message.js';
 import { ACTION_PREFIX, formValues, loadingForm, matchOptions, OPTIONS_PREFIX, renderForm } from './render.js';
+import { commandText } from './text.js';
 
 export interface SlackAppOptions {
   secrets: SecretsPort;
@@ -152,7 +153,7 @@ export function createSlackApp(o: SlackAppOptions) {
       platform: 'slack',
       userId: command.user_id,
       reply: reply({ url: command.response_url }),
-      interaction: { type: 'command', text: command.text ?? '' },
+      interaction: { type: 'command', text: commandText(command.text ?? '') },
     };
     if (opensForm(command.text ?? '')) {
       await ack();
