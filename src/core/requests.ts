@@ -12,6 +12,7 @@ import type { Action, Field, Form, Message } from './message.js';
 import { ownProduct, productsOwnedBy } from './ownership.js';
 import type { Address, ProductRecord, ProvisionedProduct } from './ports.js';
 import { maskSecrets, noEchoKeys } from './products.js';
+import { NoIdentityError } from './directory.js';
 
 // On-demand us-east-1 prices (USD/hour) for the impact estimate of a launch; unknown types are shown without a figure.
 const HOURLY_USD: Record<string, number> = {
@@ -46,6 +47,7 @@ async function someone(ctx: Ctx, userId: string, deps: CoreDeps): Promise<Actor>
 }
 
 function principalOf(user: Actor, deps: CoreDeps): string {
+    if (err instanceof NoIdentityError) throw new UserInputError(`${userId} has no verified email I can read, so they cannot own products yet.`, err.hint);
   const policy = deps.policy().doc;
   const principal =
     policy.users[user.userId]?.principal ??
