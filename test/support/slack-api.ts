@@ -10,7 +10,7 @@ export interface SlackCall {
   response?: Record<string, unknown>;
 }
 
-type Failure = { status: number; retryAfter?: number; error?: string };
+type Failure = { status: number; retryAfter?: number; error?: string; location?: string };
 
 function parseBody(raw: string, type: string | undefined): Record<string, unknown> {
   if (!raw) return {};
@@ -51,6 +51,7 @@ export class SlackApi {
       if (failure) {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (failure.retryAfter !== undefined) headers['retry-after'] = String(failure.retryAfter);
+        if (failure.location !== undefined) headers.location = failure.location;
         res.writeHead(failure.status, headers).end(JSON.stringify({ ok: false, error: failure.error ?? 'ratelimited' }));
         return;
       }

@@ -6,7 +6,7 @@ import type { RunPayload } from '../../../jobs/run-command.js';
 import type { AuditLog } from '../../core/context.js';
 import { requestIdFrom } from '../../core/ids.js';
 import type { SecretsPort } from '../../core/ports.js';
-import type { ReplyRef } from './chat.js';
+import { responseUrlAllowed, type ReplyRef } from './chat.js';
 import type { Form } from '../../core/message.js';
 import { ACTION_PREFIX, formValues, loadingForm, matchOptions, OPTIONS_PREFIX, renderForm } from './render.js';
 import { commandText } from './text.js';
@@ -108,7 +108,8 @@ export class RejectedRequestAudit {
 }
 
 /** The person is told, on the same response URL, that nothing was done. */
-async function tellNotQueued(responseUrl: string): Promise<void> {
+async function tellNotQueued(responseUrl: string, apiUrl: string | undefined): Promise<void> {
+  if (!responseUrlAllowed(responseUrl, apiUrl)) return;
   await fetch(responseUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -121,6 +122,7 @@ export function createSlackApp(o: SlackAppOptions) {
    * The interaction is queued for Redis in the same turn of the event loop as the ack, but the ack does not wait for
    * Redis' reply: an awaited round-trip before every ack is what costs latency under load. If the write fails, the
    * user is told.
+    redirect: 'manual',
    */
   const queueThenAck = async (payload: RunPayload, ack: (response?: never) => Promise<void>, responseUrl?: string) => {
     // Watched apart from the listener, which ends with the ack: waiting here would keep Bolt's whole request context
@@ -128,7 +130,7 @@ export function createSlackApp(o: SlackAppOptions) {
     const { requestId } = payload;
     o.enqueue(payload).catch((err: Error) => {
       o.log.error({ err: err.message, requestId }, 'could not queue an interaction');
-      if (responseUrl) void tellNotQueued(responseUrl);
+      if (responseUrl) void tellNotQueued(responseUrl, o.apiUrl);
     });
     await ack();
   };

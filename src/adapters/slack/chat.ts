@@ -40,6 +40,27 @@ export function toUpstream(err: unknown): UpstreamError {
   }
 }
 
+/** Where Slack's response URLs live; SLACK_API_URL's origin too, for a proxy or a local stand-in. */
+const RESPONSE_URL_ORIGIN = 'https://hooks.slack.com';
+
+/** A response URL the bot may post to: Slack's own, or one on the configured Slack API's origin. */
+export function responseUrlAllowed(url: string, apiUrl?: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.username || u.password) return false;
+  if (u.origin === RESPONSE_URL_ORIGIN) return true;
+  if (!apiUrl) return false;
+  try {
+    return u.origin === new URL(apiUrl).origin;
+  } catch {
+    return false;
+  }
+}
+
 const OPTION_LIST_TTL_MS = 24 * 3600_000;
 export const optionListKey = (store: Store, id: string) => store.key('slack', 'options', id);
 
@@ -165,7 +186,7 @@ export class SlackChat implements ChatPort {
   private async respond(ref: ReplyRef, body: Record<string, unknown>): Promise<void> {
     let res: Response;
     try {
-      res = await (this.opts.fetch ?? fetch)(ref.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      res = await (this.opts.fetch ?? fetch)(ref.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), redirect: 'manual' });
     } catch (err) {
       throw new UpstreamError('Slack response URL could not be reached', true, undefined, { cause: err });
     }
@@ -175,3 +196,6 @@ export class SlackChat implements ChatPort {
     if (!res.ok) throw new UpstreamError(`Slack response URL answered ${res.status}`, false);
   }
 }
+    // The URL came in a request; posting anywhere else, or following a redirect, would carry a message (and its blocks) off Slack.
+    if (!responseUrlAllowed(ref.url, this.opts.apiUrl)) throw new UpstreamError(`refused a response URL outside ${RESPONSE_URL_ORIGIN}`, false);
+    if ((res.status >= 300 && res.status < 400) || res.type === 'opaqueredirect') throw new UpstreamError(`Slack response URL answered ${res.status} (a redirect, not followed)`, false);
