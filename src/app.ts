@@ -136,6 +136,7 @@ export class Scicomp {
     return {
       actor: (platform, userId) => resolveActor(platform, userId, { chat: chat(platform), store: this.store, policy: () => this.policyNow }),
       groupMembers: (platform, groupId) => chat(platform).groupMembers(groupId),
+      find: async (platform, text) => chat(platform).findUser?.(text),
     };
   }
 
