@@ -225,6 +225,7 @@ export class Scicomp {
       formForAction: (actionId, value, userId) => formForAction(actionId, value, { platform: 'slack', userId }, this.deps),
       audit: this.audit,
       optionList: (id) => this.store.getJson<string[]>(optionListKey(this.store, id)),
+      installation: { teamId: this.config.SLACK_TEAM_ID, appId: this.config.SLACK_APP_ID },
     });
     const web = this.slack.receiver?.app ?? express();
     const allowedTopics = new Set((this.config.SCICOMP_SNS_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean));
