@@ -3,6 +3,7 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { FeedEvent } from '../src/core/context.js';
+import { escapeMrkdwn } from '../src/adapters/slack/render.js';
 import { UpstreamError } from '../src/core/errors.js';
 import type { SecretsPort } from '../src/core/ports.js';
 import { QUEUE } from './queues.js';
@@ -26,7 +27,8 @@ const ICON: Record<FeedEvent['type'], string> = {
 
 export function feedBody(target: Payload['target'], e: FeedEvent): unknown {
   const text = `[${e.type}] ${e.summary}`;
-  if (target === 'slack') return { text: `${ICON[e.type]} ${text}` };
+  // Summaries carry product and people's names: on Slack they must not become mentions or links.
+  if (target === 'slack') return { text: `${ICON[e.type]} ${escapeMrkdwn(text)}` };
   return {
     type: 'message',
     attachments: [

@@ -137,6 +137,7 @@ export class Scicomp {
     return {
       actor: (platform, userId) => resolveActor(platform, userId, { chat: chat(platform), store: this.store, policy: () => this.policyNow }),
       groupMembers: (platform, groupId) => chat(platform).groupMembers(groupId),
+      find: async (platform, text) => chat(platform).findUser?.(text),
     };
   }
 
@@ -225,6 +226,7 @@ export class Scicomp {
       formForAction: (actionId, value, userId) => formForAction(actionId, value, { platform: 'slack', userId }, this.deps),
       audit: this.audit,
       optionList: (id) => this.store.getJson<string[]>(optionListKey(this.store, id)),
+      installation: { teamId: this.config.SLACK_TEAM_ID, appId: this.config.SLACK_APP_ID },
     });
     const web = this.slack.receiver?.app ?? express();
     const allowedTopics = new Set((this.config.SCICOMP_SNS_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean));

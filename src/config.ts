@@ -22,6 +22,8 @@ const schema = z.object({
   SLACK_BOT_TOKEN: optionalString,
   SLACK_APP_TOKEN: optionalString,
   SLACK_API_URL: optionalString.pipe(z.string().url().optional()),
+  SLACK_TEAM_ID: optionalString.pipe(z.string().regex(/^[TE][A-Z0-9]+$/, 'a Slack team id (T…) or Enterprise Grid id (E…)').optional()),
+  SLACK_APP_ID: optionalString.pipe(z.string().regex(/^A[A-Z0-9]+$/, 'a Slack app id (A…)').optional()),
   SCICOMP_AWS: z.enum(['aws', 'sandbox']).optional(),
   AWS_REGION: z.string().default('us-east-1'),
   SCICOMP_SECRET_ID: optionalString,

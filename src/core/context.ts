@@ -90,6 +90,8 @@ export interface AuditLog {
 export interface People {
   actor(platform: Platform, userId: string): Promise<Actor>;
   groupMembers(platform: Platform, groupId: string): Promise<string[]>;
+  /** The user id a person typed, resolved by the platform; undefined where it names people by mention only. */
+  find?(platform: Platform, text: string): Promise<string | undefined>;
 }
 
 /** Events for the admin feeds (launch, terminate, alarm, budget, policy change). */

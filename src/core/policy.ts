@@ -52,6 +52,8 @@ const schema = z
           .object({
             role: role.optional(),
             email: z.string().email().optional(),
+            /** With defaults.emailDomain and no email: this user is <username>@<emailDomain>. */
+            username: z.string().regex(/^[a-zA-Z0-9._+-]+$/, 'the local part of an email address').optional(),
             principal: z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+$/, 'an IAM principal ARN').optional(),
             department: z.string().optional(),
             project: z.string().optional(),
@@ -90,7 +92,14 @@ const schema = z
       )
       .default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((doc, ctx) => {
+    for (const [id, u] of Object.entries(doc.users)) {
+      if (u.username && !u.email && !doc.defaults.emailDomain) {
+        ctx.addIssue({ code: 'custom', path: ['users', id, 'username'], message: 'needs defaults.emailDomain to make an email of it (or give email instead)' });
+      }
+    }
+  });
 
 export type PolicyDocument = z.output<typeof schema>;
 export type ApprovalRule = z.output<typeof approvalRule>;

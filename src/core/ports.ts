@@ -169,6 +169,8 @@ export interface ChatPort {
   profile(userId: string): Promise<ChatProfile>;
   /** Members of a platform user group (the approver group). */
   groupMembers(groupId: string): Promise<string[]>;
+  /** The platform user id a person typed (a mention, @handle or email); a UserInputError when no one, or several, match. */
+  findUser?(text: string): Promise<string>;
 }
 
 // ---------- Secrets ----------

@@ -12,6 +12,7 @@ import type { Action, Field, Form, Message } from './message.js';
 import { ownProduct, productsOwnedBy } from './ownership.js';
 import type { Address, ProductRecord, ProvisionedProduct } from './ports.js';
 import { maskSecrets, noEchoKeys } from './products.js';
+import { NoIdentityError } from './directory.js';
 
 // On-demand us-east-1 prices (USD/hour) for the impact estimate of a launch; unknown types are shown without a figure.
 const HOURLY_USD: Record<string, number> = {
@@ -36,11 +37,17 @@ export function mentionedUser(text: string): string {
   return m[1]!;
 }
 
+/** The user a command names: a mention or id, or whatever else the platform resolves (a @handle, an email). */
+async function named(ctx: Ctx, text: string, deps: CoreDeps): Promise<string> {
+  return (await deps.people.find?.(ctx.actor.platform, text)) ?? mentionedUser(text);
+}
+
 async function someone(ctx: Ctx, userId: string, deps: CoreDeps): Promise<Actor> {
   try {
     return await deps.people.actor(ctx.actor.platform, userId);
   } catch (err) {
     if (err instanceof UpstreamError && err.retryable) throw err;
+    if (err instanceof NoIdentityError) throw new UserInputError(`${userId} has no verified email I can read, so they cannot own products yet.`, err.hint);
     throw new UserInputError(`I don't know the user ${userId}.`);
   }
 }
@@ -71,7 +78,7 @@ export interface RequestJobs {
 // ---------- filing requests ----------
 
 async function transferRequest(cmd: Extract<Command, { verb: 'transfer' }>, ctx: Ctx, deps: CoreDeps, jobs: RequestJobs): Promise<Message> {
-  const toId = mentionedUser(cmd.to);
+  const toId = await named(ctx, cmd.to, deps);
   if (toId === ctx.actor.userId) throw new UserInputError('You cannot transfer a product to yourself.');
   const product = await ownProduct(deps, ctx.actor, cmd.name);
   const to = await someone(ctx, toId, deps);
@@ -143,7 +150,7 @@ async function restoreRequest(name: string, ctx: Ctx, deps: CoreDeps, jobs: Requ
 
 async function offboardRequest(user: string, ctx: Ctx, deps: CoreDeps, jobs: RequestJobs): Promise<Message> {
   await requireApprover(ctx.actor, deps, 'offboard people');
-  const target = await someone(ctx, mentionedUser(user), deps);
+  const target = await someone(ctx, await named(ctx, user, deps), deps);
   const owned = await productsOwnedBy(deps, target.email);
   return openRequest(
     {
@@ -426,8 +433,10 @@ async function audit(target: string | undefined, ctx: Ctx, deps: CoreDeps): Prom
   if (target) {
     let user: string | undefined;
     try {
-      user = mentionedUser(target);
-    } catch {
+      // Product names never hold an @: with one, it names a person, and a wrong name is said so.
+      user = target.includes('@') ? await named(ctx, target, deps) : mentionedUser(target);
+    } catch (err) {
+      if (target.includes('@')) throw err;
       user = undefined;
     }
     filter = user ? (e) => e.actor.endsWith(`:${user}`) : (e) => e.target === target || (e.target?.endsWith(`-${target}`) ?? false);

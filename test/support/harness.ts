@@ -71,9 +71,9 @@ export class Harness {
   }
 
   /** A signed `/scicomp <text>` from a user; returns the HTTP response and the response URL id its answers go to. */
-  async command(userId: string, text: string, triggerId?: string): Promise<{ res: Response; responseId: string }> {
+  async command(userId: string, text: string, triggerId?: string, from: { teamId?: string; appId?: string } = {}): Promise<{ res: Response; responseId: string }> {
     const responseId = `cmd${++this.responses}`;
-    const body = slashCommandBody({ userId, text, responseUrl: this.slack.responseUrl(responseId), triggerId });
+    const body = slashCommandBody({ userId, text, responseUrl: this.slack.responseUrl(responseId), triggerId, ...from });
     const res = await this.post('/slack/events', body, sign(SIGNING_SECRET, body));
     return { res, responseId };
   }

@@ -10,7 +10,7 @@ export interface SlackCall {
   response?: Record<string, unknown>;
 }
 
-type Failure = { status: number; retryAfter?: number; error?: string };
+type Failure = { status: number; retryAfter?: number; error?: string; location?: string };
 
 function parseBody(raw: string, type: string | undefined): Record<string, unknown> {
   if (!raw) return {};
@@ -33,8 +33,8 @@ export class SlackApi {
   private server?: Server;
   private failures = new Map<string, Failure[]>();
   private seq = 0;
-  /** Profiles served by users.info; unknown users get <id>@synapse.org. */
-  users: Record<string, { name: string; email?: string }> = {};
+  /** Profiles served by users.info; unknown users get <id>@synapse.org. users.list and users.lookupByEmail serve only these. */
+  users: Record<string, { name: string; email?: string; displayName?: string; realName?: string; deleted?: boolean }> = {};
   unknownUsers = new Set<string>();
   /** Members served by usergroups.users.list. */
   groups: Record<string, string[]> = {};
@@ -51,6 +51,7 @@ export class SlackApi {
       if (failure) {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (failure.retryAfter !== undefined) headers['retry-after'] = String(failure.retryAfter);
+        if (failure.location !== undefined) headers.location = failure.location;
         res.writeHead(failure.status, headers).end(JSON.stringify({ ok: false, error: failure.error ?? 'ratelimited' }));
         return;
       }
@@ -80,7 +81,19 @@ export class SlackApi {
         const id = String(body.user);
         if (this.unknownUsers.has(id)) return { ok: false, error: 'user_not_found' };
         const u = this.users[id] ?? { name: id.toLowerCase(), email: `${id.toLowerCase()}@synapse.org` };
-        return { ok: true, user: { id, name: u.name, real_name: u.name, profile: { email: u.email, real_name: u.name } } };
+        return { ok: true, user: this.member(id, u) };
+      }
+      case 'users.lookupByEmail': {
+        const email = String(body.email).toLowerCase();
+        const found = Object.entries(this.users).find(([, u]) => u.email?.toLowerCase() === email);
+        return found ? { ok: true, user: this.member(...found) } : { ok: false, error: 'users_not_found' };
+      }
+      case 'users.list': {
+        // Paged like Slack: `limit` per page, the next page's cursor in response_metadata.
+        const all = Object.entries(this.users);
+        const start = Number(body.cursor ?? 0);
+        const end = start + Number(body.limit ?? 1000);
+        return { ok: true, members: all.slice(start, end).map(([id, u]) => this.member(id, u)), response_metadata: { next_cursor: end < all.length ? String(end) : '' } };
       }
       case 'chat.postMessage':
         return { ok: true, channel: body.channel, ts, message: { ts } };
@@ -100,7 +113,13 @@ export class SlackApi {
     }
   }
 
-  /** The next `count` calls of `method` fail this way (429 with Retry-After seconds, or a 5xx). */
+  /** A user object as users.info, users.list and users.lookupByEmail return it. */
+  private member(id: string, u: SlackApi['users'][string]) {
+    const real = u.realName ?? u.name;
+    return { id, name: u.name, deleted: u.deleted ?? false, real_name: real, profile: { email: u.email, real_name: real, display_name: u.displayName ?? '' } };
+  }
+
+  /** The next `count` calls of `method` fail this way (429 with Retry-After seconds, a 5xx, or a 302 to `location`). */
   failNext(method: string, failure: Failure, count = 1): void {
     const list = this.failures.get(method) ?? [];
     for (let i = 0; i < count; i++) list.push(failure);

@@ -1,14 +1,15 @@
 // Bolt wiring: verified Slack requests in, acked at once, the work handed to the run-command queue.
-import { App, ExpressReceiver, LogLevel, type BlockAction, type ButtonAction } from '@slack/bolt';
+import { App, ExpressReceiver, LogLevel, type AuthorizeSourceData, type BlockAction, type ButtonAction } from '@slack/bolt';
 import type { Logger as BoltLogger } from '@slack/logger';
 import type { Logger } from 'pino';
 import type { RunPayload } from '../../../jobs/run-command.js';
 import type { AuditLog } from '../../core/context.js';
 import { requestIdFrom } from '../../core/ids.js';
 import type { SecretsPort } from '../../core/ports.js';
-import type { ReplyRef } from './chat.js';
+import { responseUrlAllowed, type ReplyRef } from './chat.js';
 import type { Form } from '../../core/message.js';
 import { ACTION_PREFIX, formValues, loadingForm, matchOptions, OPTIONS_PREFIX, renderForm } from './render.js';
+import { commandText } from './text.js';
 
 export interface SlackAppOptions {
   secrets: SecretsPort;
@@ -23,6 +24,16 @@ export interface SlackAppOptions {
   audit?: AuditLog;
   /** Option lists too long for a static select, stashed when their form was drawn (see SlackChat). */
   optionList?: (id: string) => Promise<string[] | undefined>;
+  /** This installation's workspace (or Enterprise Grid org) and app: requests from any other are refused when set. */
+  installation?: { teamId?: string; appId?: string };
+}
+
+/** Why a request is not for this installation, or undefined when it is (or nothing is configured). */
+export function foreignRequest(installation: SlackAppOptions['installation'], source: Pick<AuthorizeSourceData<boolean>, 'teamId' | 'enterpriseId'>, appId: unknown): string | undefined {
+  const team = installation?.teamId;
+  if (team && source.teamId !== team && source.enterpriseId !== team) return `team ${source.teamId ?? source.enterpriseId ?? 'unknown'} is not ${team}`;
+  if (installation?.appId && appId !== installation.appId) return `app ${typeof appId === 'string' ? appId : 'unknown'} is not ${installation.appId}`;
+  return undefined;
 }
 
 /** What Bolt logs, and only then, when it answers 401 for a request's signature or timestamp. */
@@ -107,9 +118,11 @@ export class RejectedRequestAudit {
 }
 
 /** The person is told, on the same response URL, that nothing was done. */
-async function tellNotQueued(responseUrl: string): Promise<void> {
+async function tellNotQueued(responseUrl: string, apiUrl: string | undefined): Promise<void> {
+  if (!responseUrlAllowed(responseUrl, apiUrl)) return;
   await fetch(responseUrl, {
     method: 'POST',
+    redirect: 'manual',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ response_type: 'ephemeral', text: ':x: scicomp could not take that just now; nothing was done. Please try again.' }),
   }).catch(() => undefined);
@@ -127,7 +140,7 @@ export function createSlackApp(o: SlackAppOptions) {
     const { requestId } = payload;
     o.enqueue(payload).catch((err: Error) => {
       o.log.error({ err: err.message, requestId }, 'could not queue an interaction');
-      if (responseUrl) void tellNotQueued(responseUrl);
+      if (responseUrl) void tellNotQueued(responseUrl, o.apiUrl);
     });
     await ack();
   };
@@ -138,7 +151,18 @@ export function createSlackApp(o: SlackAppOptions) {
     if (!s) throw new Error('SLACK_SIGNING_SECRET is not configured');
     return s;
   };
-  const authorize = async () => ({ botToken: await o.secrets.get('slackBotToken') });
+  // Every request passes here before any listener: one from another workspace or app is acked with nothing queued.
+  const authorize = async (source: AuthorizeSourceData<boolean>, body?: unknown) => {
+    const foreign = foreignRequest(o.installation, source, (body as { api_app_id?: unknown } | undefined)?.api_app_id);
+    if (foreign) {
+      o.log.warn({ reason: foreign, user: source.userId }, 'refused a Slack request for another installation');
+      o.audit
+        ?.append({ actor: `slack:${source.userId ?? 'unknown'}`, action: 'slack.foreign-request', target: '/slack/events', parameters: { teamId: source.teamId, enterpriseId: source.enterpriseId }, outcome: `refused: ${foreign}` })
+        .catch((err: Error) => o.log.error({ err: err.message }, 'could not audit a refused Slack request'));
+      throw new Error(`not this installation: ${foreign}`);
+    }
+    return { botToken: await o.secrets.get('slackBotToken') };
+  };
   const clientOptions = o.apiUrl ? { slackApiUrl: o.apiUrl.replace(/\/?$/, '/') } : undefined;
   const receiver = o.appToken ? undefined : new ExpressReceiver({ signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false });
   const app = o.appToken
@@ -152,7 +176,7 @@ export function createSlackApp(o: SlackAppOptions) {
       platform: 'slack',
       userId: command.user_id,
       reply: reply({ url: command.response_url }),
-      interaction: { type: 'command', text: command.text ?? '' },
+      interaction: { type: 'command', text: commandText(command.text ?? '') },
     };
     if (opensForm(command.text ?? '')) {
       await ack();

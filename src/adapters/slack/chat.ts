@@ -1,7 +1,7 @@
 // ChatPort over the Slack Web API: posts, updates, DMs, modals and profiles, with Slack's errors mapped to retry decisions.
 import { WebClient, ErrorCode, type WebAPICallError } from '@slack/web-api';
 import type { Store } from '../redis/store.js';
-import { UpstreamError } from '../../core/errors.js';
+import { UpstreamError, UserInputError } from '../../core/errors.js';
 import type { Form, Message } from '../../core/message.js';
 import type { Address, ChatPort, ChatProfile, PostedMessage, SecretsPort } from '../../core/ports.js';
 import { pooledFetch } from '../../http/fetch.js';
@@ -39,6 +39,32 @@ export function toUpstream(err: unknown): UpstreamError {
       return new UpstreamError(`Slack call failed: ${(err as Error).message}`, true, undefined, { cause: err });
   }
 }
+
+/** Where Slack's response URLs live; SLACK_API_URL's origin too, for a proxy or a local stand-in. */
+const RESPONSE_URL_ORIGIN = 'https://hooks.slack.com';
+
+/** A response URL the bot may post to: Slack's own, or one on the configured Slack API's origin. */
+export function responseUrlAllowed(url: string, apiUrl?: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.username || u.password) return false;
+  if (u.origin === RESPONSE_URL_ORIGIN) return true;
+  if (!apiUrl) return false;
+  try {
+    return u.origin === new URL(apiUrl).origin;
+  } catch {
+    return false;
+  }
+}
+
+/** The workspace's people are re-read this often when someone is named by @handle: a new colleague is found soon. */
+const PEOPLE_TTL_MS = 60_000;
+/** A workspace member as `@handle` resolution needs them: id, handle and display name, lower-cased. */
+type Member = [id: string, name: string, displayName: string];
 
 const OPTION_LIST_TTL_MS = 24 * 3600_000;
 export const optionListKey = (store: Store, id: string) => store.key('slack', 'options', id);
@@ -151,6 +177,57 @@ export class SlackChat implements ChatPort {
     };
   }
 
+  /**
+   * The Slack user a command names: `<@U…>` (a mention), a user id, an email (users.lookupByEmail) or `@handle`, matched
+   * exactly and case-insensitively against each member's username and display name. No one, or more than one: the person
+   * is told which.
+   */
+  async findUser(text: string): Promise<string> {
+    const t = text.trim();
+    const mention = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/.exec(t) ?? /^([UW][A-Z0-9]{2,})$/.exec(t);
+    if (mention) return mention[1]!;
+    const hint = "Pick them from Slack's @ suggestions, or give their email address.";
+    if (/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(t)) {
+      const res = await this.call((w) => w.users.lookupByEmail({ email: t })).catch((err: UpstreamError) => {
+        const code = (err.cause as { data?: { error?: string } } | undefined)?.data?.error;
+        if (code === 'users_not_found' || code === 'user_not_found') return undefined;
+        throw err;
+      });
+      const u = res?.user;
+      if (!u?.id || u.deleted || u.is_bot) throw new UserInputError(`No one in this Slack workspace has the email address ${t}.`, hint);
+      return u.id;
+    }
+    const handle = /^@([^\s@<>]+)$/.exec(t)?.[1]?.toLowerCase();
+    if (!handle) throw new UserInputError(`"${t}" is not a user: name them as @someone or by their email address.`, hint);
+    const matches = new Set((await this.members()).filter(([, name, display]) => name === handle || display === handle).map(([id]) => id));
+    if (matches.size > 1) throw new UserInputError(`${matches.size} people in this Slack workspace go by @${handle}, so I can't tell which one you mean.`, hint);
+    const [id] = matches;
+    if (id) return id;
+    // `@U123…` written by hand, when no one goes by that name.
+    const typedId = /^@([UW][A-Z0-9]{2,})$/.exec(t);
+    if (typedId) return typedId[1]!;
+    throw new UserInputError(`No one in this Slack workspace goes by @${handle}.`, hint);
+  }
+
+  /** The workspace's active people (users.list, every page), cached briefly and shared by every replica. */
+  private async members(): Promise<Member[]> {
+    const key = this.opts.store.key('slack', 'members');
+    const cached = await this.opts.store.getJson<Member[]>(key);
+    if (cached) return cached;
+    const members: Member[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await this.call((w) => w.users.list({ limit: 200, ...(cursor ? { cursor } : {}) }));
+      for (const u of res.members ?? []) {
+        if (!u.id || u.deleted || u.is_bot || u.id === 'USLACKBOT') continue;
+        members.push([u.id, (u.name ?? '').toLowerCase(), (u.profile?.display_name ?? '').toLowerCase()]);
+      }
+      cursor = res.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    await this.opts.store.setJson(key, members, PEOPLE_TTL_MS);
+    return members;
+  }
+
   async groupMembers(groupId: string): Promise<string[]> {
     const key = this.opts.store.key('slack', 'group', groupId);
     const cached = await this.opts.store.getJson<string[]>(key);
@@ -163,12 +240,15 @@ export class SlackChat implements ChatPort {
 
   /** Response URLs answer with a plain "ok" or an error status; 429 carries Retry-After like the Web API. */
   private async respond(ref: ReplyRef, body: Record<string, unknown>): Promise<void> {
+    // The URL came in a request; posting anywhere else, or following a redirect, would carry a message (and its blocks) off Slack.
+    if (!responseUrlAllowed(ref.url, this.opts.apiUrl)) throw new UpstreamError(`refused a response URL outside ${RESPONSE_URL_ORIGIN}`, false);
     let res: Response;
     try {
-      res = await (this.opts.fetch ?? fetch)(ref.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      res = await (this.opts.fetch ?? fetch)(ref.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), redirect: 'manual' });
     } catch (err) {
       throw new UpstreamError('Slack response URL could not be reached', true, undefined, { cause: err });
     }
+    if ((res.status >= 300 && res.status < 400) || res.type === 'opaqueredirect') throw new UpstreamError(`Slack response URL answered ${res.status} (a redirect, not followed)`, false);
     if (res.status === 429) throw new UpstreamError('Slack rate limited the reply', true, Number(res.headers.get('retry-after') ?? '1') * 1000);
     if (res.status >= 500) throw new UpstreamError(`Slack response URL answered ${res.status}`, true);
     // 404 means the response URL expired (30 min, 5 uses): nothing a retry can fix.

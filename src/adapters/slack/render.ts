@@ -35,6 +35,7 @@ type Block = Record<string, unknown>;
 
 const TONE_ICON: Record<Tone, string> = { info: ':information_source:', success: ':white_check_mark:', warning: ':warning:', error: ':x:' };
 
+/** Slack reads `<…>` as a mention or link and `&` as an entity, in text as in blocks: what people wrote never may. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -83,7 +84,8 @@ export function renderBlocks(m: Message): Block[] {
 }
 
 export function renderMessage(m: Message): { text: string; blocks: Block[] } {
-  return { text: clip(m.text, TEXT_MAX), blocks: renderBlocks(m) };
+  // The top-level text is the notification a phone shows: escaped like the blocks, or a name could ping the channel.
+  return { text: escapeMrkdwn(clip(m.text, TEXT_MAX)), blocks: renderBlocks(m) };
 }
 
 function option(value: string) {
