@@ -83,7 +83,8 @@ export function renderBlocks(m: Message): Block[] {
 }
 
 export function renderMessage(m: Message): { text: string; blocks: Block[] } {
-  return { text: clip(m.text, TEXT_MAX), blocks: renderBlocks(m) };
+  // The fallback text is mrkdwn too: escaped, a notification's own words cannot mention @channel or make a link.
+  return { text: clip(escapeMrkdwn(m.text), TEXT_MAX), blocks: renderBlocks(m) };
 }
 
 function option(value: string) {
