@@ -6,8 +6,11 @@ import { awsToken, requestIdFrom } from './ids.js';
 import { actorLabel } from './launch.js';
 import { instanceIdOf, statusOf, terminate } from './lifecycle.js';
 import type { Message } from './message.js';
+import { parseAlert, type AlarmAlert, type BudgetAlert, type BudgetPeriod, type SnsNotification, type UnrecognisedAlert } from './notifications.js';
 import { isOwner, ownProduct } from './ownership.js';
 import type { AlarmKind, Platform, ProductRecord } from './ports.js';
+
+export { parseAlert, type ParsedAlert, type SnsNotification } from './notifications.js';
 
 export interface Owner {
   platform: Platform;
@@ -22,6 +25,8 @@ interface Watched {
   productName: string;
   owner: Owner;
   alarms: string[];
+  /** The instance its alarms watch, so an alarm scicomp did not name finds the product by its InstanceId dimension. */
+  instanceId?: string;
 }
 
 /** Repeats of one resource's alarm within this window of its first update one message (CloudWatch re-notifies only via OK). */
@@ -49,6 +54,7 @@ export const topicOwnerKey = (deps: Pick<CoreDeps, 'store'>, arn: string) => dep
 export const knownTopicsKey = (deps: Pick<CoreDeps, 'store'>) => deps.store.key('topics');
 const userTopicKey = (deps: CoreDeps, email: string) => deps.store.key('user-topic', email.toLowerCase());
 const snoozeKey = (deps: CoreDeps, ppId: string) => deps.store.key('snooze', ppId);
+const instanceKey = (deps: CoreDeps, instanceId: string) => deps.store.key('instance', instanceId);
 
 /** The user's SNS topic (with email and HTTPS subscriptions) and monthly budget; idempotent, so every launch may call it. */
 export async function ensureUserWiring(owner: Owner, deps: CoreDeps): Promise<string> {
@@ -81,7 +87,7 @@ export async function onRecordSettled(w: WatchRequest, record: ProductRecord, de
     const names = watched?.alarms ?? ALARM_KINDS.map((k) => alarmName(ppId, k));
     await deps.alarms.deleteAlarms(names);
     await deps.audit.append({ actor: 'scicomp', action: 'aws.delete-alarms', target: w.name, outcome: `${names.length} alarms`, requestId: w.requestId });
-    await deps.store.del(watchedKey(deps, ppId), snoozeKey(deps, ppId));
+    await deps.store.del(watchedKey(deps, ppId), snoozeKey(deps, ppId), ...(watched?.instanceId ? [instanceKey(deps, watched.instanceId)] : []));
     return;
   }
   if (w.action !== 'provision' && w.action !== 'update' && w.action !== 'transfer') return;
@@ -93,53 +99,15 @@ export async function onRecordSettled(w: WatchRequest, record: ProductRecord, de
     alarms = await deps.alarms.putInstanceAlarms({ provisionedProductId: ppId, instanceId, topicArn, thresholds: thresholds(deps) });
     await deps.audit.append({ actor: 'scicomp', action: 'aws.put-alarms', target: w.name, parameters: { instanceId }, outcome: `${alarms.length} alarms`, requestId: w.requestId });
   }
-  const watched: Watched = { provisionedProductId: ppId, name: w.name, productName: w.productName, owner: w.owner, alarms };
+  const before = await deps.store.getJson<Watched>(watchedKey(deps, ppId));
+  const watched: Watched = { provisionedProductId: ppId, name: w.name, productName: w.productName, owner: w.owner, alarms, ...(instanceId ? { instanceId } : {}) };
   await deps.store.setJson(watchedKey(deps, ppId), watched);
+  if (instanceId) await deps.store.redis.set(instanceKey(deps, instanceId), ppId);
+  // An update that replaced the instance: its old id no longer leads here.
+  if (before?.instanceId && before.instanceId !== instanceId) await deps.store.del(instanceKey(deps, before.instanceId));
 }
 
 // ---------- alerts ----------
-
-export interface SnsNotification {
-  messageId: string;
-  topicArn: string;
-  subject?: string;
-  message: string;
-  timestamp: string;
-}
-
-interface CloudWatchAlarm {
-  AlarmName: string;
-  NewStateValue: 'ALARM' | 'OK' | 'INSUFFICIENT_DATA';
-  OldStateValue?: string;
-  NewStateReason?: string;
-  StateChangeTime?: string;
-  Trigger?: { MetricName?: string; Namespace?: string; Threshold?: number; Dimensions?: { name?: string; value?: string }[] };
-}
-
-export type ParsedAlert =
-  | { type: 'alarm'; alarm: CloudWatchAlarm; value?: string }
-  | { type: 'budget'; budget: string; alertType: string; threshold: string; amount?: string; budgeted?: string }
-  | { type: 'other'; text: string };
-
-export function parseAlert(n: SnsNotification): ParsedAlert {
-  try {
-    const json = JSON.parse(n.message) as Partial<CloudWatchAlarm>;
-    if (json && typeof json.AlarmName === 'string' && typeof json.NewStateValue === 'string') {
-      // "Threshold Crossed: 3 datapoints [97.5 (23/11/26 10:02:00), ...] were greater than the threshold (95.0)."
-      const value = /\[([0-9.]+) \(/.exec(json.NewStateReason ?? '')?.[1];
-      return { type: 'alarm', alarm: json as CloudWatchAlarm, value };
-    }
-  } catch {
-    // not JSON: a Budgets notification or something else
-  }
-  const field = (label: string) => new RegExp(`^${label}:\\s*(.+)$`, 'm').exec(n.message)?.[1]?.trim();
-  const budget = field('Budget Name');
-  if (budget && /AWS Budget/i.test(`${n.subject ?? ''}\n${n.message}`)) {
-    const alertType = field('Alert Type') ?? 'ACTUAL';
-    return { type: 'budget', budget, alertType, threshold: field('Alert Threshold') ?? '?', amount: field(`${alertType} Amount`), budgeted: field('Budgeted Amount') };
-  }
-  return { type: 'other', text: n.subject ? `${n.subject}: ${n.message}` : n.message };
-}
 
 const KIND_TEXT: Record<AlarmKind, { what: string; recovered: string; advice: string }> = {
   'cpu-high': { what: 'CPU is above its threshold', recovered: 'CPU is back under its threshold', advice: 'If this is not expected, check what is running (top) or move to a larger instance type with /scicomp update.' },
@@ -147,6 +115,24 @@ const KIND_TEXT: Record<AlarmKind, { what: string; recovered: string; advice: st
   'memory-high': { what: 'memory is nearly full', recovered: 'memory use is back to normal', advice: 'Processes may be killed. Free memory or move to an instance type with more memory.' },
   'disk-high': { what: 'disk is filling up', recovered: 'disk use is back under its threshold', advice: 'Delete or move data to S3 before the disk fills, or grow the volume with /scicomp update.' },
 };
+
+const AGENT_STOPPED = 'the CloudWatch agent may have stopped (memory and disk come from the agent), or the instance is stopped.';
+/** What an alarm of each kind has no data of (INSUFFICIENT_DATA), and the likely reason. */
+const NO_DATA: Record<AlarmKind, { of: string; hint: string }> = {
+  'cpu-high': { of: 'CPU', hint: 'CloudWatch gets no CPU data from it: the instance may be stopped.' },
+  'cpu-idle': { of: 'CPU', hint: 'CloudWatch gets no CPU data from it: the instance may be stopped.' },
+  'memory-high': { of: 'memory', hint: `CloudWatch gets no memory data from it: ${AGENT_STOPPED}` },
+  'disk-high': { of: 'disk', hint: `CloudWatch gets no disk data from it: ${AGENT_STOPPED}` },
+};
+
+/** Why an alarm scicomp did not name may have no data, from the namespaces it reads. */
+function noDataHint(p: AlarmAlert): string {
+  const t = p.alarm.Trigger;
+  const namespaces = new Set([t?.Namespace, ...(t?.Metrics ?? []).map((q) => q.MetricStat?.Metric?.Namespace)]);
+  if (namespaces.has('CWAgent')) return 'CloudWatch has too little data to evaluate it: the CloudWatch agent may have stopped, or the instance is stopped.';
+  if (namespaces.has('AWS/EC2')) return 'CloudWatch has too little data to evaluate it: the instance may be stopped or terminated.';
+  return 'CloudWatch has too little data to evaluate it: the metric it watches stopped arriving.';
+}
 
 /** An idle ping's button value: the provisioned product, and the ping (its message key) that idempotency tokens derive from. */
 function pingValue(ppId: string, pingKey: string): string {
@@ -158,22 +144,31 @@ function parsePingValue(value: string): { ppId: string; ping?: string } {
   return { ppId: ppId!, ping: ping || undefined };
 }
 
-function alarmMessage(watched: Watched | undefined, a: CloudWatchAlarm, kind: AlarmKind | undefined, value: string | undefined, count: number, firstAt: string, pingKey: string): Message {
+function alarmWhat(p: AlarmAlert, kind: AlarmKind | undefined): { what: string; advice: string } {
+  if (kind) return KIND_TEXT[kind];
+  const composite = p.alarm.AlarmRule !== undefined;
+  return { what: `${composite ? 'composite alarm' : 'alarm'} ${p.alarm.AlarmName}`, advice: 'See the alarm in CloudWatch.' };
+}
+
+function alarmContext(p: AlarmAlert, extra?: string): string {
+  return `alarm ${p.alarm.AlarmName}${p.instanceId ? ` on ${p.instanceId}` : ''}${extra ? `; ${extra}` : ''}`;
+}
+
+function alarmMessage(watched: Watched | undefined, p: AlarmAlert, kind: AlarmKind | undefined, count: number, firstAt: string, pingKey: string): Message {
+  const a = p.alarm;
   const name = watched?.name ?? a.AlarmName;
-  const k = kind ? KIND_TEXT[kind] : { what: `alarm ${a.AlarmName}`, advice: 'See the alarm in CloudWatch.' };
-  const threshold = a.Trigger?.Threshold;
-  const measured = value !== undefined && threshold !== undefined ? `${Number(value).toFixed(1)} against a threshold of ${threshold}` : a.NewStateReason ?? '';
+  const k = alarmWhat(p, kind);
   const msg: Message = {
     text: `${name}: ${k.what}${count > 1 ? ` (${count} alarms since ${firstAt})` : ''}`,
     title: `${name}: ${k.what}`,
     tone: 'warning',
     fields: [
-      { label: 'Metric', value: `${a.Trigger?.Namespace ?? ''} ${a.Trigger?.MetricName ?? ''}`.trim() || a.AlarmName },
-      { label: 'Value', value: measured || 'n/a' },
+      { label: 'Metric', value: p.measures },
+      { label: 'Value', value: p.reading || 'n/a' },
       { label: 'Since', value: a.StateChangeTime ?? firstAt },
     ],
     body: [k.advice],
-    context: count > 1 ? [`Fired ${count} times since ${firstAt}; repeats update this message.`] : [`alarm ${a.AlarmName}`],
+    context: count > 1 ? [`Fired ${count} times since ${firstAt}; repeats update this message.`] : [alarmContext(p)],
   };
   if (kind === 'cpu-idle' && watched) {
     const v = pingValue(watched.provisionedProductId, pingKey);
@@ -187,24 +182,103 @@ function alarmMessage(watched: Watched | undefined, a: CloudWatchAlarm, kind: Al
   return msg;
 }
 
+/** INSUFFICIENT_DATA: the alarm can no longer tell, which for agent metrics usually means the agent stopped. */
+function noDataMessage(watched: Watched | undefined, p: AlarmAlert, kind: AlarmKind | undefined, state: AlertState): Message {
+  const a = p.alarm;
+  const name = watched?.name ?? a.AlarmName;
+  const hint = kind ? NO_DATA[kind].hint : noDataHint(p);
+  const fired = state.count > 0 ? `it fired ${state.count} time${state.count === 1 ? '' : 's'} since ${state.firstAt} before that` : undefined;
+  return {
+    text: kind ? `${name}: no ${NO_DATA[kind].of} data from CloudWatch` : `${name}: alarm ${a.AlarmName} has no data`,
+    title: `${name}: no data`,
+    tone: 'warning',
+    fields: [
+      { label: 'Metric', value: p.measures },
+      { label: 'Reason', value: p.reading || 'n/a' },
+      { label: 'Since', value: a.StateChangeTime ?? state.firstAt },
+    ],
+    body: [hint],
+    context: [alarmContext(p, fired ? `has no data; ${fired}` : 'has no data')],
+  };
+}
+
+function recoveredMessage(name: string, p: AlarmAlert, kind: AlarmKind | undefined, state: AlertState, at: string): Message {
+  const a = p.alarm;
+  if (state.count === 0) {
+    return { text: `${name}: data is back and ${a.AlarmName} is OK.`, title: `${name} is reporting again`, tone: 'success', context: [`alarm ${a.AlarmName} is OK (${at}); it had no data from ${state.firstAt}`] };
+  }
+  const times = `it fired ${state.count} time${state.count === 1 ? '' : 's'}${state.count > 1 ? ` since ${state.firstAt}` : ''}`;
+  return {
+    text: `${name} recovered: ${kind ? KIND_TEXT[kind].recovered : `${a.AlarmName} is OK`}.`,
+    title: `${name} recovered`,
+    tone: 'success',
+    context: [`alarm ${a.AlarmName} is OK again (${at}); ${times}`],
+  };
+}
+
+const PERIOD_TEXT: Record<BudgetPeriod, { per: string; current: string }> = {
+  DAILY: { per: 'a day', current: 'today' },
+  MONTHLY: { per: 'a month', current: 'this month' },
+  QUARTERLY: { per: 'a quarter', current: 'this quarter' },
+  ANNUALLY: { per: 'a year', current: 'this year' },
+};
+
+function budgetMessage(b: BudgetAlert, owner: Owner): Message {
+  const forecast = b.alertType === 'FORECASTED';
+  const period = b.period ? PERIOD_TEXT[b.period] : undefined;
+  const budgeted = b.budgeted ? ` (${b.budgeted} ${period ? period.per : 'budgeted'})` : '';
+  // `/scicomp budget` shows scicomp's own monthly budget, not one the owner pointed at their topic themselves.
+  const details = b.budget === budgetName(owner.email) ? ' /scicomp budget shows the details.' : ` ${b.budget} is not the budget /scicomp budget shows: see it in AWS Budgets.`;
+  return {
+    text: `Budget ${forecast ? 'forecast to be exceeded' : 'exceeded'}${period ? ` ${period.current}` : ''}: ${b.amount ?? '?'} against ${b.threshold}`,
+    title: forecast ? 'Your spend is forecast to pass your budget' : 'You have passed a budget threshold',
+    tone: 'warning',
+    fields: [
+      { label: 'Budget', value: `${b.budget}${budgeted}` },
+      { label: forecast ? 'Forecast' : 'Spent', value: b.amount ?? '?' },
+      { label: 'Threshold', value: b.threshold },
+    ],
+    body: [`/scicomp list shows what you run; stop or terminate what you no longer need.${details}`],
+  };
+}
+
+const UNRECOGNISED = 'Unrecognised AWS notification on your topic';
+
+/** A notification scicomp cannot read still reaches its owner: labelled as such, with its subject and a bounded excerpt. */
+function unrecognisedMessage(u: UnrecognisedAlert): Message {
+  const subject = u.subject ?? '(no subject)';
+  return {
+    text: `${UNRECOGNISED}: ${subject}`,
+    title: UNRECOGNISED,
+    tone: 'info',
+    fields: [{ label: 'Subject', value: subject }],
+    body: ['scicomp does not know this kind of message, so here is how it begins, as it came.'],
+    ...(u.excerpt ? { code: [`${u.truncated ? 'Message (the start of it):' : 'Message:'}\n${u.excerpt}`] } : { context: ['The message was empty.'] }),
+  };
+}
+
 /** One resource's alert (a provisioned product and alarm kind): its message, and how often it fired in the window. */
 interface AlertState {
   /** Outbox key of the message every repeat and recovery updates. */
   key: string;
+  /** ALARM notifications in this message; 0 when it began with no data. */
   count: number;
   firstAt: string;
   firstAtMs: number;
   open: boolean;
+  /** The alarm's last word was INSUFFICIENT_DATA: its message says so until OK or ALARM. */
+  nodata?: boolean;
   /** Bumped on every change, so the outbox can drop an update that arrives after a newer one. */
   seq: number;
 }
 
-type Step = 'posted' | 'coalesced' | 'recovered' | 'snoozed' | 'ignored';
+type Step = 'posted' | 'coalesced' | 'nodata' | 'recovered' | 'snoozed' | 'ignored';
 
 /**
  * One notification applied to its resource's alert state, atomically, in one round trip that also reads what routing
- * needs. A replayed MessageId returns the outcome stored the first time.
- * KEYS: topic owner, watched, snooze, alert state, applied marker, the new message's outbox announcement. ARGV: event,
+ * needs. A replayed MessageId returns the outcome stored the first time. A resource has one message while its alarm is
+ * open, shows no data, or within the coalescing window of its first: ALARM, INSUFFICIENT_DATA and OK edit it.
+ * KEYS: topic owner, watched, snooze, alert state, applied marker, the new message's outbox announcement. ARGV: state,
  * message key, now, state change time, coalescing window, open TTL, applied TTL, whether snooze applies, announcement TTL.
  */
 const ALERT_STEP = `
@@ -216,25 +290,48 @@ local step, st
 local raw = redis.call('GET', KEYS[4])
 if raw then st = cjson.decode(raw) end
 local now = tonumber(ARGV[3])
+local event = ARGV[1]
+local snoozed = ARGV[8] == '1' and redis.call('EXISTS', KEYS[3]) == 1
+local current = st and (st.open or st.nodata or now < st.firstAtMs + tonumber(ARGV[5]))
+local function fresh(count, open, nodata)
+  st = {key = ARGV[2], count = count, firstAt = ARGV[4], firstAtMs = now, open = open, nodata = nodata, seq = 1}
+  -- Announced before any repeat can see it: a repeat's edit waits for this message instead of posting anew.
+  redis.call('SET', KEYS[6], '1', 'PX', ARGV[9])
+end
 if not owner and not watched then
   step = 'ignored'
-elseif ARGV[1] == 'ALARM' then
-  if ARGV[8] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then
+elseif event == 'ALARM' then
+  if snoozed then
     step = 'snoozed'
-  elseif st and (st.open or now < st.firstAtMs + tonumber(ARGV[5])) then
+  elseif current then
     st.count = st.count + 1
     st.open = true
+    st.nodata = false
     st.seq = st.seq + 1
     step = 'coalesced'
   else
-    st = {key = ARGV[2], count = 1, firstAt = ARGV[4], firstAtMs = now, open = true, seq = 1}
+    fresh(1, true, false)
     step = 'posted'
-    -- Announced before any repeat can see it: a repeat's edit waits for this message instead of posting anew.
-    redis.call('SET', KEYS[6], '1', 'PX', ARGV[9])
   end
   if step ~= 'snoozed' then redis.call('SET', KEYS[4], cjson.encode(st), 'PX', ARGV[6]) end
-elseif ARGV[1] == 'OK' and st and st.open then
+elseif event == 'INSUFFICIENT_DATA' then
+  if snoozed then
+    step = 'snoozed'
+  elseif st and st.nodata then
+    step = 'ignored'
+  else
+    if current then
+      st.nodata = true
+      st.seq = st.seq + 1
+    else
+      fresh(0, false, true)
+    end
+    step = 'nodata'
+    redis.call('SET', KEYS[4], cjson.encode(st), 'PX', ARGV[6])
+  end
+elseif event == 'OK' and st and (st.open or st.nodata) then
   st.open = false
+  st.nodata = false
   st.seq = st.seq + 1
   step = 'recovered'
   local left = st.firstAtMs + tonumber(ARGV[5]) - now
@@ -257,7 +354,7 @@ export interface AlertResult {
 /** One SNS notification to its owner's DM; safe to run concurrently and to retry (the state step is atomic and replayable). */
 export async function deliverAlert(n: SnsNotification, deps: CoreDeps): Promise<AlertResult> {
   const parsed = parseAlert(n);
-  if (parsed.type === 'alarm') return deliverAlarm(n, parsed.alarm, parsed.value, deps);
+  if (parsed.type === 'alarm') return deliverAlarm(n, parsed, deps);
   const owner = await deps.store.getJson<Owner>(topicOwnerKey(deps, n.topicArn));
   if (!owner) {
     deps.log.warn({ topicArn: n.topicArn, messageId: n.messageId }, 'notification from a topic with no owner; dropped');
@@ -265,42 +362,48 @@ export async function deliverAlert(n: SnsNotification, deps: CoreDeps): Promise<
   }
   const to = { platform: owner.platform, kind: 'user' as const, userId: owner.userId };
   if (parsed.type === 'budget') {
-    const message: Message = {
-      text: `Budget ${parsed.alertType === 'FORECASTED' ? 'forecast to be exceeded' : 'exceeded'}: ${parsed.amount ?? '?'} against ${parsed.threshold}`,
-      title: parsed.alertType === 'FORECASTED' ? 'Your spend is forecast to pass your budget' : 'You have passed a budget threshold',
-      tone: 'warning',
-      fields: [
-        { label: 'Budget', value: `${parsed.budget}${parsed.budgeted ? ` (${parsed.budgeted} a month)` : ''}` },
-        { label: parsed.alertType === 'FORECASTED' ? 'Forecast' : 'Spent', value: parsed.amount ?? '?' },
-        { label: 'Threshold', value: parsed.threshold },
-      ],
-      body: ['/scicomp list shows what you run; stop or terminate what you no longer need. /scicomp budget shows the details.'],
-    };
+    const message = budgetMessage(parsed, owner);
     await deps.outbox.send({ key: `sns:${n.messageId}`, to, message });
     await deps.feed.publish({ type: 'budget', summary: `${owner.email}: ${message.text}`, key: `sns:${n.messageId}` });
     return { outcome: 'posted' };
   }
-  await deps.outbox.send({ key: `sns:${n.messageId}`, to, message: { text: parsed.text.slice(0, 2900), title: 'AWS notification', tone: 'info' } });
+  deps.log.info({ topicArn: n.topicArn, messageId: n.messageId }, 'unrecognised notification delivered as an excerpt');
+  await deps.outbox.send({ key: `sns:${n.messageId}`, to, message: unrecognisedMessage(parsed) });
   return { outcome: 'posted' };
 }
 
-async function deliverAlarm(n: SnsNotification, a: CloudWatchAlarm, value: string | undefined, deps: CoreDeps): Promise<AlertResult> {
+/**
+ * The provisioned product an alarm scicomp did not name is about: the one scicomp alarm its composite rule names, or the
+ * instance an InstanceId dimension names (in its trigger or inside Trigger.Metrics).
+ */
+async function relatedProduct(p: AlarmAlert, deps: CoreDeps): Promise<string | undefined> {
+  const fromChildren = new Set(p.children.map((c) => parseAlarmName(c)?.provisionedProductId).filter((id): id is string => id !== undefined));
+  if (fromChildren.size === 1) return [...fromChildren][0];
+  if (p.instanceId) return (await deps.store.redis.get(instanceKey(deps, p.instanceId))) ?? undefined;
+  return undefined;
+}
+
+async function deliverAlarm(n: SnsNotification, p: AlarmAlert, deps: CoreDeps): Promise<AlertResult> {
+  const a = p.alarm;
   const ref = parseAlarmName(a.AlarmName);
+  const ppId = ref?.provisionedProductId ?? (await relatedProduct(p, deps));
   // Keyed by resource, not by alarm: an alarm recreated for the same product and kind continues the same message.
   const resource = ref ? `${ref.provisionedProductId}:${ref.kind}` : a.AlarmName;
   const keys = [
     topicOwnerKey(deps, n.topicArn),
-    ref ? watchedKey(deps, ref.provisionedProductId) : deps.store.key('watched', '-'),
-    ref ? snoozeKey(deps, ref.provisionedProductId) : deps.store.key('snooze', '-'),
+    ppId ? watchedKey(deps, ppId) : deps.store.key('watched', '-'),
+    ppId ? snoozeKey(deps, ppId) : deps.store.key('snooze', '-'),
     deps.store.key('alert', resource),
     deps.store.key('alert-applied', n.messageId),
     announcedKey(deps.store, `sns:${n.messageId}`),
   ];
   const args = [a.NewStateValue, `sns:${n.messageId}`, deps.clock.now(), a.StateChangeTime ?? n.timestamp, COALESCE_MS, OPEN_TTL_MS, appliedTtlMs(deps), ref?.kind === 'cpu-idle' ? '1' : '0', ANNOUNCE_TTL_MS];
   const [ownerJson, watchedJson, out] = await alertStep(deps, keys, args);
-  const watched = watchedJson ? (JSON.parse(watchedJson) as Watched) : undefined;
+  let watched = watchedJson ? (JSON.parse(watchedJson) as Watched) : undefined;
   // A configured topic, or topic-owner keys lost: the alarm's provisioned product still names its owner.
   const owner = ownerJson ? (JSON.parse(ownerJson) as Owner) : watched?.owner;
+  // A product found by what the alarm watches is named only to its own owner.
+  if (!ref && watched && owner && watched.owner.email.toLowerCase() !== owner.email.toLowerCase()) watched = undefined;
   const { step, state } = JSON.parse(out) as { step: Step; state?: AlertState };
   if (!owner) {
     deps.log.warn({ topicArn: n.topicArn, alarm: a.AlarmName, messageId: n.messageId }, 'alarm with no known owner; dropped');
@@ -316,17 +419,14 @@ async function deliverAlarm(n: SnsNotification, a: CloudWatchAlarm, value: strin
   const key = `sns:${n.messageId}`;
   const replaces = state.key === key ? undefined : state.key;
   if (step === 'recovered') {
-    const times = `it fired ${state.count} time${state.count === 1 ? '' : 's'}${state.count > 1 ? ` since ${state.firstAt}` : ''}`;
-    await deps.outbox.send({
-      key,
-      replaces,
-      version: state.seq,
-      to,
-      message: { text: `${name} recovered: ${ref ? KIND_TEXT[ref.kind].recovered : `${a.AlarmName} is OK`}.`, title: `${name} recovered`, tone: 'success', context: [`alarm ${a.AlarmName} is OK again (${a.StateChangeTime ?? n.timestamp}); ${times}`] },
-    });
+    await deps.outbox.send({ key, replaces, version: state.seq, to, message: recoveredMessage(name, p, ref?.kind, state, a.StateChangeTime ?? n.timestamp) });
     return { outcome: 'recovered' };
   }
-  const message = alarmMessage(watched, a, ref?.kind, value, state.count, state.firstAt, state.key);
+  if (step === 'nodata') {
+    await deps.outbox.send({ key, replaces, version: state.seq, to, message: noDataMessage(watched, p, ref?.kind, state) });
+    return { outcome: 'nodata' };
+  }
+  const message = alarmMessage(watched, p, ref?.kind, state.count, state.firstAt, state.key);
   await deps.outbox.send({ key, replaces, version: state.seq, to, message });
   if (step === 'posted') await deps.feed.publish({ type: 'alarm', summary: `${owner.email}: ${message.text}`, key });
   return { outcome: step };

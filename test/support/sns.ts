@@ -95,7 +95,14 @@ export function confirmation(topicArn: string, token: string = snsToken()): Unsi
   } as Unsigned;
 }
 
-export function alarmMessage(o: { alarmName: string; state: 'ALARM' | 'OK'; metric?: string; namespace?: string; threshold?: number; value?: number }): string {
+/** A JSON fixture of test/fixtures without its `_source` note, as an object to edit. */
+export function alarmFixture(file: string): Record<string, unknown> & { Trigger?: Record<string, unknown> } {
+  const fixture = JSON.parse(readFileSync(`test/fixtures/${file}`, 'utf8')) as Record<string, unknown> & { Trigger?: Record<string, unknown> };
+  delete fixture._source;
+  return fixture;
+}
+
+export function alarmMessage(o: { alarmName: string; state: 'ALARM' | 'OK' | 'INSUFFICIENT_DATA'; metric?: string; namespace?: string; threshold?: number; value?: number }): string {
   const fixture = JSON.parse(readFileSync('test/fixtures/cloudwatch-alarm.json', 'utf8')) as Record<string, unknown> & { Trigger: Record<string, unknown> };
   delete fixture._source;
   const value = o.value ?? 97.5;
@@ -103,16 +110,18 @@ export function alarmMessage(o: { alarmName: string; state: 'ALARM' | 'OK'; metr
     ...fixture,
     AlarmName: o.alarmName,
     NewStateValue: o.state,
-    OldStateValue: o.state === 'OK' ? 'ALARM' : 'OK',
+    OldStateValue: o.state === 'ALARM' ? 'OK' : 'ALARM',
     NewStateReason:
       o.state === 'OK'
         ? `Threshold Crossed: 1 datapoint [42.0 (23/11/26 10:20:00)] was not greater than the threshold (${o.threshold ?? 95}.0).`
+        : o.state === 'INSUFFICIENT_DATA'
+        ? 'Insufficient Data: 3 datapoints were unknown.'
         : `Threshold Crossed: 3 out of the last 3 datapoints [${value} (23/11/26 10:02:00), 96.1 (23/11/26 10:01:00)] were greater than the threshold (${o.threshold ?? 95}.0).`,
     Trigger: { ...fixture.Trigger, MetricName: o.metric ?? 'CPUUtilization', Namespace: o.namespace ?? 'AWS/EC2', Threshold: o.threshold ?? 95 },
   });
 }
 
-export function budgetMessage(budget: string, type: 'ACTUAL' | 'FORECASTED' = 'ACTUAL'): string {
-  const file = type === 'ACTUAL' ? 'test/fixtures/budget-notification.txt' : 'test/fixtures/budget-notification-forecasted.txt';
+export function budgetMessage(budget: string, type: 'ACTUAL' | 'FORECASTED' = 'ACTUAL', period: 'monthly' | 'daily' | 'quarterly' | 'annually' = 'monthly'): string {
+  const file = type === 'FORECASTED' ? 'test/fixtures/budget-notification-forecasted.txt' : period === 'monthly' ? 'test/fixtures/budget-notification.txt' : `test/fixtures/budget-notification-${period}.txt`;
   return readFileSync(file, 'utf8').replaceAll('scicomp-example', budget);
 }

@@ -84,8 +84,8 @@ export function renderBlocks(m: Message): Block[] {
 }
 
 export function renderMessage(m: Message): { text: string; blocks: Block[] } {
-  // The top-level text is the notification a phone shows: escaped like the blocks, or a name could ping the channel.
-  return { text: escapeMrkdwn(clip(m.text, TEXT_MAX)), blocks: renderBlocks(m) };
+  // The fallback text is mrkdwn too: escaped, a notification's own words cannot mention @channel or make a link.
+  return { text: clip(escapeMrkdwn(m.text), TEXT_MAX), blocks: renderBlocks(m) };
 }
 
 function option(value: string) {
