@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { dataKeyProblem } from './core/sealed.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const optionalString = z
@@ -26,6 +27,7 @@ const schema = z.object({
   AWS_REGION: z.string().default('us-east-1'),
   SCICOMP_SECRET_ID: optionalString,
   SCICOMP_SECRET_TTL_MS: int(1).default(300_000),
+  SCICOMP_DATA_KEY: optionalString.refine((v) => v === undefined || dataKeyProblem(v) === undefined, { message: dataKeyProblem('') }),
   SANDBOX_PROVISION_MS: int(1).default(5_000),
   SCICOMP_POLICY: z.string().default('manifests/catalog.yaml'),
   SCICOMP_PUBLIC_URL: optionalString.pipe(z.string().url().optional()),
@@ -71,7 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const variable = String(issue.path[0] ?? 'environment');
     const got = env[variable];
     // Secrets are never echoed back, even when malformed.
-    const shown = got === undefined || /SECRET|TOKEN|PASSWORD|WEBHOOK/.test(variable) ? '' : ` (got ${JSON.stringify(got)})`;
+    const shown = got === undefined || /SECRET|TOKEN|PASSWORD|WEBHOOK|KEY/.test(variable) ? '' : ` (got ${JSON.stringify(got)})`;
     throw new ConfigError(`invalid configuration: ${variable}: ${issue.message}${shown}`);
   }
   const c = parsed.data;

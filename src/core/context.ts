@@ -4,6 +4,7 @@ import type { Store } from '../adapters/redis/store.js';
 import type { Message } from './message.js';
 import type { Policy } from './policy.js';
 import type { Address, AlarmsPort, BudgetsPort, CatalogPort, Clock, Platform, ProductKind, TopicsPort } from './ports.js';
+import type { Sealer } from './sealed.js';
 
 export interface Actor {
   platform: Platform;
@@ -127,6 +128,8 @@ export interface CoreDeps {
   /** `SCICOMP_PUBLIC_URL/sns`, subscribed to every user's topic; absent in local use. */
   snsEndpoint?: string;
   log: Logger;
+  /** Seals what holds NoEcho values (launch plans, confirmations, request payloads) before it is stored. */
+  sealer: Sealer;
 }
 
 export const noFeed: Feed = { publish: async () => {} };
