@@ -3,7 +3,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Store } from '../src/adapters/redis/store.js';
 import type { Answer, Bot } from '../src/core/bot.js';
-import { parseCommand, type Command } from '../src/core/command.js';
+import { parseCommand, tokenize, VERBS, type Command } from '../src/core/command.js';
 import type { AuditLog, Ctx, Outbox } from '../src/core/context.js';
 import { resolveActor } from '../src/core/directory.js';
 import { UpstreamError, UserInputError, isUserFacing } from '../src/core/errors.js';
@@ -73,6 +73,16 @@ interface Described {
   cmd?: Command;
 }
 
+/**
+ * What an unparsable command is recorded as: its verb and parameter keys. Unparsed, nothing tells which of its values
+ * are NoEcho, so no value (nor any other word of it) is recorded.
+ */
+export function outlineOfInvalid(text: string): { verb: string; keys: string[] } {
+  const [first, ...rest] = tokenize(text.trim());
+  const verb = VERBS.find((v) => v === first?.toLowerCase()) ?? 'unknown';
+  return { verb, keys: rest.flatMap((t) => /^([A-Za-z][A-Za-z0-9_.:-]*)=/.exec(t)?.[1] ?? []) };
+}
+
 function describe(i: Interaction): Described {
   switch (i.type) {
     case 'command': {
@@ -81,7 +91,7 @@ function describe(i: Interaction): Described {
         const target = 'name' in cmd ? cmd.name : 'product' in cmd ? cmd.product : undefined;
         return { action: `command.${cmd.verb}`, target, cmd };
       } catch {
-        return { action: 'command.invalid', target: i.text.slice(0, 80) };
+        return { action: 'command.invalid', parameters: outlineOfInvalid(i.text) };
       }
     }
     case 'action':
@@ -130,7 +140,8 @@ export async function process(job: Job<Payload>, deps: Deps): Promise<string> {
   } catch (err) {
     if (isUserFacing(err)) {
       await reply(errorMessage(err));
-      await audit(`refused: ${err.message}`);
+      // A parse error may quote any word of the command: the outline (verb and keys) is all an invalid one leaves.
+      await audit(described.action === 'command.invalid' ? 'refused: not a valid command' : `refused: ${err.message}`);
       return 'refused';
     }
     const attempts = job.opts.attempts ?? 1;

@@ -2,6 +2,7 @@
 // and that nothing keeps in clear: no Redis key of any type under the prefix, no audit entry, no log line, no chat message.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { StoredAuditEntry } from '../../src/core/context.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness } from '../support/harness.js';
 import { testPolicy } from '../support/policy.js';
@@ -9,7 +10,7 @@ import { testPolicy } from '../support/policy.js';
 const ALICE = 'UALICE';
 const IT1 = 'UIT1';
 /** Distinct per step, so a leak names the step it came from. */
-const SECRET = { launch: 'Launch-Pw-7f3a91c2', update: 'Update-Pw-0b8e44d1', approved: 'Approve-Pw-c9d27e55' };
+const SECRET = { launch: 'Launch-Pw-7f3a91c2', update: 'Update-Pw-0b8e44d1', approved: 'Approve-Pw-c9d27e55', typo: 's3cret-typo-5d1e' };
 
 let h: Harness;
 let sandbox: SandboxCatalog;
@@ -140,5 +141,26 @@ describe('a NoEcho parameter value', () => {
     expect(provision.mock.calls.map(([input]) => input.parameters.NotebookPassword)).toEqual([SECRET.approved]);
     provision.mockRestore();
     await expectNowhere(SECRET.approved);
+  });
+
+  it('in a command that does not parse is audited as its verb and keys, never its values', async () => {
+    startWorkers();
+    const typos = [
+      `lanch "EC2 Notebook" nb DbPassword=${SECRET.typo}`,
+      `launch "EC2 Notebook" nb DbPassword=${SECRET.typo} extra`,
+      `DbPassword=${SECRET.typo}`,
+    ];
+    for (const text of typos) await reply((await h.command(ALICE, text)).responseId, `refusal of ${text}`);
+    const invalid = await eventually(async () => {
+      const found = (await h.app.audit.recent(1000)).filter((e: StoredAuditEntry) => e.action === 'command.invalid');
+      return found.length === typos.length ? found : undefined;
+    }, 'the invalid commands audited');
+    expect(invalid.map((e) => e.parameters).reverse()).toEqual([
+      { verb: 'unknown', keys: ['DbPassword'] },
+      { verb: 'launch', keys: ['DbPassword'] },
+      { verb: 'unknown', keys: [] },
+    ]);
+    expect(invalid.every((e) => e.outcome === 'refused: not a valid command' && e.target === undefined)).toBe(true);
+    await expectNowhere(SECRET.typo);
   });
 });
