@@ -17,7 +17,7 @@ import { RedisAudit } from './adapters/redis/audit.js';
 import { Store } from './adapters/redis/store.js';
 import { createSlackApp } from './adapters/slack/app.js';
 import { optionListKey, SlackChat } from './adapters/slack/chat.js';
-import type { Config } from './config.js';
+import { LOG_REDACT, type Config } from './config.js';
 import { Bot, type Extensions } from './core/bot.js';
 import type { CoreDeps, Feed, People } from './core/context.js';
 import { resolveActor } from './core/directory.js';
@@ -75,7 +75,7 @@ export class Scicomp {
     policy: Policy,
     o: Overrides,
   ) {
-    this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password', 'headers.authorization'] });
+    this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: LOG_REDACT });
     // The queues run on this connection: their errors are its errors, said once with them.
     const trouble = this.redisTrouble();
     this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }), trouble);

@@ -62,6 +62,35 @@ function sharedCredentialsFile(env: NodeJS.ProcessEnv): string | undefined {
   return /aws_access_key_id|credential_process|sso_session/i.test(readFileSync(path, 'utf8')) ? path : undefined;
 }
 
+/** Every logger's redaction list: secrets, and whatever may carry parameter values (NoEcho ones among them). */
+export const LOG_REDACT = [
+  '*.token',
+  '*.secret',
+  '*.password',
+  'headers.authorization',
+  'dataKey',
+  '*.dataKey',
+  'parameters',
+  '*.parameters',
+  'params',
+  '*.params',
+  'interaction',
+  '*.interaction',
+  'values',
+  '*.values',
+];
+
+/** `redis://user:pass@host` → `redis://user:***@host`; also for a value too malformed to parse, where the password may hold "@". */
+export function redactCredentials(value: string): string {
+  const at = value.lastIndexOf('@');
+  if (at < 0) return value;
+  const scheme = value.indexOf('://');
+  const start = scheme >= 0 && scheme < at ? scheme + 3 : 0;
+  const userinfo = value.slice(start, at);
+  const colon = userinfo.indexOf(':');
+  return `${value.slice(0, start)}${colon < 0 ? '' : `${userinfo.slice(0, colon)}:`}***${value.slice(at)}`;
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -72,8 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');
     const got = env[variable];
-    // Secrets are never echoed back, even when malformed.
-    const shown = got === undefined || /SECRET|TOKEN|PASSWORD|WEBHOOK|KEY/.test(variable) ? '' : ` (got ${JSON.stringify(got)})`;
+    // Secrets are never echoed back, even when malformed, nor the credentials in a URL.
+    const shown = got === undefined || /SECRET|TOKEN|PASSWORD|WEBHOOK|KEY/.test(variable) ? '' : ` (got ${JSON.stringify(redactCredentials(got))})`;
     throw new ConfigError(`invalid configuration: ${variable}: ${issue.message}${shown}`);
   }
   const c = parsed.data;

@@ -8,7 +8,7 @@ import { ConsoleChat } from './adapters/console/chat.js';
 import { startConsole } from './adapters/console/repl.js';
 import { AwsAlarms, AwsBudgets, AwsTopics, BudgetsClient, CloudWatchClient, SNSClient } from './adapters/aws/alerts.js';
 import { Scicomp, type Overrides } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, LOG_REDACT, loadConfig, type Config } from './config.js';
 import { PolicyError, loadPolicy } from './core/policy.js';
 import type { SecretName } from './core/ports.js';
 import { dataKeyProblem } from './core/sealed.js';
@@ -62,8 +62,8 @@ async function main(): Promise<void> {
   const interactive = config.SCICOMP_CONSOLE ?? (!slackEnv && process.stdin.isTTY === true && role === 'all');
   // The console is the chat there: logs go to stderr, and only what needs attention unless LOG_LEVEL says otherwise.
   const log = interactive
-    ? pino({ level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', redact: ['*.token', '*.secret', '*.password'] }, pino.destination(2))
-    : pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password'] });
+    ? pino({ level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', redact: LOG_REDACT }, pino.destination(2))
+    : pino({ level: config.LOG_LEVEL, redact: LOG_REDACT });
   const policy = await loadPolicy(config.SCICOMP_POLICY);
   const fallback = envSecrets(config);
   const secrets = config.SCICOMP_SECRET_ID
