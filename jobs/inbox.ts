@@ -3,7 +3,8 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RunPayload } from './run-command.js';
+import type { Sealer } from '../src/core/sealed.js';
+import { sealPayload, type Payload, type RunPayload } from './run-command.js';
 import { TurnBatch } from './turn-batch.js';
 
 const GROUP = 'pump';
@@ -23,6 +24,7 @@ export class Inbox {
   constructor(
     private readonly redis: Redis,
     prefix: string,
+    private readonly sealer: Sealer,
   ) {
     this.key = `${prefix}:inbox`;
     this.batch = new TurnBatch(ENTRY_MAX, (payloads) =>
@@ -32,10 +34,11 @@ export class Inbox {
 
   /**
    * Written at the end of this turn of the event loop, with whatever else arrived in it: one XADD for a burst, not one
-   * per interaction, which is most of what a busy web process spends on an ack. Resolves once Redis has it.
+   * per interaction, which is most of what a busy web process spends on an ack. Resolves once Redis has it. The
+   * interaction is sealed first: its raw text may hold NoEcho values, and only the worker can tell which.
    */
-  push(payload: RunPayload): Promise<void> {
-    return this.batch.push(JSON.stringify(payload));
+  async push(payload: RunPayload): Promise<void> {
+    return this.batch.push(JSON.stringify(await sealPayload(payload, this.sealer)));
   }
 }
 
@@ -48,7 +51,7 @@ export class InboxPump {
   constructor(
     private readonly inbox: Inbox,
     redis: Redis,
-    private readonly deliver: (p: RunPayload) => Promise<void>,
+    private readonly deliver: (p: Payload) => Promise<void>,
     private readonly log: Logger,
   ) {
     // XREADGROUP BLOCK holds its connection; it must not stall the shared one.
@@ -73,7 +76,7 @@ export class InboxPump {
       // An entry holds one or more interactions (field "p" each). run-command's job id derives from the request id:
       // an entry delivered again after a pump died mid-way is the same jobs, not new ones.
       for (let i = 0; i + 1 < fields.length; i += 2) {
-        if (fields[i] === 'p') await this.deliver(JSON.parse(fields[i + 1]!) as RunPayload);
+        if (fields[i] === 'p') await this.deliver(JSON.parse(fields[i + 1]!) as Payload);
       }
       await this.reader.multi().xack(this.inbox.key, GROUP, id).xdel(this.inbox.key, id).exec();
     }

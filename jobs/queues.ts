@@ -8,7 +8,7 @@ import type { SnsMessage } from '../src/http/sns.js';
 import { Store } from '../src/adapters/redis/store.js';
 import { RefStore } from './outbox-refs.js';
 import { TurnBatch } from './turn-batch.js';
-import type { RunPayload } from './run-command.js';
+import type { Payload as RunCommandPayload } from './run-command.js';
 
 export const QUEUE = {
   command: 'run-command',
@@ -160,9 +160,12 @@ export class Queues {
     };
   }
 
-  async runCommand(payload: RunPayload): Promise<void> {
+  async runCommand(payload: RunCommandPayload): Promise<void> {
     await this.command.add('run', payload, {
       ...KEEP,
+      // Kept an hour, not a day: long enough for the job id to absorb an inbox entry redelivered after a pump died
+      // (30 s) or a platform's retry, and no longer than that holding even a sealed copy of what the user typed.
+      removeOnComplete: { age: 3600, count: 10_000 },
       jobId: jobIdFor('cmd', payload.requestId),
       attempts: 5,
       backoff: { type: 'exponential', delay: 1000 },

@@ -3,13 +3,14 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Store } from '../src/adapters/redis/store.js';
 import type { Answer, Bot } from '../src/core/bot.js';
-import { parseCommand, type Command } from '../src/core/command.js';
+import { parseCommand, tokenize, VERBS, type Command } from '../src/core/command.js';
 import type { AuditLog, Ctx, Outbox } from '../src/core/context.js';
 import { resolveActor } from '../src/core/directory.js';
 import { UpstreamError, UserInputError, isUserFacing } from '../src/core/errors.js';
 import type { Message } from '../src/core/message.js';
 import type { Policy } from '../src/core/policy.js';
 import type { Address, ChatPort, Platform } from '../src/core/ports.js';
+import type { Sealer } from '../src/core/sealed.js';
 import { QUEUE } from './queues.js';
 
 export const name = QUEUE.command;
@@ -29,7 +30,25 @@ export interface RunPayload {
   /** A form already open on the user's screen (Slack view id) that the answer's form replaces. */
   formRef?: string;
 }
-export type Payload = RunPayload;
+
+/**
+ * As queued (inbox stream, job data): the interaction sealed with the data key. A command's raw text and a form's values
+ * may hold NoEcho values, and which keys are NoEcho is known only once the worker has matched them to a product.
+ */
+export type QueuedPayload = Omit<RunPayload, 'interaction'> & { sealed: string };
+/** An unsealed RunPayload was queued by a process from before sealing (during an upgrade). */
+export type Payload = QueuedPayload | RunPayload;
+
+export async function sealPayload(p: RunPayload, sealer: Sealer): Promise<QueuedPayload> {
+  const { interaction, ...rest } = p;
+  return { ...rest, sealed: await sealer.seal(JSON.stringify(interaction)) };
+}
+
+async function openPayload(p: Payload, sealer: Sealer): Promise<RunPayload> {
+  if (!('sealed' in p)) return p;
+  const { sealed, ...rest } = p;
+  return { ...rest, interaction: JSON.parse(await sealer.open(sealed)) as Interaction };
+}
 
 export interface Deps {
   bot: Bot;
@@ -39,6 +58,7 @@ export interface Deps {
   audit: AuditLog;
   policy: () => Policy;
   log: Logger;
+  sealer: Sealer;
 }
 
 export function errorMessage(err: UserInputError | Error): Message {
@@ -46,7 +66,24 @@ export function errorMessage(err: UserInputError | Error): Message {
   return { text: err.message, tone: 'error', context: hint };
 }
 
-function describe(i: Interaction): { action: string; target?: string; cmd?: Command } {
+interface Described {
+  action: string;
+  target?: string;
+  parameters?: Record<string, unknown>;
+  cmd?: Command;
+}
+
+/**
+ * What an unparsable command is recorded as: its verb and parameter keys. Unparsed, nothing tells which of its values
+ * are NoEcho, so no value (nor any other word of it) is recorded.
+ */
+export function outlineOfInvalid(text: string): { verb: string; keys: string[] } {
+  const [first, ...rest] = tokenize(text.trim());
+  const verb = VERBS.find((v) => v === first?.toLowerCase()) ?? 'unknown';
+  return { verb, keys: rest.flatMap((t) => /^([A-Za-z][A-Za-z0-9_.:-]*)=/.exec(t)?.[1] ?? []) };
+}
+
+function describe(i: Interaction): Described {
   switch (i.type) {
     case 'command': {
       try {
@@ -54,7 +91,7 @@ function describe(i: Interaction): { action: string; target?: string; cmd?: Comm
         const target = 'name' in cmd ? cmd.name : 'product' in cmd ? cmd.product : undefined;
         return { action: `command.${cmd.verb}`, target, cmd };
       } catch {
-        return { action: 'command.invalid', target: i.text.slice(0, 80) };
+        return { action: 'command.invalid', parameters: outlineOfInvalid(i.text) };
       }
     }
     case 'action':
@@ -79,13 +116,18 @@ async function answer(p: RunPayload, ctx: Ctx, bot: Bot): Promise<Answer> {
 }
 
 export async function process(job: Job<Payload>, deps: Deps): Promise<string> {
-  const p = job.data;
-  const chat = deps.chats[p.platform];
-  if (!chat) throw new UnrecoverableError(`no chat adapter for ${p.platform}`);
-  const reply = (message: Message, suffix = 'reply') => deps.outbox.send({ key: `${suffix}:${p.requestId}`, to: p.reply, message });
-  const { action, target } = describe(p.interaction);
-  const who = `${p.platform}:${p.userId}`;
+  const q = job.data;
+  const chat = deps.chats[q.platform];
+  if (!chat) throw new UnrecoverableError(`no chat adapter for ${q.platform}`);
+  const reply = (message: Message, suffix = 'reply') => deps.outbox.send({ key: `${suffix}:${q.requestId}`, to: q.reply, message });
+  const who = `${q.platform}:${q.userId}`;
+  // Until it is opened (a data key Secrets Manager cannot give just now is retried), all that is known is that one came.
+  let described: Described = { action: 'interaction' };
+  const audit = (outcome: string) =>
+    deps.audit.append({ actor: who, action: described.action, target: described.target, parameters: described.parameters, outcome, requestId: q.requestId });
   try {
+    const p = await openPayload(q, deps.sealer);
+    described = describe(p.interaction);
     const actor = await resolveActor(p.platform, p.userId, { chat, store: deps.store, policy: deps.policy });
     const result = await answer(p, { actor, requestId: p.requestId, reply: p.reply }, deps.bot);
     if (result.form) {
@@ -93,20 +135,21 @@ export async function process(job: Job<Payload>, deps: Deps): Promise<string> {
       else await chat.openForm(p.requestId, result.form);
     }
     if (result.message) await reply(result.message);
-    await deps.audit.append({ actor: who, action, target, outcome: 'ok', requestId: p.requestId });
+    await audit('ok');
     return 'ok';
   } catch (err) {
     if (isUserFacing(err)) {
       await reply(errorMessage(err));
-      await deps.audit.append({ actor: who, action, target, outcome: `refused: ${err.message}`, requestId: p.requestId });
+      // A parse error may quote any word of the command: the outline (verb and keys) is all an invalid one leaves.
+      await audit(described.action === 'command.invalid' ? 'refused: not a valid command' : `refused: ${err.message}`);
       return 'refused';
     }
     const attempts = job.opts.attempts ?? 1;
     const retryable = err instanceof UpstreamError ? err.retryable : true;
     if (retryable && job.attemptsMade + 1 < attempts) throw err;
-    deps.log.error({ err: { name: (err as Error).name, message: (err as Error).message }, requestId: p.requestId, action }, 'interaction failed');
+    deps.log.error({ err: { name: (err as Error).name, message: (err as Error).message }, requestId: q.requestId, action: described.action }, 'interaction failed');
     await reply({ text: 'AWS or the chat platform is not answering right now, so nothing was done. Please try again in a few minutes.', tone: 'error' }, 'failure');
-    await deps.audit.append({ actor: who, action, target, outcome: `failed: ${(err as Error).name}`, requestId: p.requestId });
+    await audit(`failed: ${(err as Error).name}`);
     throw new UnrecoverableError((err as Error).message);
   }
 }

@@ -17,7 +17,7 @@ import { RedisAudit } from './adapters/redis/audit.js';
 import { Store } from './adapters/redis/store.js';
 import { createSlackApp } from './adapters/slack/app.js';
 import { optionListKey, SlackChat } from './adapters/slack/chat.js';
-import type { Config } from './config.js';
+import { LOG_REDACT, type Config } from './config.js';
 import { Bot, type Extensions } from './core/bot.js';
 import type { CoreDeps, Feed, People } from './core/context.js';
 import { resolveActor } from './core/directory.js';
@@ -28,6 +28,7 @@ import type { Command } from './core/command.js';
 import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
+import { Sealer } from './core/sealed.js';
 import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
 
 export interface Overrides {
@@ -57,6 +58,7 @@ export class Scicomp {
   readonly store: Store;
   readonly queues: Queues;
   readonly inbox: Inbox;
+  readonly sealer: Sealer;
   private pump?: InboxPump;
   readonly audit: RedisAudit;
   readonly chats: Partial<Record<Platform, ChatPort>>;
@@ -73,13 +75,15 @@ export class Scicomp {
     policy: Policy,
     o: Overrides,
   ) {
-    this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password', 'headers.authorization'] });
+    this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: LOG_REDACT });
     // The queues run on this connection: their errors are its errors, said once with them.
     const trouble = this.redisTrouble();
     this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }), trouble);
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
     this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform], trouble);
-    this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX);
+    // Every replica must hold the same data key (main.ts insists on one); only the one-process sandbox may go without.
+    this.sealer = new Sealer({ get: () => o.secrets.get('dataKey'), invalidate: () => o.secrets.invalidate() }, { ephemeral: config.aws === 'sandbox' });
+    this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX, this.sealer);
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
     this.policyNow = policy;
@@ -103,6 +107,7 @@ export class Scicomp {
       snsEndpoint: config.SCICOMP_PUBLIC_URL ? `${config.SCICOMP_PUBLIC_URL.replace(/\/$/, '')}/sns` : undefined,
       snsMaxAgeMs: config.SNS_MAX_AGE_MS,
       log: this.log,
+      sealer: this.sealer,
     };
     this.snsVerifier = o.snsVerifier ?? new SnsVerifier();
     this.fetch = o.fetch;
@@ -268,7 +273,7 @@ export class Scicomp {
     };
     make<runCommand.Payload>(
       runCommand.name,
-      (job) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, store: this.store, audit: this.audit, policy: this.deps.policy, log: this.log }),
+      (job) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, store: this.store, audit: this.audit, policy: this.deps.policy, log: this.log, sealer: this.sealer }),
       16,
     );
     make<watchProvision.Payload>(

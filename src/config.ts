@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { dataKeyProblem } from './core/sealed.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const optionalString = z
@@ -28,6 +29,7 @@ const schema = z.object({
   AWS_REGION: z.string().default('us-east-1'),
   SCICOMP_SECRET_ID: optionalString,
   SCICOMP_SECRET_TTL_MS: int(1).default(300_000),
+  SCICOMP_DATA_KEY: optionalString.refine((v) => v === undefined || dataKeyProblem(v) === undefined, { message: dataKeyProblem('') }),
   SANDBOX_PROVISION_MS: int(1).default(5_000),
   SCICOMP_POLICY: z.string().default('manifests/catalog.yaml'),
   SCICOMP_PUBLIC_URL: optionalString.pipe(z.string().url().optional()),
@@ -64,6 +66,35 @@ function sharedCredentialsFile(env: NodeJS.ProcessEnv): string | undefined {
   return /aws_access_key_id|credential_process|sso_session/i.test(readFileSync(path, 'utf8')) ? path : undefined;
 }
 
+/** Every logger's redaction list: secrets, and whatever may carry parameter values (NoEcho ones among them). */
+export const LOG_REDACT = [
+  '*.token',
+  '*.secret',
+  '*.password',
+  'headers.authorization',
+  'dataKey',
+  '*.dataKey',
+  'parameters',
+  '*.parameters',
+  'params',
+  '*.params',
+  'interaction',
+  '*.interaction',
+  'values',
+  '*.values',
+];
+
+/** `redis://user:pass@host` → `redis://user:***@host`; also for a value too malformed to parse, where the password may hold "@". */
+export function redactCredentials(value: string): string {
+  const at = value.lastIndexOf('@');
+  if (at < 0) return value;
+  const scheme = value.indexOf('://');
+  const start = scheme >= 0 && scheme < at ? scheme + 3 : 0;
+  const userinfo = value.slice(start, at);
+  const colon = userinfo.indexOf(':');
+  return `${value.slice(0, start)}${colon < 0 ? '' : `${userinfo.slice(0, colon)}:`}***${value.slice(at)}`;
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -74,8 +105,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');
     const got = env[variable];
-    // Secrets are never echoed back, even when malformed.
-    const shown = got === undefined || /SECRET|TOKEN|PASSWORD|WEBHOOK/.test(variable) ? '' : ` (got ${JSON.stringify(got)})`;
+    // Secrets are never echoed back, even when malformed, nor the credentials in a URL.
+    const shown = got === undefined || /SECRET|TOKEN|PASSWORD|WEBHOOK|KEY/.test(variable) ? '' : ` (got ${JSON.stringify(redactCredentials(got))})`;
     throw new ConfigError(`invalid configuration: ${variable}: ${issue.message}${shown}`);
   }
   const c = parsed.data;

@@ -8,9 +8,10 @@ import { ConsoleChat } from './adapters/console/chat.js';
 import { startConsole } from './adapters/console/repl.js';
 import { AwsAlarms, AwsBudgets, AwsTopics, BudgetsClient, CloudWatchClient, SNSClient } from './adapters/aws/alerts.js';
 import { Scicomp, type Overrides } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, LOG_REDACT, loadConfig, type Config } from './config.js';
 import { PolicyError, loadPolicy } from './core/policy.js';
 import type { SecretName } from './core/ports.js';
+import { dataKeyProblem } from './core/sealed.js';
 
 type Role = 'all' | 'web' | 'worker';
 
@@ -30,6 +31,7 @@ function envSecrets(c: Config): Partial<Record<SecretName, string>> {
     teamsTenantId: c.TEAMS_TENANT_ID,
     slackFeedWebhookUrl: c.SLACK_FEED_WEBHOOK_URL,
     teamsFeedWebhookUrl: c.TEAMS_FEED_WEBHOOK_URL,
+    dataKey: c.SCICOMP_DATA_KEY,
   };
 }
 
@@ -60,8 +62,8 @@ async function main(): Promise<void> {
   const interactive = config.SCICOMP_CONSOLE ?? (!slackEnv && process.stdin.isTTY === true && role === 'all');
   // The console is the chat there: logs go to stderr, and only what needs attention unless LOG_LEVEL says otherwise.
   const log = interactive
-    ? pino({ level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', redact: ['*.token', '*.secret', '*.password'] }, pino.destination(2))
-    : pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password'] });
+    ? pino({ level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', redact: LOG_REDACT }, pino.destination(2))
+    : pino({ level: config.LOG_LEVEL, redact: LOG_REDACT });
   const policy = await loadPolicy(config.SCICOMP_POLICY);
   const fallback = envSecrets(config);
   const secrets = config.SCICOMP_SECRET_ID
@@ -71,6 +73,15 @@ async function main(): Promise<void> {
   // Socket Mode needs no signing secret; HTTP mode needs both. Half a Slack configuration is a mistake, not a console.
   if (botToken && !appToken && !signingSecret) throw new ConfigError('invalid configuration: SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)');
   if (!botToken && (signingSecret || appToken)) throw new ConfigError('invalid configuration: SLACK_BOT_TOKEN: required with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN');
+  // NoEcho values wait in Redis sealed with this key, which every process must share; only the one-process sandbox can
+  // do with a key of its own, never stored.
+  const dataKey = await secrets.get('dataKey');
+  const keyProblem = dataKey ? dataKeyProblem(dataKey) : undefined;
+  // SCICOMP_DATA_KEY was checked with the rest of the environment: a bad key here is the secret's.
+  if (keyProblem) throw new ConfigError(`invalid configuration: dataKey in the secret ${config.SCICOMP_SECRET_ID}: ${keyProblem}`);
+  if (!dataKey && (config.aws === 'aws' || role !== 'all')) {
+    throw new ConfigError('invalid configuration: SCICOMP_DATA_KEY: required with real AWS or separate web and worker processes (or dataKey in the secret): openssl rand -base64 32');
+  }
   const slackConfigured = Boolean(botToken);
   const consoleMode = interactive && (config.SCICOMP_CONSOLE === true || !slackConfigured);
   if (config.aws === 'sandbox' && role !== 'all') {

@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, LOG_REDACT, loadConfig, redactCredentials } from '../src/config.js';
 
 describe('config', () => {
   it('defaults to the sandbox without AWS credentials, and says why', () => {
@@ -40,6 +41,41 @@ describe('config', () => {
     expect(loadConfig({ SNS_MAX_AGE_MS: '172800000' }).SNS_MAX_AGE_MS).toBe(172_800_000);
     expect(() => loadConfig({ SNS_MAX_AGE_MS: '1000' })).toThrow(/^invalid configuration: SNS_MAX_AGE_MS: .*\(got "1000"\)$/);
     expect(() => loadConfig({ SNS_MAX_AGE_MS: String(8 * 86400_000) })).toThrow(/SNS_MAX_AGE_MS/);
+  });
+
+  it('never echoes the credentials of a URL-valued setting, even one too malformed to parse', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    const redis = message({ REDIS_URL: 'redis://admin:p@ss word@redis host:6379' });
+    expect(redis).toBe('invalid configuration: REDIS_URL: Invalid URL (got "redis://admin:***@redis host:6379")');
+    expect(message({ REDIS_URL: 'redis//:hunter2@cache' })).not.toContain('hunter2');
+    expect(message({ SLACK_API_URL: 'https://bot:tok3n@ slack.example' })).toContain('"https://bot:***@ slack.example"');
+    expect(message({ SCICOMP_PUBLIC_URL: 'https://tok3n@ bot.example' })).toContain('"https://***@ bot.example"');
+    expect(redactCredentials('redis://user:pass@host:6379/0')).toBe('redis://user:***@host:6379/0');
+    expect(redactCredentials('redis://host:6379')).toBe('redis://host:6379');
+  });
+
+  it('takes a data key of 32 base64 bytes (two while rotating) and never echoes a bad one', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ SCICOMP_DATA_KEY: key }).SCICOMP_DATA_KEY).toBe(key);
+    expect(loadConfig({ SCICOMP_DATA_KEY: `${key},${Buffer.alloc(32, 9).toString('base64')}` }).SCICOMP_DATA_KEY).toContain(',');
+    expect(() => loadConfig({ SCICOMP_DATA_KEY: 'not-a-key-s3cret' })).toThrow(/^invalid configuration: SCICOMP_DATA_KEY: must be base64 of 32 random bytes/);
+    expect(() => loadConfig({ SCICOMP_DATA_KEY: 'not-a-key-s3cret' })).not.toThrow(/s3cret/);
+  });
+
+  it('logs no parameter values: the one redaction list covers what may carry them', () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'trace', redact: LOG_REDACT }, { write: (l: string) => void lines.push(l) });
+    log.info({ parameters: { DbPassword: 'pw-s3cret' }, job: { params: { DbPassword: 'pw-s3cret' }, interaction: { text: 'DbPassword=pw-s3cret' } } }, 'x');
+    log.info({ values: { DbPassword: 'pw-s3cret' }, dataKey: 'k-s3cret' }, 'y');
+    expect(lines).toHaveLength(2);
+    expect(lines.join('\n')).not.toContain('s3cret');
   });
 
   it('polls sandbox records at the sandbox’s pace unless told otherwise', () => {

@@ -49,6 +49,12 @@ describe('start-up', () => {
     expect(stderr).not.toContain('xoxb-not-echoed');
   });
 
+  it('with real AWS and no data key, stops naming SCICOMP_DATA_KEY, before any AWS call', async () => {
+    const { code, stderr } = await run({ SCICOMP_AWS: 'aws' });
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^scicomp: invalid configuration: SCICOMP_DATA_KEY: required with real AWS/)]);
+  });
+
   it('stops on a broken policy file with its path and line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scicomp-main-'));
     const path = join(dir, 'catalog.yaml');

@@ -5,6 +5,7 @@ import { newRequestId } from './ids.js';
 import type { LaunchPlan } from './launch.js';
 import type { Field, Form, Message } from './message.js';
 import type { Address, Platform } from './ports.js';
+import { openJson, sealJson, type Sealed } from './sealed.js';
 
 export type RequestKind = 'launch' | 'transfer' | 'restore' | 'offboard';
 export type RequestState = 'pending' | 'approved' | 'denied' | 'expired' | 'done';
@@ -97,11 +98,12 @@ export function when(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-export async function loadRequest(deps: Pick<CoreDeps, 'store'>, id: string): Promise<{ request: ApprovalRequest; decision: Decision } | undefined> {
+export async function loadRequest(deps: Pick<CoreDeps, 'store' | 'sealer'>, id: string): Promise<{ request: ApprovalRequest; decision: Decision } | undefined> {
   const h = await deps.store.redis.hgetall(requestKey(deps, id));
   if (!h.doc) return undefined;
+  const doc = JSON.parse(h.doc) as Omit<ApprovalRequest, 'payload'> & { payload: RequestPayload | Sealed };
   return {
-    request: JSON.parse(h.doc) as ApprovalRequest,
+    request: { ...doc, payload: (await openJson(deps.sealer, doc.payload))! },
     decision: {
       state: h.state as RequestState,
       decidedBy: h.decidedBy || undefined,
@@ -168,7 +170,8 @@ export async function openRequest(
   const now = deps.clock.now();
   const request: ApprovalRequest = { ...input, id, createdAt: now, expiresAt: now + deps.policy().doc.approvals.expiryHours * 3600_000 };
   const key = requestKey(deps, id);
-  const created = await deps.store.redis.hsetnx(key, 'doc', JSON.stringify(request));
+  // The payload is sealed: a launch plan may hold NoEcho values, which Redis keeps only encrypted with the bot's data key.
+  const created = await deps.store.redis.hsetnx(key, 'doc', JSON.stringify({ ...request, payload: await sealJson(deps.sealer, request.payload) }));
   if (created) {
     await deps.store.redis.multi().hset(key, 'state', 'pending').pexpire(key, REQUEST_TTL_MS).zadd(pendingKey(deps), now, id).exec();
   }

@@ -66,7 +66,8 @@ function splitParams(tokens: string[]): { positional: string[]; params: Record<s
       params[key] = value;
     } else {
       if (Object.keys(params).length > 0) {
-        throw new UserInputError(`"${token}" comes after the key=value parameters; put the product and name first.`);
+        // Not quoted back: a value typed apart from its key (`Password= s3cret`) may be a NoEcho one.
+        throw new UserInputError('A word comes after the key=value parameters; put the product and name first, and quote values with spaces.');
       }
       positional.push(token);
     }
@@ -100,7 +101,7 @@ export function parseCommand(text: string): Command {
     case 'launch': {
       if (positional.length > 2) {
         throw new UserInputError(
-          `launch takes a product, a name, then key=value parameters; I could not place "${positional[2]}".`,
+          `launch takes a product, a name, then key=value parameters; I could not place the ${positional.length - 2 === 1 ? 'word' : `${positional.length - 2} words`} after the name.`,
           'Quote product names that contain spaces: /scicomp launch "EC2 Linux" my-box InstanceType=t3.large',
         );
       }
@@ -135,6 +136,7 @@ export function parseCommand(text: string): Command {
       return positional[0] ? { verb, target: positional[0] } : { verb };
     }
     default:
-      throw new UserInputError(`"${first}" is not a scicomp command.`, `Try /scicomp help. Commands: ${VERBS.join(', ')}.`);
+      // A key=value typed first is named by its key alone: its value may be a NoEcho one.
+      throw new UserInputError(`"${KEY_VALUE.test(first ?? '') ? `${first!.split('=')[0]}=…` : first}" is not a scicomp command.`, `Try /scicomp help. Commands: ${VERBS.join(', ')}.`);
   }
 }

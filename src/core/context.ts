@@ -4,6 +4,7 @@ import type { Store } from '../adapters/redis/store.js';
 import type { Message } from './message.js';
 import type { Policy } from './policy.js';
 import type { Address, AlarmsPort, BudgetsPort, CatalogPort, Clock, Platform, ProductKind, TopicsPort } from './ports.js';
+import type { Sealer } from './sealed.js';
 
 export interface Actor {
   platform: Platform;
@@ -131,6 +132,8 @@ export interface CoreDeps {
   /** How old an SNS message may be when it arrives (SNS_MAX_AGE_MS): a MessageId is remembered at least that long. */
   snsMaxAgeMs?: number;
   log: Logger;
+  /** Seals what holds NoEcho values (launch plans, confirmations, request payloads) before it is stored. */
+  sealer: Sealer;
 }
 
 export const noFeed: Feed = { publish: async () => {} };

@@ -7,6 +7,7 @@ import type { Form, FormInput, Message } from './message.js';
 import { isOwner } from './ownership.js';
 import type { ParameterSpec, Platform, ProductKind } from './ports.js';
 import { allowedValuesFor, findProduct, maskSecrets, noEchoKeys, pickVersion, provisionedName, validateParameters } from './products.js';
+import { openJson, sealJson, type Sealed } from './sealed.js';
 
 /** Everything needed to provision, serialisable so an approval can carry it and run it later. */
 export interface LaunchPlan {
@@ -126,7 +127,7 @@ const planKey = (deps: CoreDeps, requestId: string) => deps.store.key('launch-pl
 
 export async function launch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps, routeApproval?: ApprovalRouter): Promise<Message> {
   // A retried job finds the plan its first attempt provisioned: re-planning would now see that product as a name clash.
-  const provisioned = await deps.store.getJson<LaunchPlan>(planKey(deps, ctx.requestId));
+  const provisioned = await openJson(deps.sealer, await deps.store.getJson<LaunchPlan | Sealed>(planKey(deps, ctx.requestId)));
   if (provisioned) {
     await provisionPlan(provisioned, actorLabel(ctx.actor), deps);
     return launchStartedMessage(provisioned);
@@ -137,7 +138,8 @@ export async function launch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps, route
     if (!routeApproval) throw new NotAuthorizedError(`${reason}, and approvals are not configured.`);
     return routeApproval(plan, reason, ctx, deps);
   }
-  await deps.store.setJson(planKey(deps, plan.requestId), plan, PLAN_TTL_MS);
+  // Sealed: its parameters may hold NoEcho values, which Redis keeps only encrypted with the bot's data key.
+  await deps.store.setJson(planKey(deps, plan.requestId), await sealJson(deps.sealer, plan), PLAN_TTL_MS);
   await provisionPlan(plan, actorLabel(ctx.actor), deps);
   return launchStartedMessage(plan);
 }

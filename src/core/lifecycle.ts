@@ -9,6 +9,7 @@ import type { Field, Message } from './message.js';
 import { ownProduct, productsOwnedBy } from './ownership.js';
 import type { ProductKind, ProvisionedProduct, RecordOutput } from './ports.js';
 import { maskSecrets, noEchoKeys, validateParameters } from './products.js';
+import { openJson, sealJson, type Sealed } from './sealed.js';
 
 export const ARCHIVE_DAYS = 30;
 const CONFIRMATION_TTL_MS = 15 * 60_000;
@@ -105,7 +106,8 @@ function confirmationKey(deps: CoreDeps, id: string): string {
 
 async function askToConfirm(c: Omit<Confirmation, 'id'>, text: string, body: string[], deps: CoreDeps, confirmLabel: string): Promise<Message> {
   const id = newRequestId();
-  await deps.store.setJson(confirmationKey(deps, id), { ...c, id }, CONFIRMATION_TTL_MS);
+  // Sealed: an update's parameters may hold NoEcho values, which Redis keeps only encrypted with the bot's data key.
+  await deps.store.setJson(confirmationKey(deps, id), await sealJson(deps.sealer, { ...c, id }), CONFIRMATION_TTL_MS);
   return {
     text,
     title: text,
@@ -190,7 +192,7 @@ export async function terminate(name: string, ctx: Ctx, deps: CoreDeps): Promise
 /** A click on Confirm or Cancel. The confirmation is taken atomically: a double click acts once. */
 export async function decideConfirmation(id: string, confirmed: boolean, ctx: Ctx, deps: CoreDeps): Promise<Message> {
   const key = confirmationKey(deps, id);
-  const c = await deps.store.getJson<Confirmation>(key);
+  const c = await openJson(deps.sealer, await deps.store.getJson<Confirmation | Sealed>(key));
   if (!c) return { text: 'This confirmation has expired or was already used. Run the command again.', tone: 'info' };
   if (c.requester !== ctx.actor.userId) throw new NotAuthorizedError('Only the person who asked can confirm this.');
   // Claimed by this click (a double click is another click); kept until AWS has the request, so a retried job carries on.

@@ -184,6 +184,8 @@ export const SECRET_NAMES = [
   'teamsTenantId',
   'slackFeedWebhookUrl',
   'teamsFeedWebhookUrl',
+  /** AES-256-GCM key(s) sealing NoEcho values and raw commands in Redis (core/sealed.ts). */
+  'dataKey',
 ] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 

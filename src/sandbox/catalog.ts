@@ -90,6 +90,8 @@ export function sandboxProducts(): SandboxProduct[] {
     product('EC2 Notebook', 'instance', 'Jupyter notebook instance', [
       instanceType(['t3.medium', 't3.large', 'm5.xlarge', 'g4dn.xlarge'], 't3.medium'),
       { ...volume('NotebookVolumeSize', 10, 50), maxValue: 500 },
+      // NoEcho, as a template's password parameter is: its value never reaches chat, logs, the audit trail or Redis in clear.
+      { key: 'NotebookPassword', description: 'Password of the Jupyter server; empty to reach it through SSM only', type: 'String', noEcho: true, defaultValue: '', allowedPattern: '(.{8,128})?', constraintDescription: 'At least 8 characters.' },
     ]),
     product('S3 Private Encrypted Bucket', 'bucket', 'KMS-encrypted bucket, private to you', [
       {

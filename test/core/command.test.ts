@@ -39,10 +39,19 @@ describe('parseCommand', () => {
     ['status a b', /Usage/],
     ['update box', /Say what to change: \/scicomp update <name> key=value/],
     ['update box InstanceType=t3.large InstanceType=m5.large', /given twice/],
-    ['launch "EC2 Linux" box extra', /could not place "extra"/],
-    ['launch "EC2 Linux" A=1 box', /comes after the key=value/],
+    ['launch "EC2 Linux" box extra', /could not place the word after the name/],
+    ['launch "EC2 Linux" A=1 box', /A word comes after the key=value/],
   ])('refuses %j with a specific message', (text, message) => {
     expect(() => parseCommand(text)).toThrow(UserInputError);
     expect(() => parseCommand(text)).toThrow(message);
+  });
+
+  it.each([
+    ['DbPassword=s3cret launch', /"DbPassword=…" is not a scicomp command/],
+    ['launch "EC2 Notebook" nb DbPassword= s3cret', /A word comes after the key=value/],
+    ['launch "EC2 Notebook" DbPassword s3cret', /could not place the word after the name/],
+  ])('never quotes a word that may be a NoEcho value: %j', (text, message) => {
+    expect(() => parseCommand(text)).toThrow(message);
+    expect(() => parseCommand(text)).not.toThrow(/s3cret/);
   });
 });

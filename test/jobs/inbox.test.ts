@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Inbox, InboxPump } from '../../jobs/inbox.js';
+import { Sealer } from '../../src/core/sealed.js';
 import type { RunPayload } from '../../jobs/run-command.js';
 import { eventually } from '../support/harness.js';
 
@@ -30,7 +31,7 @@ function payload(n: number): RunPayload {
 function inbox(): Inbox {
   const prefix = `tinbox${randomBytes(4).toString('hex')}`;
   prefixes.push(prefix);
-  return new Inbox(redis, prefix);
+  return new Inbox(redis, prefix, new Sealer({ get: async () => undefined }, { ephemeral: true }));
 }
 
 describe('Inbox', () => {
@@ -45,6 +46,25 @@ describe('Inbox', () => {
     try {
       await eventually(() => delivered.length === 50, 'all fifty handed on');
       expect(new Set(delivered).size).toBe(50);
+    } finally {
+      await pump.stop();
+    }
+  });
+
+  it('holds each interaction sealed: no word of what the user typed is in the stream', async () => {
+    const box = inbox();
+    await box.push({ ...payload(7), interaction: { type: 'command', text: 'launch "EC2 Notebook" nb NotebookPassword=hunter2-sealed' } });
+    const entries = JSON.stringify(await redis.xrange(box.key, '-', '+'));
+    expect(entries).toContain('req-7');
+    expect(entries).not.toContain('hunter2');
+    expect(entries).not.toContain('NotebookPassword');
+    const delivered: string[] = [];
+    const pump = new InboxPump(box, redis, async (p) => void delivered.push(JSON.stringify(p)), log);
+    pump.start();
+    try {
+      await eventually(() => delivered.length === 1, 'the entry handed on');
+      // Handed on still sealed: the run-command job holds what the stream held.
+      expect(delivered[0]).not.toContain('hunter2');
     } finally {
       await pump.stop();
     }

@@ -11,6 +11,8 @@ import { SlackApi } from './slack-api.js';
 import { buttonClick, interactionBody, sign, slashCommandBody } from './signed.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f14e45fceea167a5a36dedd4bea2543';
+/** The data key every harness shares, as replicas share theirs: one started on another's prefix opens what it sealed. */
+export const DATA_KEY = 'dGVzdC1kYXRhLWtleS0zMi1ieXRlcy1sb25nLi4uLi4=';
 
 export function staticSecrets(values: Partial<Record<SecretName, string>>): SecretsPort {
   return { get: async (n) => values[n], invalidate: () => {} };
@@ -56,7 +58,7 @@ export class Harness {
       topics: new SandboxTopics(),
       alarms: new SandboxAlarms(),
       budgets: new SandboxBudgets(),
-      secrets: staticSecrets({ slackSigningSecret: SIGNING_SECRET, slackBotToken: 'xoxb-test-token' }),
+      secrets: staticSecrets({ slackSigningSecret: SIGNING_SECRET, slackBotToken: 'xoxb-test-token', dataKey: DATA_KEY }),
       clock: o.clock,
       log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
       ...o.extra,
