@@ -82,13 +82,15 @@ if (kind === 'raw') {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
+    const answer = async () => {
       const m = parseSnsMessage(Buffer.concat(chunks).toString('utf8'));
       await verifier.verify(m);
       if (queue) await queue.add('sns', m, { jobId: m.MessageId, removeOnComplete: true });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 }).end('{"ok":true}');
       if (!queue) void slackCall(m);
-    });
+    };
+    // A refused message is answered, not left to crash the process as an unhandled rejection.
+    req.on('end', () => void answer().catch(() => res.writeHead(403).end()));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   process.send?.({ port: (server.address() as AddressInfo).port });
@@ -122,7 +124,7 @@ if (kind === 'raw') {
     await h.close();
   };
 }
-process.on('message', async (m) => {
+process.on('message', (m) => void (async () => {
   if (m === 'cpu') {
     await startProfile();
     process.send?.({ cpu: process.cpuUsage() });
@@ -132,4 +134,4 @@ process.on('message', async (m) => {
     await stop();
     process.exit(0);
   }
-});
+})());

@@ -15,6 +15,16 @@ import { dataKeyProblem } from './core/sealed.js';
 
 type Role = 'all' | 'web' | 'worker';
 
+const USAGE = `usage: scicomp [--role=all|web|worker]   (node dist/src/main.js in the image, npm start from the source)
+
+  --role=all     web and workers in one process (the default)
+  --role=web     the HTTP server only: Slack, POST /sns, GET /healthz
+  --role=worker  the queue workers only
+  --help         this text
+
+Settings come from the environment (PORT, REDIS_URL, SLACK_*, SCICOMP_*): see README.md, Configuration.
+`;
+
 function roleFromArgs(argv: string[]): Role {
   const arg = argv.find((a) => a.startsWith('--role='))?.slice('--role='.length) ?? 'all';
   if (arg !== 'all' && arg !== 'web' && arg !== 'worker') throw new ConfigError(`invalid --role: ${arg} (web, worker or all)`);
@@ -56,6 +66,10 @@ async function awsPorts(c: Config, log: pino.Logger): Promise<AwsPorts> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const config = loadConfig();
   const role = roleFromArgs(process.argv.slice(2));
   const slackEnv = Boolean(config.SCICOMP_SECRET_ID || config.SLACK_BOT_TOKEN || config.SLACK_APP_TOKEN);

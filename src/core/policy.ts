@@ -195,13 +195,13 @@ function position(doc: ReturnType<typeof parseDocument>, lines: LineCounter, pat
   };
   // An unknown key points at the key itself, not at the map holding it.
   if (key !== undefined) {
-    const map = path.length ? doc.getIn(path as (string | number)[], true) : doc.contents;
+    const map: unknown = path.length ? doc.getIn(path as (string | number)[], true) : doc.contents;
     const pair = isMap(map) ? map.items.find((i) => isScalar(i.key) && String(i.key.value) === key) : undefined;
     if (pair && isNode(pair.key) && pair.key.range) return at(pair.key.range[0]);
   }
   // Walk to the deepest node the path reaches, so a missing key still points at its parent.
   for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as (string | number)[], true);
+    const node: unknown = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as (string | number)[], true);
     if (isNode(node) && (node as YamlNode).range) return at((node as YamlNode).range![0]);
   }
   return '1:1';

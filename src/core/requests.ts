@@ -71,7 +71,8 @@ function approvalsChannel(deps: CoreDeps, ctx: { actor: Actor } | Actor): Addres
 }
 
 export interface RequestJobs {
-  scheduleExpiry(id: string, atMs: number): Promise<void>;
+  // A function property, not a method: handlers pass it on unbound.
+  scheduleExpiry: (id: string, atMs: number) => Promise<void>;
   carrier: Carrier;
 }
 

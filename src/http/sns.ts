@@ -57,7 +57,7 @@ export function stringToSign(m: SnsMessage): string {
       : (['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'] as const);
   let out = '';
   for (const k of keys) {
-    const v = (m as Record<string, unknown>)[k];
+    const v = (m as Record<string, string | undefined>)[k];
     if (v === undefined) continue;
     out += `${k}\n${String(v)}\n`;
   }

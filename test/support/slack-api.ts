@@ -41,7 +41,7 @@ export class SlackApi {
   url = '';
 
   async start(): Promise<this> {
-    this.server = createServer(async (req, res) => {
+    this.server = createServer((req, res) => void (async () => {
       const raw = await read(req);
       const path = (req.url ?? '').split('?')[0]!;
       const method = path.startsWith('/api/') ? path.slice(5) : path.startsWith('/response/') ? 'response_url' : path;
@@ -58,7 +58,7 @@ export class SlackApi {
       const response = this.answer(method, body) as Record<string, unknown>;
       this.calls.push({ method, body, at: Date.now(), response });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(response));
-    });
+    })());
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
     return this;
