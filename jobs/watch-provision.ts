@@ -67,6 +67,7 @@ function outcomeMessage(w: WatchRequest, r: ProductRecord, deps: Deps): Message 
     fields: w.action === 'terminate' ? undefined : outputFields(r.outputs),
     context: [`${w.productName} · record ${r.id}`],
   };
+  if (w.action === 'provision' && w.usage?.length) msg.body = ['Usage instructions:', ...w.usage.map((l) => `• ${l}`)];
   if (w.action === 'terminate' && w.kind === 'bucket') {
     const until = new Date(deps.clock.now() + ARCHIVE_DAYS * 86400_000).toISOString().slice(0, 10);
     msg.body = [`The bucket is archived until ${until}, then purged. Until then: /scicomp restore ${w.name}.`];

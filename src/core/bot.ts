@@ -72,12 +72,12 @@ export class Bot {
     }
   }
 
-  /** A change of the product picker re-draws the launch form for that product. */
+  /** A change of the product or launch-path picker re-draws the launch form for that choice. */
   async formChange(formId: string, values: Record<string, string | undefined>, ctx: Ctx): Promise<Answer> {
     if (formId !== 'launch') throw new UserInputError('That form is no longer understood; run the command again.');
     const products = await cachedProducts(this.deps);
     const productId = products.find((p) => p.name === values.product)?.id;
-    return { form: await launchForm(ctx, this.deps, productId) };
+    return { form: await launchForm(ctx, this.deps, productId, values) };
   }
 
   async formSubmit(formId: string, values: Record<string, string | undefined>, state: string, ctx: Ctx): Promise<Answer> {

@@ -17,12 +17,13 @@ export function cachedProducts(deps: Pick<CoreDeps, 'store' | 'catalog'>): Promi
   return cached(deps, deps.store.key('cache', 'products'), PRODUCTS_TTL_MS, () => deps.catalog.listProducts());
 }
 
-export function cachedLaunchOptions(deps: Pick<CoreDeps, 'store' | 'catalog'>, productId: string, versionId: string): Promise<LaunchOptions> {
-  return cached(deps, launchOptionsKey(deps, productId, versionId), OPTIONS_TTL_MS, () => deps.catalog.launchOptions(productId, versionId));
+/** Without `pathId`, the options of the product's first launch path, which list every path. */
+export function cachedLaunchOptions(deps: Pick<CoreDeps, 'store' | 'catalog'>, productId: string, versionId: string, pathId?: string): Promise<LaunchOptions> {
+  return cached(deps, launchOptionsKey(deps, productId, versionId, pathId), OPTIONS_TTL_MS, () => deps.catalog.launchOptions(productId, versionId, pathId));
 }
 
-export function launchOptionsKey(deps: Pick<CoreDeps, 'store'>, productId: string, versionId: string): string {
-  return deps.store.key('cache', 'launch-options', productId, versionId);
+export function launchOptionsKey(deps: Pick<CoreDeps, 'store'>, productId: string, versionId: string, pathId?: string): string {
+  return pathId ? deps.store.key('cache', 'launch-options', productId, versionId, pathId) : deps.store.key('cache', 'launch-options', productId, versionId);
 }
 
 export async function forgetCatalog(deps: Pick<CoreDeps, 'store'>): Promise<void> {

@@ -61,6 +61,8 @@ export interface WatchRequest {
   action: RecordAction;
   owner: { platform: Platform; userId: string; email: string };
   requestId: string;
+  /** The product's usage instructions, told with the outcome of a launch. */
+  usage?: string[];
 }
 
 export interface Watcher {

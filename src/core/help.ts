@@ -9,7 +9,7 @@ const HELP: Partial<Record<Verb, { usage: string; does: string; example?: string
   products: { usage: 'products', does: 'what you may launch, with versions and whether approval is needed' },
   launch: {
     usage: 'launch [product] [name] [key=value …]',
-    does: 'launch a product; with no arguments, opens a form',
+    does: 'launch a product; with no arguments, opens a form. version=<name> picks a version, path=<name> a launch path; a list parameter takes values joined with ","',
     example: '/scicomp launch "EC2 Linux" analysis InstanceType=t3.large VolumeSize=100',
   },
   list: { usage: 'list', does: 'your provisioned products and their state' },

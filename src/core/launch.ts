@@ -5,8 +5,8 @@ import { NotAuthorizedError, UserInputError } from './errors.js';
 import { awsToken, shortSuffix } from './ids.js';
 import type { Form, FormInput, Message } from './message.js';
 import { isOwner } from './ownership.js';
-import type { ParameterSpec, Platform, ProductKind } from './ports.js';
-import { allowedValuesFor, findProduct, maskSecrets, noEchoKeys, pickVersion, provisionedName, validateParameters } from './products.js';
+import type { LaunchOptions, ParameterSpec, Platform, Product, ProductKind, ProductVersion } from './ports.js';
+import { allowedValuesFor, findLaunchPath, findProduct, isListType, listElements, maskSecrets, noEchoKeys, pathLabel, pickLaunchPath, pickVersion, provisionedName, usageLines, validateParameters } from './products.js';
 import { openJson, sealJson, type Sealed } from './sealed.js';
 
 /** Everything needed to provision, serialisable so an approval can carry it and run it later. */
@@ -24,6 +24,10 @@ export interface LaunchPlan {
   owner: { platform: Platform; userId: string; email: string };
   /** Keys of NoEcho parameters (noEchoKeys in products.ts): their values are masked in chat and the audit trail. */
   secretKeys?: string[];
+  /** Keys of list parameters: approval rules look at each of their elements. */
+  listKeys?: string[];
+  /** The product's usage instructions, told to the owner when it is ready. */
+  usage?: string[];
 }
 
 export interface LaunchRequest {
@@ -43,10 +47,12 @@ export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): 
   if (!rule.roles.includes(role)) {
     throw new NotAuthorizedError(`Your role (${role}) may not launch ${product.name}. Ask IT if you need it.`);
   }
-  const { version: wantedVersion, ...params } = req.params;
+  const { version: wantedVersion, path: wantedPath, ...params } = req.params;
   const version = pickVersion(product, wantedVersion);
-  const options = await cachedLaunchOptions(deps, product.id, version.id);
-  const parameters = validateParameters(product.name, options.parameters, params, rule.overrides);
+  const options = await pathOptions(deps, product, version, rule.launchPath, wantedPath);
+  const warn = (parameter: string, pattern: string) =>
+    deps.log.warn({ product: product.name, parameter, pattern }, 'AllowedPattern cannot be compiled here; its check is left to Service Catalog');
+  const parameters = validateParameters(product.name, options.parameters, params, rule.overrides, { warn });
   const name = provisionedName(rule.kind, actor.username, req.name, shortSuffix(ctx.requestId));
   const existing = (await deps.catalog.searchProvisioned()).find((p) => p.name.toLowerCase() === name.toLowerCase());
   if (existing) {
@@ -67,6 +73,8 @@ export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): 
     name,
     parameters,
     secretKeys: noEchoKeys(options.parameters),
+    listKeys: options.parameters.filter((s) => isListType(s.type)).map((s) => s.key),
+    usage: usageLines(options.usageInstructions),
     tags: { ...policy.tagsFor(actor.userId), OwnerEmail: actor.email },
     owner: { platform: actor.platform, userId: actor.userId, email: actor.email },
   };
@@ -100,6 +108,7 @@ export async function provisionPlan(plan: LaunchPlan, actor: string, deps: CoreD
     action: 'provision',
     owner: plan.owner,
     requestId: plan.requestId,
+    ...(plan.usage?.length ? { usage: plan.usage } : {}),
   });
   return recordId;
 }
@@ -133,7 +142,7 @@ export async function launch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps, route
     return launchStartedMessage(provisioned);
   }
   const plan = await planLaunch(req, ctx, deps);
-  const reason = deps.policy().approvalReason(plan.productName, plan.parameters);
+  const reason = deps.policy().approvalReason(plan.productName, plan.parameters, plan.listKeys);
   if (reason) {
     if (!routeApproval) throw new NotAuthorizedError(`${reason}, and approvals are not configured.`);
     return routeApproval(plan, reason, ctx, deps);
@@ -142,6 +151,13 @@ export async function launch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps, route
   await deps.store.setJson(planKey(deps, plan.requestId), await sealJson(deps.sealer, plan), PLAN_TTL_MS);
   await provisionPlan(plan, actorLabel(ctx.actor), deps);
   return launchStartedMessage(plan);
+}
+
+/** The launch options of the path to launch through (policy, then `path=`, then the only one): see pickLaunchPath. */
+async function pathOptions(deps: CoreDeps, product: Product, version: ProductVersion, byPolicy?: string, wanted?: string): Promise<LaunchOptions> {
+  const first = await cachedLaunchOptions(deps, product.id, version.id);
+  const path = pickLaunchPath(product.name, first.paths ?? [{ id: first.pathId }], byPolicy, wanted);
+  return path.id === first.pathId ? first : cachedLaunchOptions(deps, product.id, version.id, path.id);
 }
 
 export function actorLabel(actor: Actor): string {
@@ -153,10 +169,12 @@ export function actorLabel(actor: Actor): string {
 export interface LaunchFormState {
   productId?: string;
   versionId?: string;
+  pathId?: string;
 }
 
 function parameterInput(spec: ParameterSpec, override?: { allowedValues?: string[]; defaultValue?: string }): FormInput {
   const options = allowedValuesFor(spec, override);
+  const several = isListType(spec.type) && options !== undefined && options.length > 0;
   // A NoEcho default is a secret too: never drawn into the form.
   const initial = spec.noEcho ? undefined : (override?.defaultValue ?? spec.defaultValue);
   const hintParts = [spec.description, spec.constraintDescription].filter(Boolean);
@@ -166,13 +184,17 @@ function parameterInput(spec: ParameterSpec, override?: { allowedValues?: string
     hint: hintParts.join(' ') || undefined,
     kind: options && options.length > 0 ? 'select' : 'text',
     options: options && options.length > 0 ? options : undefined,
+    ...(several ? { multiple: true } : {}),
     initial: initial === '' ? undefined : initial,
     optional: spec.defaultValue !== undefined,
   };
 }
 
-/** The form: a product picker, then (once a product is chosen) a name and one input per parameter. */
-export async function launchForm(ctx: Ctx, deps: CoreDeps, productId?: string): Promise<Form> {
+/**
+ * The form: a product picker, then (once a product is chosen) a launch-path picker where the product has several and
+ * the policy names none, then a name and one input per parameter. `current` holds the values already chosen.
+ */
+export async function launchForm(ctx: Ctx, deps: CoreDeps, productId?: string, current: Record<string, string | undefined> = {}): Promise<Form> {
   const policy = deps.policy();
   const role = policy.roleOf(ctx.actor.userId);
   const products = (await cachedProducts(deps)).filter((p) => policy.productRule(p.name).roles.includes(role));
@@ -189,27 +211,57 @@ export async function launchForm(ctx: Ctx, deps: CoreDeps, productId?: string): 
     return { id: 'launch', title: 'Launch a product', intro: 'Choose a product to see its parameters.', inputs: [picker], state: JSON.stringify({}) };
   }
   const version = pickVersion(chosen);
-  const options = await cachedLaunchOptions(deps, chosen.id, version.id);
   const rule = policy.productRule(chosen.name);
-  const state: LaunchFormState = { productId: chosen.id, versionId: version.id };
+  const first = await cachedLaunchOptions(deps, chosen.id, version.id);
+  const paths = first.paths ?? [{ id: first.pathId }];
+  const asked = !rule.launchPath && paths.length > 1;
+  const path = asked ? (current.path ? findLaunchPath(paths, current.path) : undefined) : pickLaunchPath(chosen.name, paths, rule.launchPath);
+  const about = `${chosen.name} ${version.name}${chosen.description ? `: ${chosen.description}` : ''}. ${policy.approvalSummary(chosen.name)}.`;
+  const inputs: FormInput[] = [{ ...picker, initial: chosen.name }];
+  if (asked) {
+    inputs.push({
+      key: 'path',
+      label: 'Launch path',
+      kind: 'select',
+      options: paths.map((p) => pathLabel(p, paths)),
+      initial: path && pathLabel(path, paths),
+      dispatch: true,
+      hint: 'The portfolio to launch through: its constraints apply.',
+    });
+  }
+  if (!path) {
+    const intro = `${about} It can be launched through ${paths.length} launch paths: choose one to see its parameters.`;
+    return { id: 'launch', title: 'Launch a product', intro, inputs, state: JSON.stringify({ productId: chosen.id, versionId: version.id } satisfies LaunchFormState) };
+  }
+  const options = path.id === first.pathId ? first : await cachedLaunchOptions(deps, chosen.id, version.id, path.id);
+  const usage = usageLines(options.usageInstructions);
+  const state: LaunchFormState = { productId: chosen.id, versionId: version.id, pathId: path.id };
   return {
     id: 'launch',
     title: 'Launch a product',
     submitLabel: 'Launch',
-    intro: `${chosen.name} ${version.name}${chosen.description ? `: ${chosen.description}` : ''}. ${policy.approvalSummary(chosen.name)}.`,
+    intro: usage.length ? `${about}\nUsage instructions:\n${usage.map((l) => `• ${l}`).join('\n')}` : about,
     inputs: [
-      { ...picker, initial: chosen.name },
+      ...inputs,
       {
         key: 'name',
         label: 'Name',
         kind: 'text',
         optional: true,
+        initial: current.name || undefined,
         hint: `Your username is added in front (${ctx.actor.username}-…). Leave empty for a generated name.`,
       },
-      ...options.parameters.map((s) => parameterInput(s, rule.overrides[s.key])),
+      ...options.parameters.map((s) => withCurrent(parameterInput(s, rule.overrides[s.key]), s, current[s.key])),
     ],
     state: JSON.stringify(state),
   };
+}
+
+/** An input showing what was already chosen, where it still fits (never a NoEcho value: it would be drawn back). */
+function withCurrent(input: FormInput, spec: ParameterSpec, value: string | undefined): FormInput {
+  if (value === undefined || value === '' || spec.noEcho) return input;
+  const fits = !input.options || (input.multiple ? listElements(value) : [value]).every((v) => input.options!.includes(v));
+  return fits ? { ...input, initial: value } : input;
 }
 
 /** A submitted form as a launch request; empty optional inputs fall back to defaults. */

@@ -38,6 +38,8 @@ export interface FormInput {
   /** `user` picks a person on the platform (its value is the user id). */
   kind: 'text' | 'select' | 'user';
   options?: string[];
+  /** A select that picks several options; its value is them joined with ",". */
+  multiple?: boolean;
   initial?: string;
   optional?: boolean;
   /** A select whose change re-draws the form (the product picker). */

@@ -4,7 +4,7 @@ import { LineCounter, isMap, isNode, isScalar, parseDocument, type Node as YamlN
 import { z } from 'zod';
 import type { CatalogPort, ProductKind } from './ports.js';
 import type { ParameterOverrides } from './products.js';
-import { productKind } from './products.js';
+import { listElements, productKind } from './products.js';
 
 export const ROLES = ['admin', 'researcher', 'guest'] as const;
 export type Role = (typeof ROLES)[number];
@@ -87,6 +87,8 @@ const schema = z
               .record(z.string(), z.object({ allowedValues: z.array(z.string()).min(1).optional(), default: z.string().optional() }).strict())
               .default({}),
             approval: approvalRule.default('never'),
+            /** The launch path (portfolio) to launch through, by name or id, for a product reached through several. */
+            launchPath: z.string().min(1).optional(),
           })
           .strict(),
       )
@@ -110,6 +112,7 @@ export interface ProductRule {
   roles: Role[];
   overrides: ParameterOverrides;
   approval: ApprovalRule;
+  launchPath?: string;
 }
 
 export class PolicyError extends Error {
@@ -135,11 +138,12 @@ export class Policy {
       roles: p?.roles ?? ['admin'],
       overrides,
       approval: p?.approval ?? 'never',
+      launchPath: p?.launchPath,
     };
   }
 
-  /** Why a launch with these parameters needs approval, or undefined when it does not. */
-  approvalReason(productName: string, params: Record<string, string>): string | undefined {
+  /** Why a launch with these parameters needs approval, or undefined when it does not. A rule on a list parameter (`listKeys`) looks at each element. */
+  approvalReason(productName: string, params: Record<string, string>, listKeys: readonly string[] = []): string | undefined {
     const { approval } = this.productRule(productName);
     if (approval === 'never') return undefined;
     if (approval === 'always') return `${productName} always needs IT approval`;
@@ -147,11 +151,14 @@ export class Policy {
       const value = params[c.parameter];
       // params hold every parameter of the product (defaults filled), so a missing one is a rule that can never match: fail closed.
       if (value === undefined) return `the approval rule names ${c.parameter}, which ${productName} does not have, so IT must check it until the policy is fixed`;
-      if ('in' in c && c.in.includes(value)) return `${c.parameter}=${value} needs IT approval`;
-      if ('above' in c) {
-        const n = Number(value);
-        if (value.trim() === '' || !Number.isFinite(n)) return `${c.parameter} is not a number, so IT must check it against the limit of ${c.above}`;
-        if (n > c.above) return `${c.parameter} above ${c.above} needs IT approval`;
+      const values = listKeys.includes(c.parameter) ? listElements(value) : [value];
+      for (const v of values) {
+        if ('in' in c && c.in.includes(v)) return `${c.parameter}=${v} needs IT approval`;
+        if ('above' in c) {
+          const n = Number(v);
+          if (v.trim() === '' || !Number.isFinite(n)) return `${c.parameter} is not a number, so IT must check it against the limit of ${c.above}`;
+          if (n > c.above) return `${c.parameter} above ${c.above} needs IT approval`;
+        }
       }
     }
     return undefined;

@@ -39,9 +39,26 @@ export interface ParameterSpec {
   maxValue?: number;
 }
 
+/** One way the bot's role reaches a product (ListLaunchPaths): a portfolio, with that portfolio's constraints. */
+export interface LaunchPath {
+  id: string;
+  /** The portfolio's name, as the console shows it. */
+  name?: string;
+}
+
+/** Additional information the catalog administrator gave for launching (DescribeProvisioningParameters' UsageInstructions). */
+export interface UsageInstruction {
+  type: string;
+  value: string;
+}
+
 export interface LaunchOptions {
+  /** The launch path these parameters (and their constraints) are for. */
   pathId: string;
+  /** Every launch path of the product; absent means `pathId` is the only one. */
+  paths?: LaunchPath[];
   parameters: ParameterSpec[];
+  usageInstructions?: UsageInstruction[];
 }
 
 export interface ProvisionInput {
@@ -118,8 +135,8 @@ export interface CatalogPort {
   /** Products the bot's role can launch (SearchProducts, then DescribeProduct for the versions). */
   listProducts(): Promise<Product[]>;
   getProduct(productId: string): Promise<Product>;
-  /** ListLaunchPaths (first path) and DescribeProvisioningParameters for one version. */
-  launchOptions(productId: string, versionId: string): Promise<LaunchOptions>;
+  /** ListLaunchPaths (all of them) and DescribeProvisioningParameters for one version, through `pathId` or else the first path. */
+  launchOptions(productId: string, versionId: string, pathId?: string): Promise<LaunchOptions>;
   provision(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }>;
   describeRecord(recordId: string): Promise<ProductRecord>;
   /** Every provisioned product in the account (SearchProvisionedProducts, AccessLevelFilter Account/self, paginated). */

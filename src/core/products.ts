@@ -1,6 +1,6 @@
 // What scicomp knows about products: their kind, naming rules, and validation of parameters against their constraints.
 import { UserInputError } from './errors.js';
-import type { ParameterSpec, Product, ProductKind, ProductVersion } from './ports.js';
+import type { LaunchPath, ParameterSpec, Product, ProductKind, ProductVersion, UsageInstruction } from './ports.js';
 
 export const RESERVED_TAGS = ['Department', 'Project', 'OwnerEmail'] as const;
 
@@ -52,6 +52,56 @@ export function pickVersion(product: Product, wanted?: string): ProductVersion {
   return latest;
 }
 
+/** How a launch path is shown and chosen: its name, or name and id where the name is missing or shared. */
+export function pathLabel(path: LaunchPath, paths: LaunchPath[]): string {
+  const unique = path.name && paths.filter((p) => p.name?.toLowerCase() === path.name!.toLowerCase()).length === 1;
+  return unique ? path.name! : `${path.name ?? 'unnamed'} (${path.id})`;
+}
+
+/** The launch path named by id or label (case-insensitively), if any. */
+export function findLaunchPath(paths: LaunchPath[], wanted: string): LaunchPath | undefined {
+  const w = wanted.trim().toLowerCase();
+  return paths.find((p) => p.id === wanted.trim()) ?? paths.find((p) => pathLabel(p, paths).toLowerCase() === w);
+}
+
+/**
+ * The launch path to use: the one the catalog policy names, else the one the user named (`path=`), else the only one.
+ * Several paths and no choice is a question for the user, asked by the error.
+ */
+export function pickLaunchPath(productName: string, paths: LaunchPath[], byPolicy?: string, wanted?: string): LaunchPath {
+  const list = () => paths.map((p) => `"${pathLabel(p, paths)}"`).join(', ');
+  if (byPolicy) {
+    const pinned = findLaunchPath(paths, byPolicy);
+    if (!pinned) throw new UserInputError(`The catalog policy launches ${productName} through the launch path "${byPolicy}", which it does not have (it has ${list()}). Ask IT to fix the policy.`);
+    if (wanted && findLaunchPath(paths, wanted) !== pinned) {
+      throw new UserInputError(`The catalog policy launches ${productName} through the launch path "${pathLabel(pinned, paths)}"; leave out path=.`);
+    }
+    return pinned;
+  }
+  if (wanted) {
+    const chosen = findLaunchPath(paths, wanted);
+    if (!chosen) throw new UserInputError(`${productName} has no launch path "${wanted}". Launch paths: ${list()}.`);
+    return chosen;
+  }
+  if (paths.length === 1) return paths[0]!;
+  throw new UserInputError(
+    `${productName} can be launched through ${paths.length} launch paths: ${list()}. Say which with path=, e.g. path="${pathLabel(paths[0]!, paths)}".`,
+    `/scicomp launch "${productName}" <name> path="${pathLabel(paths[0]!, paths)}" key=value …, or /scicomp launch with no arguments for a form.`,
+  );
+}
+
+const USAGE_MAX = 500;
+
+/** The catalog administrator's usage instructions, one line each, fit to show. */
+export function usageLines(instructions: UsageInstruction[] | undefined): string[] {
+  return (instructions ?? [])
+    .filter((u) => u.value.trim() !== '')
+    .map((u) => {
+      const line = u.type ? `${u.type}: ${u.value.trim()}` : u.value.trim();
+      return line.length > USAGE_MAX ? `${line.slice(0, USAGE_MAX - 1)}…` : line;
+    });
+}
+
 const PRODUCT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/;
 const CLUSTER_NAME = /^[a-zA-Z0-9][-a-zA-Z0-9]*$/;
 const CLUSTER_NAME_MAX = 60;
@@ -87,12 +137,146 @@ function knownRules(key: string, value: string, secret = false): string | undefi
   return undefined;
 }
 
-function fullMatch(pattern: string, value: string): boolean {
-  try {
-    return new RegExp(`^(?:${pattern})$`, 'u').test(value);
-  } catch {
-    return new RegExp(`^(?:${pattern})$`).test(value);
+// Java lets any punctuation be escaped; JavaScript's unicode mode only its syntax characters.
+const SYNTAX = new Set('^$\\.*+?()[]{}|/'.split(''));
+
+function literal(ch: string): string {
+  if (SYNTAX.has(ch)) return `\\${ch}`;
+  if (/[A-Za-z0-9_]/.test(ch)) return ch;
+  const code = ch.codePointAt(0)!;
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+}
+
+/** Java's POSIX character classes (US-ASCII only), as the inside of a JavaScript class. */
+const POSIX: Record<string, string> = {
+  Lower: 'a-z',
+  Upper: 'A-Z',
+  ASCII: '\\x00-\\x7f',
+  Alpha: 'a-zA-Z',
+  Digit: '0-9',
+  Alnum: 'a-zA-Z0-9',
+  Punct: '!-\\/:-@\\[-`{-~',
+  Graph: '!-~',
+  Print: ' -~',
+  Blank: ' \\t',
+  Cntrl: '\\x00-\\x1f\\x7f',
+  XDigit: '0-9a-fA-F',
+  Space: ' \\t\\n\\x0b\\f\\r',
+};
+
+/**
+ * A CloudFormation (Java) pattern as JavaScript regular-expression source, with Java's escaped punctuation and `\Q…\E`
+ * quoting rewritten; undefined for constructs JavaScript would read differently (class intersections and unions, `\v`).
+ * `legacy` says whether JavaScript's non-unicode mode reads the source as Java does (no letter escape it takes literally).
+ */
+function javaToJs(pattern: string): { source: string; legacy: boolean } | undefined {
+  let source = '';
+  let legacy = true;
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '\\') {
+      const next = pattern[++i];
+      if (next === undefined) return undefined;
+      if (next === 'Q') {
+        const end = pattern.indexOf('\\E', i + 1);
+        source += [...pattern.slice(i + 1, end === -1 ? undefined : end)].map(literal).join('');
+        i = end === -1 ? pattern.length : end + 1;
+      } else if (next === 'x' && pattern[i + 1] === '{') {
+        const end = pattern.indexOf('}', i);
+        if (end === -1) return undefined;
+        source += `\\u${pattern.slice(i + 1, end + 1)}`;
+        i = end;
+        legacy = false;
+      } else if (next === 'p' || next === 'P') {
+        // `\pL` is `\p{L}`; Java's POSIX classes are ASCII-only where JavaScript's like-named properties are Unicode.
+        const braced = pattern[i + 1] === '{';
+        const end = braced ? pattern.indexOf('}', i) : i + 1;
+        if (end === -1 || end >= pattern.length) return undefined;
+        const name = braced ? pattern.slice(i + 2, end) : pattern[end]!;
+        i = end;
+        const posix = Object.hasOwn(POSIX, name) ? POSIX[name] : undefined;
+        if (posix === undefined) {
+          source += `\\${next}{${name}}`;
+          legacy = false;
+        } else if (!inClass) {
+          source += next === 'P' ? `[^${posix}]` : `[${posix}]`;
+        } else if (next === 'P') {
+          return undefined;
+        } else {
+          source += posix;
+        }
+      } else if (next === 'v') {
+        return undefined;
+      } else if (/[A-Za-z0-9]/.test(next)) {
+        if (!/[dDwWsSbBnrtf0-9cxu]/.test(next)) legacy = false;
+        source += `\\${next}`;
+      } else {
+        source += literal(next);
+      }
+    } else if (inClass) {
+      if (ch === '[' || (ch === '&' && pattern[i + 1] === '&')) return undefined;
+      if (ch === ']') inClass = false;
+      source += ch;
+    } else if (ch === '[') {
+      inClass = true;
+      source += ch;
+      // A `]` first in a class is a literal in Java, and an empty class in JavaScript.
+      if (pattern[i + 1] === '^') source += pattern[++i];
+      if (pattern[i + 1] === ']') {
+        source += '\\]';
+        i++;
+      }
+    } else {
+      source += ch;
+    }
   }
+  return { source, legacy };
+}
+
+const compiled = new Map<string, RegExp | null>();
+
+/** The pattern compiled to match a whole value, or undefined when JavaScript cannot check it (cached either way). */
+export function compilePattern(pattern: string): RegExp | undefined {
+  if (!compiled.has(pattern)) {
+    const js = javaToJs(pattern);
+    let re: RegExp | null = null;
+    if (js) {
+      try {
+        re = new RegExp(`^(?:${js.source})$`, 'u');
+      } catch {
+        try {
+          if (js.legacy) re = new RegExp(`^(?:${js.source})$`);
+        } catch {
+          re = null;
+        }
+      }
+    }
+    compiled.set(pattern, re);
+  }
+  return compiled.get(pattern) ?? undefined;
+}
+
+const reported = new Set<string>();
+
+/** Reports a pattern the bot cannot check, once per pattern for this process. */
+function reportUncompilable(pattern: string, key: string, warn?: PatternWarning): void {
+  if (!warn || reported.has(pattern)) return;
+  reported.add(pattern);
+  warn(key, pattern);
+}
+
+/** Told about an AllowedPattern JavaScript cannot compile; its check is skipped (Service Catalog still applies it). */
+export type PatternWarning = (parameter: string, pattern: string) => void;
+
+/** CloudFormation applies a list parameter's (CommaDelimitedList, List<…>) constraints to each of its elements. */
+export function isListType(type: string | undefined): boolean {
+  return type === 'CommaDelimitedList' || /^List<.+>$/.test(type ?? '');
+}
+
+/** A list parameter's value as its trimmed elements; an empty value is an empty list. */
+export function listElements(value: string): string[] {
+  return value.trim() === '' ? [] : value.split(',').map((e) => e.trim());
 }
 
 function closest(word: string, candidates: string[]): string | undefined {
@@ -116,31 +300,57 @@ export function maskSecrets(parameters: Record<string, string>, secretKeys: read
   return Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, secretKeys.includes(k) && v !== '' ? MASK : v]));
 }
 
-/** Why a value breaks the product's own pattern, length or number constraints, or undefined when it does not. */
-function constraintProblem(spec: ParameterSpec, value: string): string | undefined {
-  const shown = spec.noEcho ? 'the value given' : `"${value}"`;
+/** Why one value (a list parameter: one element) breaks the product's pattern or number limits, or undefined. */
+function elementProblem(spec: ParameterSpec, value: string, warn?: PatternWarning): string | undefined {
+  const list = isListType(spec.type);
+  const shown = spec.noEcho ? (list ? 'an element' : 'the value given') : `"${value}"`;
   const describe = spec.constraintDescription ? ` ${spec.constraintDescription}` : '';
-  if (spec.allowedPattern && !fullMatch(spec.allowedPattern, value)) return `${spec.key}: ${shown} does not match the required pattern ${spec.allowedPattern}.${describe}`;
+  if (spec.allowedPattern) {
+    const pattern = compilePattern(spec.allowedPattern);
+    if (!pattern) reportUncompilable(spec.allowedPattern, spec.key, warn);
+    else if (!pattern.test(value)) return `${spec.key}: ${shown} does not match the required pattern ${spec.allowedPattern}.${describe}`;
+  }
+  if (spec.type === 'Number' || spec.type === 'List<Number>' || spec.minValue !== undefined || spec.maxValue !== undefined) {
+    const n = Number(value);
+    const number = spec.noEcho ? shown : value;
+    if (value.trim() === '' || !Number.isFinite(n)) return `${spec.key}: ${shown} is not a number.`;
+    if (spec.minValue !== undefined && n < spec.minValue) return `${spec.key}: ${number} is below the minimum of ${spec.minValue}.`;
+    if (spec.maxValue !== undefined && n > spec.maxValue) return `${spec.key}: ${number} is above the maximum of ${spec.maxValue}.`;
+  }
+  return undefined;
+}
+
+/** Why a value breaks the product's own pattern, length or number constraints, or undefined when it does not. */
+function constraintProblem(spec: ParameterSpec, value: string, warn?: PatternWarning): string | undefined {
+  const describe = spec.constraintDescription ? ` ${spec.constraintDescription}` : '';
+  const elements = isListType(spec.type) ? listElements(value) : [value];
+  for (const e of elements) {
+    const problem = elementProblem(spec, e, warn);
+    if (problem) return problem;
+  }
   if (spec.minLength !== undefined && value.length < spec.minLength) return `${spec.key}: must be at least ${spec.minLength} characters.${describe}`;
   if (spec.maxLength !== undefined && value.length > spec.maxLength) return `${spec.key}: must be at most ${spec.maxLength} characters.${describe}`;
-  if (spec.type === 'Number' || spec.minValue !== undefined || spec.maxValue !== undefined) {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) return `${spec.key}: ${shown} is not a number.`;
-    if (spec.minValue !== undefined && n < spec.minValue) return `${spec.key}: ${spec.noEcho ? 'the value given' : value} is below the minimum of ${spec.minValue}.`;
-    if (spec.maxValue !== undefined && n > spec.maxValue) return `${spec.key}: ${spec.noEcho ? 'the value given' : value} is above the maximum of ${spec.maxValue}.`;
-  }
   return knownRules(spec.key, value, spec.noEcho);
 }
 
 /**
- * The values a user may choose: the policy can only narrow the product's own list (their intersection), and a policy
- * value the product's constraints refuse never becomes allowed. Undefined when neither side lists values.
+ * The values a user may choose (for a list parameter: for each element): the policy can only narrow the product's own
+ * list (their intersection), and a policy value the product's constraints refuse never becomes allowed. Undefined when
+ * neither side lists values.
  */
 export function allowedValuesFor(spec: ParameterSpec, override?: { allowedValues?: string[] }): string[] | undefined {
   const own = spec.allowedValues && spec.allowedValues.length > 0 ? spec.allowedValues : undefined;
   const policy = override?.allowedValues;
   if (!policy) return own;
-  return policy.filter((v) => (!own || own.includes(v)) && constraintProblem(spec, v) === undefined);
+  const fits = (v: string) => (isListType(spec.type) ? elementProblem(spec, v) : constraintProblem(spec, v)) === undefined;
+  return policy.filter((v) => (!own || own.includes(v)) && fits(v));
+}
+
+export interface ValidationOptions {
+  /** Only the given parameters are checked and returned (an update). */
+  partial?: boolean;
+  /** Told once per pattern when an AllowedPattern cannot be checked here. */
+  warn?: PatternWarning;
 }
 
 /**
@@ -152,7 +362,7 @@ export function validateParameters(
   specs: ParameterSpec[],
   given: Record<string, string>,
   overrides: ParameterOverrides = {},
-  { partial = false }: { partial?: boolean } = {},
+  { partial = false, warn }: ValidationOptions = {},
 ): Record<string, string> {
   const problems: string[] = [];
   const byKey = new Map(specs.map((s) => [s.key, s]));
@@ -173,17 +383,21 @@ export function validateParameters(
       if (!partial) problems.push(`${spec.key} is required${spec.description ? ` (${spec.description})` : ''}.`);
       continue;
     }
-    const shown = spec.noEcho ? 'the value given' : `"${value}"`;
+    const list = isListType(spec.type);
     const allowed = allowedValuesFor(spec, override);
-    if (allowed && !allowed.includes(value)) {
+    const refused = allowed ? (list ? listElements(value) : [value]).filter((e) => !allowed.includes(e)) : [];
+    if (allowed && (allowed.length === 0 || refused.length > 0)) {
       const byPolicy = override?.allowedValues !== undefined;
+      const shown = spec.noEcho ? (list ? 'an element' : 'the value given') : refused.map((e) => `"${e}"`).join(', ');
       problems.push(
         allowed.length === 0
           ? `${spec.key}: the catalog policy allows no value that ${productName} accepts; ask IT to fix the policy.`
-          : `${spec.key}: ${shown} is not allowed${byPolicy ? ' by policy' : ''}. Choose one of: ${allowed.join(', ')}.`,
+          : list
+            ? `${spec.key}: ${shown} ${refused.length > 1 && !spec.noEcho ? 'are' : 'is'} not allowed${byPolicy ? ' by policy' : ''}. Choose from: ${allowed.join(', ')} (several, comma-separated).`
+            : `${spec.key}: ${shown} is not allowed${byPolicy ? ' by policy' : ''}. Choose one of: ${allowed.join(', ')}.`,
       );
     } else {
-      const problem = constraintProblem(spec, value);
+      const problem = constraintProblem(spec, value, warn);
       if (problem) problems.push(problem);
     }
     result[spec.key] = value;

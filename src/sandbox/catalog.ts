@@ -7,6 +7,7 @@ import {
   type CatalogPort,
   type Clock,
   type LaunchOptions,
+  type LaunchPath,
   type ParameterSpec,
   type Product,
   type ProductRecord,
@@ -16,6 +17,7 @@ import {
   type RecordStatus,
   type ServiceAction,
   type UpdateInput,
+  type UsageInstruction,
 } from '../core/ports.js';
 import { validateParameters } from '../core/products.js';
 
@@ -30,9 +32,16 @@ function hexId(prefix: string, seed: string, length: number): string {
   return `${prefix}-${createHash('sha256').update(seed).digest('hex').slice(0, length)}`;
 }
 
+/** A launch path (a portfolio the product is in); its own parameters stand for that portfolio's template constraints. */
+interface SandboxPath extends LaunchPath {
+  parameters?: ParameterSpec[];
+  usageInstructions?: UsageInstruction[];
+}
+
 interface SandboxProduct extends Product {
+  /** The parameters of every path that has none of its own. */
   parameters: ParameterSpec[];
-  pathId: string;
+  paths: SandboxPath[];
   kind: 'instance' | 'bucket' | 'cluster';
 }
 
@@ -52,6 +61,18 @@ const volume = (key: string, min: number, def: number): ParameterSpec => ({
   minValue: min,
   maxValue: 1000,
 });
+const rstudio = (types: string[], def: string): ParameterSpec[] => [
+  instanceType(types, def),
+  {
+    key: 'RPackages',
+    description: 'R packages installed at start',
+    type: 'CommaDelimitedList',
+    defaultValue: 'tidyverse, shiny',
+    allowedValues: ['tidyverse', 'shiny', 'bioconductor', 'data.table'],
+  },
+  volume('VolumeSize', 30, 50),
+];
+const rstudioPort: UsageInstruction = { type: 'connect', value: 'RStudio Server listens on port 8787: forward it with the port-forwarding command of /scicomp connect, then open http://localhost:8787.' };
 const versioning: ParameterSpec = {
   key: 'EnableVersioning',
   description: 'Keep every version of every object',
@@ -67,7 +88,7 @@ function product(name: string, kind: SandboxProduct['kind'], description: string
     description,
     owner: 'Research IT',
     kind,
-    pathId: awsId('lpv3', name),
+    paths: [{ id: awsId('lpv3', name), name: 'Research Computing' }],
     parameters,
     versions: versions.map((v, i) => ({ id: awsId('pa', `${name}@${v}`), name: v, active: i === versions.length - 1 || versions.length === 1 })),
   };
@@ -107,6 +128,19 @@ export function sandboxProducts(): SandboxProduct[] {
       { key: 'SynapseUserName', description: 'Your Synapse user name', type: 'String', minLength: 3, maxLength: 64, allowedPattern: '[a-zA-Z0-9._-]+' },
       versioning,
     ]),
+    {
+      // In two portfolios: the teaching one narrows the instance types (a template constraint) and stops instances at night.
+      ...product('EC2 RStudio', 'instance', 'RStudio Server instance', rstudio(['t3.large', 'm5.xlarge', 'r5.xlarge'], 't3.large')),
+      paths: [
+        { id: awsId('lpv3', 'EC2 RStudio@research'), name: 'Research Computing', usageInstructions: [rstudioPort] },
+        {
+          id: awsId('lpv3', 'EC2 RStudio@teaching'),
+          name: 'Teaching',
+          parameters: rstudio(['t3.medium', 't3.large'], 't3.medium'),
+          usageInstructions: [rstudioPort, { type: 'schedule', value: 'Teaching instances are stopped every night at 22:00 UTC.' }],
+        },
+      ],
+    },
     product('HPC Cluster', 'cluster', 'AWS ParallelCluster with Slurm', [
       { key: 'ComputeInstanceType', description: 'Compute node instance type', type: 'String', defaultValue: 'c5.large', allowedValues: ['c5.large', 'c5.xlarge', 'c5.4xlarge', 'c5n.18xlarge', 'r5.xlarge'] },
       { key: 'SpotPrice', description: 'Maximum spot price in USD; 0 for on-demand', type: 'Number', defaultValue: '0', minValue: 0, maxValue: 10 },
@@ -139,6 +173,7 @@ interface Provisioned {
   name: string;
   product: SandboxProduct;
   versionId: string;
+  pathId: string;
   parameters: Record<string, string>;
   tags: Record<string, string>;
   createdAt: number;
@@ -286,11 +321,27 @@ export class SandboxCatalog implements CatalogPort {
     return { id, name, description, owner, versions: versions.map((v) => ({ ...v })) };
   }
 
-  async launchOptions(productId: string, versionId: string): Promise<LaunchOptions> {
+  private path(p: SandboxProduct, pathId: string): SandboxPath {
+    const path = p.paths.find((x) => x.id === pathId);
+    if (!path) throw new NotFoundError(`Launch path ${pathId} not found.`);
+    return path;
+  }
+
+  private parametersOf(p: SandboxProduct, pathId: string | undefined): ParameterSpec[] {
+    return (pathId ? this.path(p, pathId) : p.paths[0]!).parameters ?? p.parameters;
+  }
+
+  async launchOptions(productId: string, versionId: string, pathId?: string): Promise<LaunchOptions> {
     this.gate();
     const p = this.product(productId);
     this.version(p, versionId);
-    return { pathId: p.pathId, parameters: p.parameters.map((s) => ({ ...s })) };
+    const path = pathId ? this.path(p, pathId) : p.paths[0]!;
+    return {
+      pathId: path.id,
+      paths: p.paths.map(({ id, name }) => ({ id, name })),
+      parameters: this.parametersOf(p, path.id).map((s) => ({ ...s })),
+      ...(path.usageInstructions ? { usageInstructions: path.usageInstructions.map((u) => ({ ...u })) } : {}),
+    };
   }
 
   async provision(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }> {
@@ -299,17 +350,18 @@ export class SandboxCatalog implements CatalogPort {
     if (seen) return { recordId: seen, provisionedProductId: this.records.get(seen)!.provisionedProductId };
     const p = this.product(input.productId);
     this.version(p, input.versionId);
-    if (input.pathId !== p.pathId) throw new NotFoundError(`Launch path ${input.pathId} not found.`);
+    const parameters = this.parametersOf(p, input.pathId);
     this.settleAll();
     if ([...this.provisioned.values()].some((x) => !x.terminated && x.name === input.name)) {
       throw new UserInputError(`A provisioned product with the name ${input.name} already exists. (DuplicateResourceException)`);
     }
-    validateParameters(p.name, p.parameters, input.parameters);
+    validateParameters(p.name, parameters, input.parameters);
     const pp: Provisioned = {
       id: awsId('pp', `${input.name}#${input.token}`),
       name: input.name,
       product: p,
       versionId: input.versionId,
+      pathId: input.pathId,
       parameters: { ...input.parameters },
       tags: { ...input.tags },
       createdAt: this.clock.now(),
@@ -390,7 +442,7 @@ export class SandboxCatalog implements CatalogPort {
     const p = this.product(input.productId);
     this.version(p, input.versionId);
     const merged = { ...pp.parameters, ...input.parameters };
-    validateParameters(p.name, p.parameters, merged);
+    validateParameters(p.name, this.parametersOf(p, input.pathId ?? pp.pathId), merged);
     const changed = Object.entries(input.parameters).some(([k, v]) => pp.parameters[k] !== v) || input.versionId !== pp.versionId;
     pp.parameters = merged;
     pp.versionId = input.versionId;

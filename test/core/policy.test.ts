@@ -74,6 +74,21 @@ describe('catalog policy', () => {
     expect(misnamed.approvalReason('EC2 Windows', { InstanceType: 't3.medium', VolumeSize: '50' })).toMatch(/names VolumeSizeGb, which EC2 Windows does not have/);
   });
 
+  it('looks at every element of a list parameter', () => {
+    const p = parsePolicy(base.replace('- { parameter: InstanceType, in: [r5.xlarge] }', '- { parameter: InstanceTypes, in: [r5.xlarge] }'), 'c.yaml');
+    expect(p.approvalReason('EC2 RStudio', { InstanceTypes: 't3.large, r5.xlarge' }, ['InstanceTypes'])).toMatch(/InstanceTypes=r5.xlarge needs IT approval/);
+    expect(p.approvalReason('EC2 RStudio', { InstanceTypes: 't3.large,t3.medium' }, ['InstanceTypes'])).toBeUndefined();
+    const sizes = parsePolicy(base, 'c.yaml');
+    expect(sizes.approvalReason('EC2 Windows', { VolumeSize: '50,600' }, ['VolumeSize'])).toMatch(/VolumeSize above 500/);
+  });
+
+  it('takes a launch path per product', () => {
+    const p = parsePolicy(base.replace('# launchPath: Teaching', 'launchPath: Teaching'), 'c.yaml');
+    expect(p.productRule('EC2 RStudio').launchPath).toBe('Teaching');
+    expect(p.productRule('EC2 Linux').launchPath).toBeUndefined();
+    expect(() => parsePolicy(base.replace('# launchPath: Teaching', 'launchPath: ""'), 'c.yaml')).toThrow(/products.\d+.launchPath/);
+  });
+
   it('warns at load about rules naming a parameter the product lacks', async () => {
     const misnamed = parsePolicy(base.replace('- { parameter: VolumeSize, above: 500 }\n  - name: EC2 Notebook', '- { parameter: VolumeSizeGb, above: 500 }\n  - name: EC2 Notebook'), 'c.yaml');
     const logged: string[] = [];

@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/core/errors.js';
 import type { ParameterSpec } from '../../src/core/ports.js';
-import { allowedValuesFor, maskSecrets, MASK, noEchoKeys, productKind, provisionedName, validateParameters } from '../../src/core/products.js';
+import {
+  allowedValuesFor,
+  compilePattern,
+  maskSecrets,
+  MASK,
+  noEchoKeys,
+  pathLabel,
+  pickLaunchPath,
+  productKind,
+  provisionedName,
+  usageLines,
+  validateParameters,
+} from '../../src/core/products.js';
 
 const ec2: ParameterSpec[] = [
   { key: 'InstanceType', defaultValue: 't3.micro', allowedValues: ['t3.micro', 't3.large', 'm5.xlarge'] },
@@ -88,6 +100,118 @@ describe('validateParameters', () => {
 
   it('checks only the given parameters for an update', () => {
     expect(validateParameters('S3 Synapse Bucket', synapse, {}, {}, { partial: true })).toEqual({});
+  });
+});
+
+describe('CloudFormation (Java) patterns', () => {
+  it.each([
+    '[a-z0-9]{6,16}+',
+    '[a-z]++',
+    '(?>ab|a)c',
+    '\\p{javaLowerCase}+',
+    '\\p{IsLatin}+',
+    '[\\P{Lower}x]',
+    '\\Aabc\\z',
+    '(?i)abc',
+    '[a-z&&[^aeiou]]+',
+    '[a-z[0-9]]+',
+    '\\v',
+  ])('cannot check %s: the check is skipped, reported once, and the value goes on', (pattern) => {
+    expect(compilePattern(pattern)).toBeUndefined();
+    const specs: ParameterSpec[] = [{ key: 'UserName', allowedPattern: pattern, minLength: 3 }];
+    const warned: string[] = [];
+    const warn = (key: string, p: string) => warned.push(`${key} ${p}`);
+    expect(validateParameters('P', specs, { UserName: 'jdoe42' }, {}, { warn })).toEqual({ UserName: 'jdoe42' });
+    expect(validateParameters('P', specs, { UserName: 'other' }, {}, { warn })).toEqual({ UserName: 'other' });
+    expect(warned).toEqual([`UserName ${pattern}`]);
+    // The other constraints still hold.
+    expect(() => validateParameters('P', specs, { UserName: 'ab' }, {}, { warn })).toThrow(/at least 3 characters/);
+  });
+
+  it.each([
+    ['[a-zA-Z0-9\\-_]+', 'a-b_c', 'a b'],
+    ['[\\w-.]+', 'a.b-c', 'a b'],
+    ['\\Q1.2\\E(\\.\\d+)?', '1.2.3', '1x2'],
+    ['\\x{41}+', 'AA', 'B'],
+    ['[]a]+', ']a', 'b'],
+    ['\\@?[a-z]+\\#?', '@ab#', 'ab##'],
+    ['\\p{L}+', 'été', 'e1'],
+    ['\\pL+', 'été', 'e1'],
+    ['\\p{Lower}+', 'abc', 'été'],
+    ['[\\p{Upper}\\p{Digit}]+', 'A1', 'a1'],
+    ['\\P{Alpha}+', '12', 'a'],
+    ['\\p{Punct}+', '$+<~', 'a'],
+  ])('reads %s as Java does', (pattern, ok, bad) => {
+    const re = compilePattern(pattern);
+    expect(re).toBeDefined();
+    expect(re!.test(ok)).toBe(true);
+    expect(re!.test(bad)).toBe(false);
+  });
+
+  it('compiles each pattern once', () => {
+    expect(compilePattern('ami-[0-9a-f]{8,17}')).toBe(compilePattern('ami-[0-9a-f]{8,17}'));
+  });
+});
+
+describe('list parameters', () => {
+  const list: ParameterSpec[] = [
+    { key: 'RPackages', type: 'CommaDelimitedList', defaultValue: 'tidyverse, shiny', allowedValues: ['tidyverse', 'shiny', 'bioconductor'] },
+    { key: 'Subnets', type: 'List<AWS::EC2::Subnet::Id>', defaultValue: 'subnet-0a1b2c3d', allowedPattern: 'subnet-[0-9a-f]{8,17}' },
+    { key: 'Ports', type: 'List<Number>', defaultValue: '80', minValue: 1, maxValue: 65535 },
+  ];
+
+  it('checks allowed values, patterns and numbers per trimmed element, and keeps the product\'s own default', () => {
+    expect(validateParameters('R', list, {})).toEqual({ RPackages: 'tidyverse, shiny', Subnets: 'subnet-0a1b2c3d', Ports: '80' });
+    expect(validateParameters('R', list, { RPackages: 'tidyverse,bioconductor', Subnets: 'subnet-0a1b2c3d, subnet-0e1f2a3b', Ports: '80,443' }).RPackages).toBe('tidyverse,bioconductor');
+    expect(() => validateParameters('R', list, { RPackages: 'tidyverse,ggplot,dplyr' })).toThrow(
+      /RPackages: "ggplot", "dplyr" are not allowed. Choose from: tidyverse, shiny, bioconductor \(several, comma-separated\)/,
+    );
+    expect(() => validateParameters('R', list, { Subnets: 'subnet-0a1b2c3d,vpc-1' })).toThrow(/Subnets: "vpc-1" does not match the required pattern/);
+    expect(() => validateParameters('R', list, { Ports: '80,70000' })).toThrow(/Ports: 70000 is above the maximum of 65535/);
+  });
+
+  it('narrows per element by policy', () => {
+    const policy = { RPackages: { allowedValues: ['tidyverse', 'shiny', 'matlab'] } };
+    expect(allowedValuesFor(list[0]!, policy.RPackages)).toEqual(['tidyverse', 'shiny']);
+    expect(validateParameters('R', list, { RPackages: 'shiny,tidyverse' }, policy).RPackages).toBe('shiny,tidyverse');
+    expect(() => validateParameters('R', list, { RPackages: 'shiny,bioconductor' }, policy)).toThrow(/"bioconductor" is not allowed by policy/);
+  });
+
+  it('leaves String and SSM parameter types whole', () => {
+    const whole: ParameterSpec[] = [{ key: 'Name', type: 'AWS::SSM::Parameter::Value<List<String>>', allowedValues: ['a,b'] }];
+    expect(validateParameters('R', whole, { Name: 'a,b' }).Name).toBe('a,b');
+  });
+});
+
+describe('launch paths', () => {
+  const paths = [
+    { id: 'lp-research', name: 'Research Computing' },
+    { id: 'lp-teaching', name: 'Teaching' },
+  ];
+
+  it('takes the policy\'s path, else the one named, else the only one', () => {
+    expect(pickLaunchPath('R', paths, 'teaching').id).toBe('lp-teaching');
+    expect(pickLaunchPath('R', paths, 'lp-research', 'Research Computing').id).toBe('lp-research');
+    expect(pickLaunchPath('R', paths, undefined, 'lp-teaching').id).toBe('lp-teaching');
+    expect(pickLaunchPath('R', paths, undefined, 'research computing').id).toBe('lp-research');
+    expect(pickLaunchPath('R', [paths[1]!]).id).toBe('lp-teaching');
+  });
+
+  it('asks when several paths are left to choose, and refuses unknown ones', () => {
+    expect(() => pickLaunchPath('R', paths)).toThrow(/R can be launched through 2 launch paths: "Research Computing", "Teaching". Say which with path=/);
+    expect(() => pickLaunchPath('R', paths, undefined, 'Labs')).toThrow(/R has no launch path "Labs". Launch paths: "Research Computing", "Teaching"/);
+    expect(() => pickLaunchPath('R', paths, 'Labs')).toThrow(/catalog policy launches R through the launch path "Labs", which it does not have.*Ask IT/);
+    expect(() => pickLaunchPath('R', paths, 'Teaching', 'Research Computing')).toThrow(/through the launch path "Teaching"; leave out path=/);
+  });
+
+  it('labels unnamed or same-named paths with their ids', () => {
+    const twins = [{ id: 'lp-1', name: 'Shared' }, { id: 'lp-2', name: 'Shared' }, { id: 'lp-3' }];
+    expect(twins.map((p) => pathLabel(p, twins))).toEqual(['Shared (lp-1)', 'Shared (lp-2)', 'unnamed (lp-3)']);
+    expect(pickLaunchPath('R', twins, undefined, 'Shared (lp-2)').id).toBe('lp-2');
+  });
+
+  it('shows usage instructions one a line', () => {
+    expect(usageLines([{ type: 'schedule', value: ' Stopped at night. ' }, { type: 'x', value: '' }])).toEqual(['schedule: Stopped at night.']);
   });
 });
 

@@ -60,6 +60,22 @@ describe('SandboxCatalog', () => {
     await expect(sc.getProduct('prod-nope')).rejects.toThrow(NotFoundError);
   });
 
+  it('has a product in two portfolios, each launch path with its own constraints and usage instructions', async () => {
+    const { sc } = setup();
+    const id = SANDBOX_PRODUCT_IDS['EC2 RStudio']!;
+    const v = (await sc.getProduct(id)).versions.at(-1)!;
+    const first = await sc.launchOptions(id, v.id);
+    expect(first.paths?.map((p) => p.name)).toEqual(['Research Computing', 'Teaching']);
+    expect(first.pathId).toBe(first.paths![0]!.id);
+    const teaching = await sc.launchOptions(id, v.id, first.paths![1]!.id);
+    expect(teaching.parameters.find((p) => p.key === 'InstanceType')?.allowedValues).toEqual(['t3.medium', 't3.large']);
+    expect(teaching.usageInstructions?.map((u) => u.type)).toEqual(['connect', 'schedule']);
+    const params = { InstanceType: 'r5.xlarge' };
+    await expect(sc.provision({ productId: id, versionId: v.id, pathId: teaching.pathId, name: 'r', parameters: params, tags: {}, token: 'r1' })).rejects.toThrow(/not allowed/);
+    await sc.provision({ productId: id, versionId: v.id, pathId: first.pathId, name: 'r', parameters: params, tags: {}, token: 'r2' });
+    await expect(sc.launchOptions(id, v.id, 'lpv3-nope')).rejects.toThrow(NotFoundError);
+  });
+
   it('replaces the instance on update and forgets it after terminate', async () => {
     const { sc, clock } = setup();
     const { recordId, provisionedProductId } = await launch(sc, 'a-box');
@@ -90,6 +106,6 @@ describe('SandboxCatalog', () => {
     expect(sc.instanceState(provisionedProductId!)).toBe('stopped');
     sc.throttleNext(1);
     await expect(sc.listProducts()).rejects.toThrow(UpstreamError);
-    expect((await sc.listProducts()).length).toBe(6);
+    expect((await sc.listProducts()).length).toBe(7);
   });
 });

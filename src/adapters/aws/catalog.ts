@@ -20,6 +20,7 @@ import { NotFoundError, UpstreamError, UserInputError } from '../../core/errors.
 import type {
   CatalogPort,
   LaunchOptions,
+  LaunchPath,
   ParameterSpec,
   Product,
   ProductRecord,
@@ -134,14 +135,33 @@ export class AwsCatalog implements CatalogPort {
     };
   }
 
-  async launchOptions(productId: string, versionId: string): Promise<LaunchOptions> {
-    const paths = await this.send('ListLaunchPaths', () => this.client.send(new ListLaunchPathsCommand({ ProductId: productId })));
-    const pathId = paths.LaunchPathSummaries?.[0]?.Id;
-    if (!pathId) throw new NotFoundError(`No launch path for product ${productId}: the bot's role is not in its portfolio. Ask IT.`);
+  /** Every launch path the bot's role has to the product (ListLaunchPaths pages at most 20 at a time). */
+  private async launchPaths(productId: string): Promise<LaunchPath[]> {
+    const out: LaunchPath[] = [];
+    let PageToken: string | undefined;
+    do {
+      const page = await this.send('ListLaunchPaths', () => this.client.send(new ListLaunchPathsCommand({ ProductId: productId, PageSize: 20, PageToken })));
+      out.push(...(page.LaunchPathSummaries ?? []).filter((l) => l.Id).map((l) => ({ id: l.Id!, ...(l.Name ? { name: l.Name } : {}) })));
+      PageToken = page.NextPageToken || undefined;
+    } while (PageToken);
+    return out;
+  }
+
+  async launchOptions(productId: string, versionId: string, pathId?: string): Promise<LaunchOptions> {
+    const paths = await this.launchPaths(productId);
+    if (paths.length === 0) throw new NotFoundError(`No launch path for product ${productId}: the bot's role is not in its portfolio. Ask IT.`);
+    const path = pathId ? paths.find((p) => p.id === pathId) : paths[0];
+    if (!path) throw new NotFoundError(`Product ${productId} has no launch path ${pathId} for the bot's role. Ask IT.`);
     const res = await this.send('DescribeProvisioningParameters', () =>
-      this.client.send(new DescribeProvisioningParametersCommand({ ProductId: productId, ProvisioningArtifactId: versionId, PathId: pathId })),
+      this.client.send(new DescribeProvisioningParametersCommand({ ProductId: productId, ProvisioningArtifactId: versionId, PathId: path.id })),
     );
-    return { pathId, parameters: (res.ProvisioningArtifactParameters ?? []).map(toSpec) };
+    const usageInstructions = (res.UsageInstructions ?? []).filter((u) => u.Value).map((u) => ({ type: u.Type ?? '', value: u.Value! }));
+    return {
+      pathId: path.id,
+      paths,
+      parameters: (res.ProvisioningArtifactParameters ?? []).map(toSpec),
+      ...(usageInstructions.length ? { usageInstructions } : {}),
+    };
   }
 
   async provision(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }> {

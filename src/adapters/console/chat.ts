@@ -8,9 +8,16 @@ const ICON: Record<Tone, string> = { info: 'i', success: '✓', warning: '!', er
 
 export const CONSOLE_USER = 'console';
 
+/** A value as the command line reads it back: quoted when it has spaces. */
+function quoted(value: string): string {
+  return /\s/.test(value) ? `"${value}"` : value;
+}
+
 export class ConsoleChat implements ChatPort {
   readonly platform = 'console' as const;
   private choices = new Map<number, Interaction>();
+  /** Numbered options of multi-selects: several typed together (`3,5`) pick them all. */
+  private picks = new Map<number, { formId: string; values: Record<string, string | undefined>; key: string; option: string }>();
   private nextChoice = 1;
   private seq = 0;
   private readonly headings = new Map<string, string>();
@@ -23,6 +30,19 @@ export class ConsoleChat implements ChatPort {
   /** A numbered choice typed at the prompt, as the interaction it stands for. */
   choice(n: number): Interaction | undefined {
     return this.choices.get(n);
+  }
+
+  /** Numbers typed at the prompt, one (`3`) or several options of multi-selects (`3,5`), as the interaction they stand for. */
+  choose(text: string): Interaction | undefined {
+    const numbers = text.split(',').map((n) => Number(n.trim()));
+    if (numbers.length === 1) return this.choice(numbers[0]!);
+    const picks = numbers.map((n) => this.picks.get(n));
+    if (picks.some((p) => !p) || new Set(picks.map((p) => p!.formId)).size > 1) return undefined;
+    const values = { ...picks[0]!.values };
+    const chosen = new Map<string, string[]>();
+    for (const p of picks) chosen.set(p!.key, [...(chosen.get(p!.key) ?? []), p!.option]);
+    for (const [key, options] of chosen) values[key] = [...new Set(options)].join(',');
+    return { type: 'form-change', formId: picks[0]!.formId, values };
   }
 
   private offer(i: Interaction): number {
@@ -60,21 +80,43 @@ export class ConsoleChat implements ChatPort {
   async openForm(_trigger: string, form: Form): Promise<string> {
     const lines = [`── form: ${form.title} ${'─'.repeat(40)}`];
     if (form.intro) lines.push(form.intro);
-    for (const input of form.inputs) {
+    const chosen = (inputs: Form['inputs']) => Object.fromEntries(inputs.filter((i) => i.initial !== undefined).map((i) => [i.key, i.initial]));
+    form.inputs.forEach((input, at) => {
       if (input.dispatch && input.options) {
+        // A picker re-draws what follows it: it carries the choices made above it.
+        const above = chosen(form.inputs.slice(0, at));
         lines.push(`${input.label}:`);
         for (const option of input.options) {
-          const n = this.offer({ type: 'form-change', formId: form.id, values: { [input.key]: option } });
+          const n = this.offer({ type: 'form-change', formId: form.id, values: { ...above, [input.key]: option } });
           lines.push(`  [${n}] ${option}${option === input.initial ? ' (chosen)' : ''}`);
         }
-        continue;
+        return;
+      }
+      if (input.multiple && input.options) {
+        const all = chosen(form.inputs);
+        const picked = (input.initial ?? '').split(',').map((v) => v.trim());
+        lines.push(`  ${input.key}: several of${input.initial ? ` [now ${input.initial}]` : input.optional ? ' [optional]' : ' [required]'}${input.hint ? ` — ${input.hint}` : ''}`);
+        for (const option of input.options) {
+          const values = { ...all, [input.key]: option };
+          const n = this.offer({ type: 'form-change', formId: form.id, values });
+          this.picks.set(n, { formId: form.id, values, key: input.key, option });
+          lines.push(`    [${n}] ${option}${picked.includes(option) ? ' (chosen)' : ''}`);
+        }
+        lines.push('    Type their numbers, comma-separated, to choose several.');
+        return;
       }
       const choices = input.options ? ` one of ${input.options.join(', ')}` : '';
       const initial = input.initial ? ` [default ${input.initial}]` : input.optional ? ' [optional]' : ' [required]';
       lines.push(`  ${input.key}:${choices}${initial}${input.hint ? ` — ${input.hint}` : ''}`);
-    }
+    });
     const product = form.inputs.find((i) => i.key === 'product')?.initial;
-    lines.push(product ? `Launch it with: /scicomp launch "${product}" <name> key=value …` : 'Type the number of a product to see its parameters.');
+    const path = form.inputs.find((i) => i.key === 'path')?.initial;
+    const several = form.inputs.filter((i) => i.multiple && i.initial).map((i) => ` ${i.key}=${quoted(i.initial!.split(',').map((v) => v.trim()).join(','))}`);
+    lines.push(
+      product
+        ? `Launch it with: /scicomp launch "${product}" <name>${path ? ` path=${quoted(path)}` : ''}${several.join('')} key=value …`
+        : 'Type the number of a product to see its parameters.',
+    );
     this.write(lines.join('\n'));
     return `form-${++this.seq}`;
   }

@@ -20,10 +20,10 @@ export function startConsole(chat: ConsoleChat, enqueue: (p: RunPayload) => Prom
       rl.close();
       return;
     }
-    if (/^\d+$/.test(text)) {
-      const interaction = chat.choice(Number(text));
+    if (/^\d+(\s*,\s*\d+)*$/.test(text)) {
+      const interaction = chat.choose(text);
       if (interaction) void submit({ ...base(), interaction });
-      else process.stdout.write(`There is no choice ${text}.\n`);
+      else process.stdout.write(text.includes(',') ? `${text} are not options of one form you can pick several of.\n` : `There is no choice ${text}.\n`);
     } else if (text) {
       void submit({ ...base(), interaction: { type: 'command', text: text.replace(/^\/?scicomp\s*/i, '') } });
     }

@@ -213,8 +213,8 @@ export function createSlackApp(o: SlackAppOptions) {
     );
   });
 
-  // The product picker in the launch form: its change re-draws the form with that product's parameters.
-  app.action('product', async ({ body, ack }) => {
+  // The product and launch-path pickers in the launch form: a change re-draws the form with that choice's parameters.
+  app.action(/^(product|path)$/, async ({ body, ack }) => {
     await ack();
     if (body.type !== 'block_actions' || !body.view) return;
     const formId = body.view.callback_id.slice(ACTION_PREFIX.length);

@@ -93,24 +93,29 @@ function option(value: string) {
 }
 
 function inputBlock(i: FormInput): Block {
+  const long = i.kind === 'select' && (i.options?.length ?? 0) > STATIC_OPTIONS_MAX;
+  const initial = i.initial && i.options?.includes(i.initial) ? { initial_option: option(i.initial) } : {};
+  // A multi-select's initial value is its options joined with ",".
+  const chosen = i.multiple && i.initial ? i.initial.split(',').map((v) => v.trim()).filter((v) => i.options?.includes(v)) : [];
+  const initials = chosen.length > 0 ? { initial_options: chosen.map(option) } : {};
   const element =
     i.kind === 'user'
       ? { type: 'users_select', action_id: i.key, placeholder: plain(`Choose ${i.label}`, 150) }
-      : i.kind === 'select' && (i.options?.length ?? 0) > STATIC_OPTIONS_MAX
+      : long
       ? {
-          type: 'external_select',
+          type: i.multiple ? 'multi_external_select' : 'external_select',
           action_id: `${OPTIONS_PREFIX}${optionListId(i.options!)}`,
           placeholder: plain(`Type to search ${i.label}`, 150),
           min_query_length: 0,
-          ...(i.initial && i.options?.includes(i.initial) ? { initial_option: option(i.initial) } : {}),
+          ...(i.multiple ? initials : initial),
         }
       : i.kind === 'select'
       ? {
-          type: 'static_select',
+          type: i.multiple ? 'multi_static_select' : 'static_select',
           action_id: i.key,
           placeholder: plain(`Choose ${i.label}`, 150),
           options: (i.options ?? []).map(option),
-          ...(i.initial && i.options?.includes(i.initial) ? { initial_option: option(i.initial) } : {}),
+          ...(i.multiple ? initials : initial),
         }
       : { type: 'plain_text_input', action_id: i.key, ...(i.initial ? { initial_value: i.initial } : {}) };
   return {
@@ -143,14 +148,20 @@ export function loadingForm(title: string): Record<string, unknown> {
   return { type: 'modal', title: plain(title, 24), close: plain('Cancel', 24), blocks: [{ type: 'section', text: mrkdwn(':hourglass_flowing_sand: Loading products…') }] };
 }
 
-type StateValue = { type?: string; value?: string | null; selected_option?: { value: string } | null; selected_user?: string | null };
+type StateValue = {
+  type?: string;
+  value?: string | null;
+  selected_option?: { value: string } | null;
+  selected_options?: { value: string }[] | null;
+  selected_user?: string | null;
+};
 
-/** Reads a modal's state.values back into the form's input keys. */
+/** Reads a modal's state.values back into the form's input keys; a multi-select's options join with ",". */
 export function formValues(state: { values?: Record<string, Record<string, StateValue>> } | undefined): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [blockId, actions] of Object.entries(state?.values ?? {})) {
     for (const v of Object.values(actions)) {
-      out[blockId] = v.selected_option?.value ?? v.selected_user ?? v.value ?? undefined;
+      out[blockId] = v.selected_options ? v.selected_options.map((o) => o.value).join(',') : (v.selected_option?.value ?? v.selected_user ?? v.value ?? undefined);
     }
   }
   return out;

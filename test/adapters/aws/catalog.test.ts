@@ -54,8 +54,11 @@ describe('AwsCatalog', () => {
     ]);
   });
 
-  it('reads launch options: first launch path, then the parameters with constraints as numbers', async () => {
-    sc.on(ListLaunchPathsCommand).resolves({ LaunchPathSummaries: [{ Id: 'lpv3-x' }] });
+  it('reads launch options: every launch path across pages, the first one\'s parameters with constraints as numbers', async () => {
+    sc.on(ListLaunchPathsCommand, { ProductId: 'prod-a', PageSize: 20, PageToken: undefined })
+      .resolves({ LaunchPathSummaries: [{ Id: 'lpv3-x', Name: 'Research Computing' }], NextPageToken: 'lp2' })
+      .on(ListLaunchPathsCommand, { ProductId: 'prod-a', PageSize: 20, PageToken: 'lp2' })
+      .resolves({ LaunchPathSummaries: [{ Id: 'lpv3-y', Name: 'Teaching' }] });
     sc.on(DescribeProvisioningParametersCommand).resolves({
       ProvisioningArtifactParameters: [
         {
@@ -70,11 +73,41 @@ describe('AwsCatalog', () => {
       ],
     });
     const options = await catalog.launchOptions('prod-a', 'pa-2');
-    expect(inputs(ListLaunchPathsCommand)).toEqual([{ ProductId: 'prod-a' }]);
+    expect(inputs(ListLaunchPathsCommand)).toEqual([
+      { ProductId: 'prod-a', PageSize: 20 },
+      { ProductId: 'prod-a', PageSize: 20, PageToken: 'lp2' },
+    ]);
     expect(inputs(DescribeProvisioningParametersCommand)).toEqual([{ ProductId: 'prod-a', ProvisioningArtifactId: 'pa-2', PathId: 'lpv3-x' }]);
     expect(options.pathId).toBe('lpv3-x');
+    expect(options.paths).toEqual([
+      { id: 'lpv3-x', name: 'Research Computing' },
+      { id: 'lpv3-y', name: 'Teaching' },
+    ]);
+    expect(options.usageInstructions).toBeUndefined();
     expect(options.parameters[0]).toMatchObject({ key: 'VolumeSize', type: 'Number', defaultValue: '30', minValue: 8, maxValue: 1000, allowedValues: undefined });
     expect(options.parameters[1]).toMatchObject({ key: 'InstanceType', allowedValues: ['t3.micro', 't3.large'] });
+  });
+
+  it('reads the launch options of the path asked for, with its usage instructions', async () => {
+    sc.on(ListLaunchPathsCommand).resolves({ LaunchPathSummaries: [{ Id: 'lpv3-x', Name: 'Research Computing' }, { Id: 'lpv3-y', Name: 'Teaching' }] });
+    sc.on(DescribeProvisioningParametersCommand).resolves({
+      ProvisioningArtifactParameters: [{ ParameterKey: 'Subnets', ParameterType: 'List<AWS::EC2::Subnet::Id>' }],
+      UsageInstructions: [
+        { Type: 'schedule', Value: 'Stopped every night at 22:00 UTC.' },
+        { Type: 'empty' },
+      ],
+    });
+    const options = await catalog.launchOptions('prod-a', 'pa-2', 'lpv3-y');
+    expect(inputs(DescribeProvisioningParametersCommand)).toEqual([{ ProductId: 'prod-a', ProvisioningArtifactId: 'pa-2', PathId: 'lpv3-y' }]);
+    expect(options.pathId).toBe('lpv3-y');
+    expect(options.parameters[0]).toMatchObject({ key: 'Subnets', type: 'List<AWS::EC2::Subnet::Id>' });
+    expect(options.usageInstructions).toEqual([{ type: 'schedule', value: 'Stopped every night at 22:00 UTC.' }]);
+  });
+
+  it('refuses a launch path the role does not have, before describing it', async () => {
+    sc.on(ListLaunchPathsCommand).resolves({ LaunchPathSummaries: [{ Id: 'lpv3-x', Name: 'Research Computing' }] });
+    await expect(catalog.launchOptions('prod-a', 'pa-2', 'lpv3-gone')).rejects.toThrow(NotFoundError);
+    expect(inputs(DescribeProvisioningParametersCommand)).toEqual([]);
   });
 
   it('says so when the role has no launch path', async () => {
@@ -82,12 +115,12 @@ describe('AwsCatalog', () => {
     await expect(catalog.launchOptions('prod-a', 'pa-2')).rejects.toThrow(NotFoundError);
   });
 
-  it('provisions with parameters, tags and the idempotency token', async () => {
+  it('provisions through the chosen launch path with parameters, tags and the idempotency token', async () => {
     sc.on(ProvisionProductCommand).resolves({ RecordDetail: { RecordId: 'rec-1', ProvisionedProductId: 'pp-1' } });
     const res = await catalog.provision({
       productId: 'prod-a',
       versionId: 'pa-2',
-      pathId: 'lpv3-x',
+      pathId: 'lpv3-y',
       name: 'jdoe-box',
       parameters: { InstanceType: 't3.large' },
       tags: { OwnerEmail: 'jdoe@synapse.org', Department: 'Research', Project: 'scicomp' },
@@ -98,7 +131,7 @@ describe('AwsCatalog', () => {
       {
         ProductId: 'prod-a',
         ProvisioningArtifactId: 'pa-2',
-        PathId: 'lpv3-x',
+        PathId: 'lpv3-y',
         ProvisionedProductName: 'jdoe-box',
         ProvisioningParameters: [{ Key: 'InstanceType', Value: 't3.large' }],
         Tags: [
