@@ -136,7 +136,7 @@ export class SnsCertificates {
     }
     const chunks: Uint8Array[] = [];
     let size = 0;
-    const reader = res.body!.getReader();
+    const reader = res.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;

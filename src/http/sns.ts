@@ -17,6 +17,7 @@ export const DEFAULT_SNS_MAX_AGE_MS = 3600_000;
 const MAX_AHEAD_MS = 5 * 60_000;
 
 /** No line breaks or other control characters: each signed field is one line of the string SNS signs. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
 const oneLine = /^[^\x00-\x1f\x7f]*$/;
 
 // Each field as SNS shapes it: a value that could carry a line break would let a signed string be read as other fields.
@@ -30,6 +31,7 @@ const common = {
   SigningCertURL: z.string().max(300, 'is too long'),
 };
 const token = z.string().regex(/^[0-9a-f]{32,2048}$/i, 'must be a hex string');
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
 const subscribeUrl = z.string().url('must be a URL').regex(/^https:\/\/[^\s\x00-\x1f\x7f]+$/, 'must be an https URL on one line');
 
 export const snsMessage = z.discriminatedUnion('Type', [
