@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // Issues the test CA for the Teams identity fakes; workers trust it through NODE_EXTRA_CA_CERTS set here.
+    globalSetup: ['test/support/teams/tls-setup.ts'],
   },
 });
