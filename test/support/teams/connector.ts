@@ -51,7 +51,8 @@ export interface TeamsMember {
 
 export type ConnectorFailure =
   | { status: 429; retryAfter?: number }
-  | { status: 403; code?: 'BotNotInConversationRoster' | 'ConversationBlockedByUser' | string; message?: string }
+  /** `code` such as BotNotInConversationRoster or ConversationBlockedByUser. */
+  | { status: 403; code?: string; message?: string }
   | { status: 404; code?: string; message?: string }
   | { status: 500 | 502 | 503 | 504; code?: string; message?: string };
 
