@@ -79,7 +79,8 @@ function codeBlock(code: string): CardElement {
   return {
     type: 'Container',
     style: 'emphasis',
-    items: code.split('\n').map((line, n) => textBlock(line, { fontType: 'Monospace', spacing: n === 0 ? 'Default' : 'None' })),
+    // A blank line keeps its place; a TextBlock may not be empty.
+    items: code.split('\n').map((line, n) => textBlock(line || ' ', { fontType: 'Monospace', spacing: n === 0 ? 'Default' : 'None' })),
   };
 }
 

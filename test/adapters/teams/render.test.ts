@@ -391,7 +391,7 @@ describe('schema sanity', () => {
   it('every card drawn above uses only Adaptive Card 1.5 elements and actions, unique input ids, and survives JSON', () => {
     // Cards drawn in the other describe blocks, plus one of each kind of form here.
     form(launch, { KeyName: 'x' });
-    card({ text: 'all', title: 'All', tone: 'warning', body: ['p `c`'], fields: [{ label: 'l', value: 'v' }], code: ['x\ny'], context: ['c'], actions: [{ id: 'a', label: 'A', value: 'v' }] });
+    card({ text: 'all', title: 'All', tone: 'warning', body: ['p `c`'], fields: [{ label: 'l', value: 'v' }], code: ['x\n\ny'], context: ['c'], actions: [{ id: 'a', label: 'A', value: 'v' }] });
     for (const c of drawn) {
       expect(c.type).toBe('AdaptiveCard');
       expect(c.version).toBe('1.5');
