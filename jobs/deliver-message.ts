@@ -134,7 +134,7 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
   } catch (err) {
     if (err instanceof UpstreamError && err.retryable) throw err;
     if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
-    deps.log.error({ err: { message: (err as Error).message, name: (err as Error).name }, to: job.data.to.kind }, 'message cannot be delivered');
+    deps.log.error({ err, to: job.data.to.kind }, 'message cannot be delivered');
     throw new UnrecoverableError((err as Error).message);
   }
   // Waiting for a slot or a Retry-After does not spend an attempt.

@@ -36,7 +36,7 @@ function deliverHere(outbox: Outbox, delivery: DeliveryDeps): Outbox {
           await new Promise((r) => setTimeout(r, outcome.laterMs));
         }
       } catch (err) {
-        delivery.log.warn({ err: (err as Error).message }, 'alert not delivered at once; the outbox retries it');
+        delivery.log.warn({ err }, 'alert not delivered at once; the outbox retries it');
       }
       await outbox.send(item);
     },

@@ -104,7 +104,7 @@ export async function process(job: Job<Payload>, deps: Deps): Promise<string> {
     const attempts = job.opts.attempts ?? 1;
     const retryable = err instanceof UpstreamError ? err.retryable : true;
     if (retryable && job.attemptsMade + 1 < attempts) throw err;
-    deps.log.error({ err: { name: (err as Error).name, message: (err as Error).message }, requestId: p.requestId, action }, 'interaction failed');
+    deps.log.error({ err, requestId: p.requestId, action }, 'interaction failed');
     await reply({ text: 'AWS or the chat platform is not answering right now, so nothing was done. Please try again in a few minutes.', tone: 'error' }, 'failure');
     await deps.audit.append({ actor: who, action, target, outcome: `failed: ${(err as Error).name}`, requestId: p.requestId });
     throw new UnrecoverableError((err as Error).message);

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { Worker, type Processor } from 'bullmq';
 import express from 'express';
 import { Redis } from 'ioredis';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import * as carryOut from '../jobs/carry-out.js';
 import * as deliverMessage from '../jobs/deliver-message.js';
 import * as expireRequest from '../jobs/expire-request.js';
@@ -26,6 +26,7 @@ import { approvalExtensions, formForAction, reportOffboardRecord } from './core/
 import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { Command } from './core/command.js';
 import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
+import { createLogger } from './log.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
@@ -73,7 +74,7 @@ export class Scicomp {
     policy: Policy,
     o: Overrides,
   ) {
-    this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password', 'headers.authorization'] });
+    this.log = o.log ?? createLogger(config.LOG_LEVEL);
     // The queues run on this connection: their errors are its errors, said once with them.
     const trouble = this.redisTrouble();
     this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }), trouble);
@@ -153,7 +154,7 @@ export class Scicomp {
           this.policyNow = p;
           this.log.info('catalog policy reloaded (announced by another process)');
         },
-        (err: Error) => this.log.error({ err: err.message }, 'catalog policy NOT reloaded; the previous one stays in force'),
+        (err: Error) => this.log.error({ err }, 'catalog policy NOT reloaded; the previous one stays in force'),
       );
     });
   }
@@ -175,7 +176,7 @@ export class Scicomp {
     let last = '';
     return Object.assign(
       (err: Error) => {
-        if (err.message !== last) this.log.warn({ err: err.message }, 'Redis is not answering; work waits until it is back');
+        if (err.message !== last) this.log.warn({ err }, 'Redis is not answering; work waits until it is back');
         last = err.message;
       },
       { reset: () => (last = '') },
@@ -188,7 +189,7 @@ export class Scicomp {
       const cached = { listProducts: () => cachedProducts(this.deps), launchOptions: (id: string, version: string) => cachedLaunchOptions(this.deps, id, version) };
       return await warnUnknownParameters(this.policyNow, cached, (m) => this.log.warn(m));
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not check the catalog policy against the catalog');
+      this.log.warn({ err }, 'could not check the catalog policy against the catalog');
       return [];
     }
   }
@@ -258,8 +259,8 @@ export class Scicomp {
     this.pump.start();
     const make = <T>(name: string, fn: Processor<T>, concurrency: number) => {
       const w = new Worker<T>(name, fn, { connection: this.watched(redisConnection(c.REDIS_URL)), prefix: c.SCICOMP_PREFIX, concurrency });
-      w.on('failed', (job, err) => this.log.warn({ queue: name, jobId: job?.id, err: err.message }, 'job failed'));
-      w.on('error', (err) => this.log.error({ queue: name, err: err.message }, 'worker error'));
+      w.on('failed', (job, err) => this.log.warn({ queue: name, jobId: job?.id, err }, 'job failed'));
+      w.on('error', (err) => this.log.error({ queue: name, err }, 'worker error'));
       this.workers.push(w);
     };
     make<runCommand.Payload>(

@@ -11,6 +11,7 @@ import { Scicomp, type Overrides } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { PolicyError, loadPolicy } from './core/policy.js';
 import type { SecretName } from './core/ports.js';
+import { createLogger } from './log.js';
 
 type Role = 'all' | 'web' | 'worker';
 
@@ -59,9 +60,7 @@ async function main(): Promise<void> {
   const slackEnv = Boolean(config.SCICOMP_SECRET_ID || config.SLACK_BOT_TOKEN || config.SLACK_APP_TOKEN);
   const interactive = config.SCICOMP_CONSOLE ?? (!slackEnv && process.stdin.isTTY === true && role === 'all');
   // The console is the chat there: logs go to stderr, and only what needs attention unless LOG_LEVEL says otherwise.
-  const log = interactive
-    ? pino({ level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', redact: ['*.token', '*.secret', '*.password'] }, pino.destination(2))
-    : pino({ level: config.LOG_LEVEL, redact: ['*.token', '*.secret', '*.password'] });
+  const log = interactive ? createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', pino.destination(2)) : createLogger(config.LOG_LEVEL);
   const policy = await loadPolicy(config.SCICOMP_POLICY);
   const fallback = envSecrets(config);
   const secrets = config.SCICOMP_SECRET_ID
@@ -109,7 +108,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => {
-    app.reloadPolicy().catch((err: Error) => log.error({ err: err.message }, 'catalog policy NOT reloaded; the previous one stays in force'));
+    app.reloadPolicy().catch((err: Error) => log.error({ err }, 'catalog policy NOT reloaded; the previous one stays in force'));
   });
   if (consoleChat) {
     if (config.aws === 'sandbox') process.stdout.write(`SANDBOX MODE (${config.awsReason}): an in-process fake AWS account; nothing is launched in AWS.\n`);
