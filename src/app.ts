@@ -79,7 +79,7 @@ export class Scicomp {
     const trouble = this.redisTrouble();
     this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }), trouble);
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
-    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform], trouble);
+    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform], trouble, config.FEED_INTERVAL_MS);
     this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX);
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
@@ -300,7 +300,7 @@ export class Scicomp {
     const delivery = { chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log };
     make<processSns.Payload>(processSns.name, (job) => processSns.process(job, this.deps, delivery), 32);
     make<processSns.BatchPayload>(processSns.batchName, (job) => processSns.processBatch(job, this.deps, delivery, (m) => this.queues.snsRetryAlone(m)), 16);
-    make<postFeed.Payload>(postFeed.name, (job) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, log: this.log }), 4);
+    make<postFeed.Payload>(postFeed.name, (job, token) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, digest: this.queues.digest, log: this.log }, token), 4);
   }
 
   async stopWorkers(): Promise<void> {

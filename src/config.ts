@@ -41,6 +41,7 @@ const schema = z.object({
   CHANNEL_INTERVAL_MS: int(1).default(1_000),
   SCICOMP_CONSOLE: bool.optional(),
   SCICOMP_AUDIT_MAXLEN: int(1000).default(1_000_000),
+  FEED_INTERVAL_MS: int(1).default(10_000),
 });
 
 export type Config = z.output<typeof schema> & { aws: 'aws' | 'sandbox'; awsReason: string };

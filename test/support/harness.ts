@@ -48,6 +48,8 @@ export class Harness {
       WATCH_MAX_POLL_MS: '200',
       CHANNEL_INTERVAL_MS: '1000',
       LOG_LEVEL: 'silent',
+      // The admin feeds' digest posts at most once per interval: short here, so tests see each post soon.
+      FEED_INTERVAL_MS: '100',
       ...o.env,
     });
     const policy = o.policy ?? (await loadPolicy('manifests/catalog.yaml'));
