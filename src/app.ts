@@ -1,7 +1,7 @@
 // The composition root: builds the core, its adapters, the queues and workers and the HTTP server from one Config.
-import { createServer, type Server } from 'node:http';
-import { Worker, type Processor } from 'bullmq';
-import express from 'express';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { DelayedError, Worker, type Job } from 'bullmq';
+import express, { type Application } from 'express';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import * as carryOut from '../jobs/carry-out.js';
@@ -26,7 +26,10 @@ import { approvalExtensions, formForAction, reportOffboardRecord } from './core/
 import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { Command } from './core/command.js';
 import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
+import { metricsHandler, QUEUE_BOARD_PATH, queueBoard, requireAdminToken } from './http/ops.js';
 import { createLogger } from './log.js';
+import { Metrics } from './metrics.js';
+import { pendingKey } from './core/approvals.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
@@ -48,12 +51,23 @@ export interface Overrides {
   chats?: Partial<Record<Platform, ChatPort>>;
   feed?: Feed;
   extensions?: Extensions;
+  /** Where AWS clients built outside (main.ts) already count their calls; else the app's own. */
+  metrics?: Metrics;
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
 
+/** What a job's log lines carry beside its id: the request or message it serves and the person, where it names them. */
+function jobContext(data: unknown): { requestId?: string; messageKey?: string; user?: string } {
+  const d = (data ?? {}) as { requestId?: unknown; id?: unknown; MessageId?: unknown; key?: unknown; platform?: unknown; userId?: unknown; owner?: { email?: unknown } };
+  const requestId = [d.requestId, d.id, d.MessageId].find((v): v is string => typeof v === 'string');
+  const user = typeof d.userId === 'string' ? `${String(d.platform)}:${d.userId}` : typeof d.owner?.email === 'string' ? d.owner.email : undefined;
+  return { ...(requestId ? { requestId } : {}), ...(typeof d.key === 'string' ? { messageKey: d.key } : {}), ...(user ? { user } : {}) };
+}
+
 export class Scicomp {
   readonly log: Logger;
+  readonly metrics: Metrics;
   readonly redis: Redis;
   readonly store: Store;
   readonly queues: Queues;
@@ -75,6 +89,7 @@ export class Scicomp {
     o: Overrides,
   ) {
     this.log = o.log ?? createLogger(config.LOG_LEVEL);
+    this.metrics = o.metrics ?? new Metrics();
     // The queues run on this connection: their errors are its errors, said once with them.
     const trouble = this.redisTrouble();
     this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }), trouble);
@@ -84,7 +99,7 @@ export class Scicomp {
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
     this.policyNow = policy;
-    this.slackChat = new SlackChat({ secrets: o.secrets, store: this.store, apiUrl: config.SLACK_API_URL });
+    this.slackChat = new SlackChat({ secrets: o.secrets, store: this.store, apiUrl: config.SLACK_API_URL, metrics: this.metrics });
     this.chats = { slack: this.slackChat, ...o.chats };
     this.deps = {
       catalog: o.catalog,
@@ -126,6 +141,12 @@ export class Scicomp {
       routeApproval: o.extensions?.routeApproval ?? approvals.routeApproval,
     });
     this.secrets = o.secrets;
+    this.metrics.watchQueues(() => this.queues.all());
+    this.metrics.watchApprovals(async () => {
+      const key = pendingKey(this.deps);
+      const [pending, oldest] = await Promise.all([this.redis.zcard(key), this.redis.zrange(key, '0', '0', 'WITHSCORES')]);
+      return { pending, oldestMs: oldest[1] === undefined ? undefined : clock.now() - Number(oldest[1]) };
+    });
   }
 
   private people(): People {
@@ -215,6 +236,26 @@ export class Scicomp {
     await this.deps.feed.publish({ type: 'policy-changed', summary: `catalog policy reloaded from ${this.config.SCICOMP_POLICY}`, key: `policy:${Date.now()}` });
   }
 
+  /** GET /healthz and GET /metrics: on the web server, and alone on a worker's (see startOps). */
+  private opsRoutes(web: Application): void {
+    web.get('/healthz', async (_req, res) => {
+      try {
+        // The shared connection queues commands while Redis is away; a health check must answer, not wait.
+        await Promise.race([this.redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), HEALTH_TIMEOUT_MS).unref())]);
+        res.status(200).json({ ok: true });
+      } catch {
+        res.status(503).json({ ok: false, redis: 'not answering' });
+      }
+    });
+    web.get('/metrics', metricsHandler(this.metrics, this.config.METRICS_TOKEN, this.log));
+  }
+
+  private async listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number): Promise<Server> {
+    const server = createServer(handler);
+    this.server = await new Promise<Server>((resolve) => server.listen(port, '0.0.0.0', () => resolve(server)));
+    return this.server;
+  }
+
   async startWeb(port = this.config.PORT): Promise<Server> {
     this.slack = createSlackApp({
       secrets: this.secrets,
@@ -231,46 +272,62 @@ export class Scicomp {
     const sns = snsHandler({
       verifier: this.snsVerifier,
       isKnownTopic: async (arn) => allowedTopics.has(arn) || (await this.redis.sismember(knownTopicsKey(this.deps), arn)) === 1,
-      enqueue: (m) => this.queues.snsMessage(m),
+      enqueue: (m) => this.queues.snsMessage({ ...m, receivedAt: Date.now() }),
       log: this.log,
     });
-    web.get('/healthz', async (_req, res) => {
-      try {
-        // The shared connection queues commands while Redis is away; a health check must answer, not wait.
-        await Promise.race([this.redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), HEALTH_TIMEOUT_MS).unref())]);
-        res.status(200).json({ ok: true });
-      } catch {
-        res.status(503).json({ ok: false, redis: 'not answering' });
-      }
-    });
+    this.opsRoutes(web);
+    // The queue dashboard exists only with an admin token, and only behind it.
+    if (this.config.ADMIN_TOKEN) web.use(QUEUE_BOARD_PATH, requireAdminToken(this.config.ADMIN_TOKEN), queueBoard(this.queues.all(), this.config.ADMIN_QUEUES_WRITE));
     if (this.config.SLACK_APP_TOKEN) await this.slack.app.start();
     // POST /sns is answered ahead of express (see snsHandler); everything else is the express app, Bolt's included.
-    const server = createServer((req, res) => {
+    return this.listen((req, res) => {
       if (isSnsRequest(req.method, req.url)) void sns(req, res);
       else web(req, res);
-    });
-    this.server = await new Promise<Server>((resolve) => server.listen(port, '0.0.0.0', () => resolve(server)));
-    return this.server;
+    }, port);
+  }
+
+  /** A worker's HTTP port: /healthz and /metrics only (its job, Slack and AWS metrics live in its own process). */
+  async startOps(port = this.config.PORT): Promise<Server> {
+    const web = express();
+    this.opsRoutes(web);
+    return this.listen(web, port);
   }
 
   startWorkers(): void {
     const c = this.config;
     this.pump = new InboxPump(this.inbox, this.redis, (p) => this.queues.runCommand(p), this.log);
     this.pump.start();
-    const make = <T>(name: string, fn: Processor<T>, concurrency: number) => {
-      const w = new Worker<T>(name, fn, { connection: this.watched(redisConnection(c.REDIS_URL)), prefix: c.SCICOMP_PREFIX, concurrency });
-      w.on('failed', (job, err) => this.log.warn({ queue: name, jobId: job?.id, err }, 'job failed'));
+    /** One worker per queue. Each job runs with a logger bound to it (queue, job id, request id, user), and is timed for /metrics. */
+    const make = <T>(name: string, fn: (job: Job<T>, token: string | undefined, log: Logger) => Promise<unknown>, concurrency: number) => {
+      const connection = this.watched(redisConnection(c.REDIS_URL));
+      const processor = async (job: Job<T>, token?: string) => {
+        const log = this.log.child({ queue: name, jobId: job.id, ...jobContext(job.data) });
+        const started = performance.now();
+        let outcome: 'completed' | 'failed' | 'delayed' = 'failed';
+        try {
+          const result = await fn(job, token, log);
+          outcome = 'completed';
+          return result;
+        } catch (err) {
+          if (err instanceof DelayedError) outcome = 'delayed';
+          throw err;
+        } finally {
+          this.metrics.jobFinished(name, outcome, (performance.now() - started) / 1000);
+        }
+      };
+      const w = new Worker<T>(name, processor, { connection, prefix: c.SCICOMP_PREFIX, concurrency });
+      w.on('failed', (job, err) => this.log.warn({ queue: name, jobId: job?.id, ...jobContext(job?.data), err }, 'job failed'));
       w.on('error', (err) => this.log.error({ queue: name, err }, 'worker error'));
       this.workers.push(w);
     };
     make<runCommand.Payload>(
       runCommand.name,
-      (job) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, store: this.store, audit: this.audit, policy: this.deps.policy, log: this.log }),
+      (job, _token, log) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, store: this.store, audit: this.audit, policy: this.deps.policy, log }),
       16,
     );
     make<watchProvision.Payload>(
       watchProvision.name,
-      (job, token) =>
+      (job, token, log) =>
         watchProvision.process(
           job,
           {
@@ -282,25 +339,20 @@ export class Scicomp {
             connect: this.deps.connect,
             minPollMs: c.WATCH_MIN_POLL_MS,
             maxPollMs: c.WATCH_MAX_POLL_MS,
-            onSettled: [(w, r) => onRecordSettled(w, r, this.deps), (w, r) => reportOffboardRecord(w, r, this.deps)],
-            log: this.log,
+            onSettled: [(w, r) => onRecordSettled(w, r, { ...this.deps, log }), (w, r) => reportOffboardRecord(w, r, { ...this.deps, log })],
+            log,
           },
           token,
         ),
       16,
     );
-    make<deliverMessage.Payload>(
-      deliverMessage.name,
-      (job, token) =>
-        deliverMessage.process(job, { chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log }, token),
-      32,
-    );
-    make<expireRequest.Payload>(expireRequest.name, (job) => expireRequest.process(job, this.deps), 4);
-    make<carryOut.Payload>(carryOut.name, (job) => carryOut.process(job, this.deps), 8);
-    const delivery = { chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log };
-    make<processSns.Payload>(processSns.name, (job) => processSns.process(job, this.deps, delivery), 32);
-    make<processSns.BatchPayload>(processSns.batchName, (job) => processSns.processBatch(job, this.deps, delivery, (m) => this.queues.snsRetryAlone(m)), 16);
-    make<postFeed.Payload>(postFeed.name, (job, token) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, digest: this.queues.digest, log: this.log }, token), 4);
+    const delivery = (log: Logger) => ({ chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log, metrics: this.metrics });
+    make<deliverMessage.Payload>(deliverMessage.name, (job, token, log) => deliverMessage.process(job, delivery(log), token), 32);
+    make<expireRequest.Payload>(expireRequest.name, (job, _token, log) => expireRequest.process(job, { ...this.deps, log }), 4);
+    make<carryOut.Payload>(carryOut.name, (job, _token, log) => carryOut.process(job, { ...this.deps, log }), 8);
+    make<processSns.Payload>(processSns.name, (job, _token, log) => processSns.process(job, { ...this.deps, log }, delivery(log)), 32);
+    make<processSns.BatchPayload>(processSns.batchName, (job, _token, log) => processSns.processBatch(job, { ...this.deps, log }, delivery(log), (m) => this.queues.snsRetryAlone(m)), 16);
+    make<postFeed.Payload>(postFeed.name, (job, token, log) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, digest: this.queues.digest, log }, token), 4);
   }
 
   async stopWorkers(): Promise<void> {

@@ -41,6 +41,11 @@ const schema = z.object({
   CHANNEL_INTERVAL_MS: int(1).default(1_000),
   SCICOMP_CONSOLE: bool.optional(),
   SCICOMP_AUDIT_MAXLEN: int(1000).default(1_000_000),
+  /** Bearer token GET /metrics requires; unset, /metrics is open (keep it off the public listener then). */
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  /** Turns the queue dashboard (/admin/queues) on, behind this token. */
+  ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  ADMIN_QUEUES_WRITE: bool.default(false),
   FEED_INTERVAL_MS: int(1).default(10_000),
 });
 
