@@ -1,5 +1,6 @@
 // The composition root: builds the core, its adapters, the queues and workers and the HTTP server from one Config.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, Worker, type Job } from 'bullmq';
 import express, { type Application } from 'express';
 import { Redis } from 'ioredis';
@@ -56,6 +57,8 @@ export interface Overrides {
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
+/** How long closing a Redis connection may wait for its replies before it is cut. */
+const QUIT_TIMEOUT_MS = 2000;
 
 /** What a job's log lines carry beside its id: the request or message it serves and the person, where it names them. */
 function jobContext(data: unknown): { requestId?: string; messageKey?: string; user?: string } {
@@ -63,6 +66,13 @@ function jobContext(data: unknown): { requestId?: string; messageKey?: string; u
   const requestId = [d.requestId, d.id, d.MessageId].find((v): v is string => typeof v === 'string');
   const user = typeof d.userId === 'string' ? `${String(d.platform)}:${d.userId}` : typeof d.owner?.email === 'string' ? d.owner.email : undefined;
   return { ...(requestId ? { requestId } : {}), ...(typeof d.key === 'string' ? { messageKey: d.key } : {}), ...(user ? { user } : {}) };
+}
+
+/** Closes a connection after its pending replies (QUIT), or cuts it when Redis does not answer in time. */
+async function quit(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  await Promise.race([redis.quit().catch(() => undefined), sleep(QUIT_TIMEOUT_MS, undefined, { ref: false })]);
+  redis.disconnect();
 }
 
 export class Scicomp {
@@ -79,6 +89,13 @@ export class Scicomp {
   readonly deps: CoreDeps;
   private policyNow: Policy;
   private workers: Worker[] = [];
+  private workerConnections: Redis[] = [];
+  /** Jobs being processed here, so a shutdown past its deadline can hand them back. */
+  private readonly inFlight = new Map<string, { job: Job; token?: string }>();
+  /** Interactions and SNS messages acked but not yet written to Redis. */
+  private readonly enqueues = new Set<Promise<unknown>>();
+  private draining = false;
+  private closing?: Promise<void>;
   private subscriber?: Redis;
   private server?: Server;
   private slack?: ReturnType<typeof createSlackApp>;
@@ -236,9 +253,21 @@ export class Scicomp {
     await this.deps.feed.publish({ type: 'policy-changed', summary: `catalog policy reloaded from ${this.config.SCICOMP_POLICY}`, key: `policy:${Date.now()}` });
   }
 
+  /** Tracks an acked write until Redis has it: a shutdown finishes these before it closes the connection. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.enqueues.add(p);
+    const done = () => this.enqueues.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
   /** GET /healthz and GET /metrics: on the web server, and alone on a worker's (see startOps). */
   private opsRoutes(web: Application): void {
     web.get('/healthz', async (_req, res) => {
+      if (this.draining) {
+        res.status(503).json({ ok: false, status: 'shutting down' });
+        return;
+      }
       try {
         // The shared connection queues commands while Redis is away; a health check must answer, not wait.
         await Promise.race([this.redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), HEALTH_TIMEOUT_MS).unref())]);
@@ -251,7 +280,11 @@ export class Scicomp {
   }
 
   private async listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number): Promise<Server> {
-    const server = createServer(handler);
+    const server = createServer((req, res) => {
+      // Closing: each connection ends after its answer, so the server can close.
+      if (this.draining) res.setHeader('connection', 'close');
+      handler(req, res);
+    });
     this.server = await new Promise<Server>((resolve) => server.listen(port, '0.0.0.0', () => resolve(server)));
     return this.server;
   }
@@ -259,7 +292,7 @@ export class Scicomp {
   async startWeb(port = this.config.PORT): Promise<Server> {
     this.slack = createSlackApp({
       secrets: this.secrets,
-      enqueue: (p) => this.inbox.push(p),
+      enqueue: (p) => this.track(this.inbox.push(p)),
       log: this.log,
       apiUrl: this.config.SLACK_API_URL,
       appToken: this.config.SLACK_APP_TOKEN,
@@ -272,7 +305,7 @@ export class Scicomp {
     const sns = snsHandler({
       verifier: this.snsVerifier,
       isKnownTopic: async (arn) => allowedTopics.has(arn) || (await this.redis.sismember(knownTopicsKey(this.deps), arn)) === 1,
-      enqueue: (m) => this.queues.snsMessage({ ...m, receivedAt: Date.now() }),
+      enqueue: (m) => this.track(this.queues.snsMessage({ ...m, receivedAt: Date.now() })),
       log: this.log,
     });
     this.opsRoutes(web);
@@ -297,12 +330,18 @@ export class Scicomp {
     const c = this.config;
     this.pump = new InboxPump(this.inbox, this.redis, (p) => this.queues.runCommand(p), this.log);
     this.pump.start();
-    /** One worker per queue. Each job runs with a logger bound to it (queue, job id, request id, user), and is timed for /metrics. */
+    /**
+     * One worker per queue. Each job runs with a logger bound to it (queue, job id, request id, user), is timed for
+     * /metrics, and is known to be in flight until it returns, for a shutdown that has to hand it back.
+     */
     const make = <T>(name: string, fn: (job: Job<T>, token: string | undefined, log: Logger) => Promise<unknown>, concurrency: number) => {
       const connection = this.watched(redisConnection(c.REDIS_URL));
+      this.workerConnections.push(connection);
       const processor = async (job: Job<T>, token?: string) => {
         const log = this.log.child({ queue: name, jobId: job.id, ...jobContext(job.data) });
         const started = performance.now();
+        const slot = `${name}/${job.id}`;
+        this.inFlight.set(slot, { job, token });
         let outcome: 'completed' | 'failed' | 'delayed' = 'failed';
         try {
           const result = await fn(job, token, log);
@@ -312,6 +351,7 @@ export class Scicomp {
           if (err instanceof DelayedError) outcome = 'delayed';
           throw err;
         } finally {
+          this.inFlight.delete(slot);
           this.metrics.jobFinished(name, outcome, (performance.now() - started) / 1000);
         }
       };
@@ -355,20 +395,60 @@ export class Scicomp {
     make<postFeed.Payload>(postFeed.name, (job, token, log) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, digest: this.queues.digest, log }, token), 4);
   }
 
-  async stopWorkers(): Promise<void> {
+  /**
+   * Stops taking jobs and lets those in hand finish, until `deadline` (ms since epoch); jobs still running then are
+   * handed back to their queue's wait list, so another worker takes them now rather than when their lock expires.
+   */
+  async stopWorkers(deadline = Date.now() + this.config.SHUTDOWN_TIMEOUT_MS): Promise<void> {
     await this.pump?.stop();
     this.pump = undefined;
-    await Promise.all(this.workers.map((w) => w.close()));
+    const workers = this.workers;
     this.workers = [];
+    const closed = Promise.all(workers.map((w) => w.close())).then(() => true, () => true);
+    const finished = await Promise.race([closed, sleep(Math.max(0, deadline - Date.now()), false, { ref: false })]);
+    if (!finished) {
+      const left = [...this.inFlight.values()];
+      this.log.warn({ jobs: left.map(({ job }) => `${job.queueName}/${job.id}`) }, 'shutdown deadline passed: handing the jobs still running back to their queues');
+      await Promise.all(left.map(({ job, token }) => job.moveToWait(token).catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not hand a job back; it returns when its lock expires'))));
+      this.inFlight.clear();
+      // Their processors may still be running: nothing waits for them (the process is about to exit).
+    }
+    const connections = this.workerConnections;
+    this.workerConnections = [];
+    await Promise.all(connections.map(quit));
   }
 
-  async close(): Promise<void> {
-    await this.stopWorkers();
-    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+  /**
+   * Stops taking work and finishes what is in hand, within SHUTDOWN_TIMEOUT_MS: /healthz says 503 at once, the web
+   * server takes no new connections (after SHUTDOWN_DRAIN_MS, for a load balancer to notice), workers finish or hand
+   * back their jobs, acked interactions reach Redis, and only then are the connections closed. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const deadline = Date.now() + this.config.SHUTDOWN_TIMEOUT_MS;
+    this.draining = true;
+    await Promise.all([this.stopServer(deadline), this.stopWorkers(deadline)]);
     if (this.config.SLACK_APP_TOKEN) await this.slack?.app.stop();
+    await Promise.allSettled([...this.enqueues]);
     await this.queues.close();
     await this.slackChat.close();
-    this.subscriber?.disconnect();
-    this.redis.disconnect();
+    if (this.subscriber) await quit(this.subscriber);
+    await quit(this.redis);
+  }
+
+  private async stopServer(deadline: number): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    if (this.config.SHUTDOWN_DRAIN_MS > 0) await sleep(Math.min(this.config.SHUTDOWN_DRAIN_MS, Math.max(0, deadline - Date.now())), undefined, { ref: false });
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
   }
 }

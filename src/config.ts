@@ -47,6 +47,8 @@ const schema = z.object({
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   ADMIN_QUEUES_WRITE: bool.default(false),
   FEED_INTERVAL_MS: int(1).default(10_000),
+  SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+  SHUTDOWN_DRAIN_MS: int(0).default(0),
 });
 
 export type Config = z.output<typeof schema> & { aws: 'aws' | 'sandbox'; awsReason: string };

@@ -108,10 +108,20 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // Asked again: whoever sends it wants out now; jobs in hand return to their queues when their locks expire.
+      log.warn({ signal }, 'second signal: exiting at once');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
     stopping = true;
-    log.info({ signal }, 'shutting down: finishing jobs in hand');
-    await app.close();
+    log.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down: finishing the work in hand (a second signal exits at once)');
+    try {
+      await app.close();
+    } catch (err) {
+      log.error({ err }, 'shutdown did not finish cleanly');
+      process.exit(1);
+    }
+    log.info('shut down');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
