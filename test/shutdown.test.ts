@@ -1,7 +1,7 @@
 // Graceful shutdown: a closing app answers /healthz 503, takes no new connections, finishes the job in hand (or, past
 // its deadline, hands it back for another worker), and closes Redis last; the real process exits at once on a second
 // SIGTERM.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,8 +15,11 @@ import { eventually, Harness } from './support/harness.js';
 
 const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
 const prefixes: string[] = [];
+/** Processes a test started: one a failed test left running is killed at the end. */
+const children: ChildProcess[] = [];
 
 afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   for (const prefix of prefixes) {
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length) await redis.del(...keys);
@@ -139,6 +142,7 @@ async function startMain(env: Record<string, string>, args: string[] = []) {
     env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'scicomp-home-')), NODE_NO_WARNINGS: '1', SCICOMP_CONSOLE: 'false', PORT: String(port), SCICOMP_PREFIX: prefix, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.push(child);
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

@@ -90,14 +90,19 @@ describe('admin feed digest', () => {
     expect(teams.attachments[0]!.content.body[1]!.text).toMatch(/^\[alarm\] user\d+@synapse\.org/);
   });
 
-  it('a lone event is posted at once, in the one-event form', async () => {
+  it('a lone event is posted at once, in the one-event form; the next one waits out the interval', async () => {
     const hook = webhook();
-    const [a] = await replicas(hook.fetch);
+    const [a, b] = await replicas(hook.fetch);
     const sent = Date.now();
     await a!.app.deps.feed.publish({ type: 'launched', summary: 'jdoe@synapse.org launched jdoe-box (EC2 Linux)', key: 'launch:1' });
     const post = await eventually(() => hook.posts.find((p) => p.url === SLACK_FEED), 'the post');
     expect(JSON.parse(post.body)).toEqual({ text: ':rocket: [launched] jdoe@synapse.org launched jdoe-box (EC2 Linux)' });
     expect(post.at - sent).toBeLessThan(INTERVAL_MS);
+    // Right after that post, another event, on the other replica: it is posted one interval after the first.
+    await b!.app.deps.feed.publish({ type: 'terminated', summary: 'jdoe@synapse.org terminated jdoe-box', key: 'terminate:1' });
+    const next = await eventually(() => hook.posts.filter((p) => p.url === SLACK_FEED)[1], 'the second post');
+    expect(JSON.parse(next.body)).toEqual({ text: ':wastebasket: [terminated] jdoe@synapse.org terminated jdoe-box' });
+    expect(next.at - post.at).toBeGreaterThanOrEqual(INTERVAL_MS - 20);
   });
 
   it('a post the webhook fails is retried with the same events: none lost, none doubled', async () => {
