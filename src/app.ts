@@ -257,7 +257,7 @@ export class Scicomp {
   private track<T>(p: Promise<T>): Promise<T> {
     this.enqueues.add(p);
     const done = () => this.enqueues.delete(p);
-    p.then(done, done);
+    void p.then(done, done);
     return p;
   }
 
