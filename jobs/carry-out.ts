@@ -15,7 +15,7 @@ export async function process(job: Job<Payload>, deps: CoreDeps): Promise<string
     return await carryOut(job.data.id, deps);
   } catch (err) {
     if (isUserFacing(err)) {
-      deps.log.warn({ requestId: job.data.id, err: (err as Error).message }, 'approved request cannot be carried out');
+      deps.log.warn({ requestId: job.data.id, err }, 'approved request cannot be carried out');
       throw new UnrecoverableError((err as Error).message);
     }
     throw err;

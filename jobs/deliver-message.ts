@@ -5,6 +5,7 @@ import type { Store } from '../src/adapters/redis/store.js';
 import { announcedKey, type OutboxItem } from '../src/core/context.js';
 import { UpstreamError } from '../src/core/errors.js';
 import type { Address, ChatPort, Platform } from '../src/core/ports.js';
+import type { Metrics } from '../src/metrics.js';
 import { RefStore } from './outbox-refs.js';
 import { jobIdFor, QUEUE } from './queues.js';
 
@@ -17,6 +18,7 @@ export interface Deps {
   refs: RefStore;
   channelIntervalMs: number;
   log: Logger;
+  metrics?: Pick<Metrics, 'alertDelivered'>;
 }
 
 const SENT_TTL_MS = 7 * 24 * 3600_000;
@@ -107,6 +109,7 @@ export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
     after.set(sentKey, '1', 'PX', SENT_TTL_MS);
     after.del(sendingKey, announcedKey(store, item.key));
     await after.exec();
+    if (item.receivedAt !== undefined) deps.metrics?.alertDelivered(item.receivedAt);
     return { done: replaced ? 'updated' : 'posted' };
   } catch (err) {
     if (err instanceof UpstreamError && err.retryAfterMs !== undefined) {
@@ -134,7 +137,7 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
   } catch (err) {
     if (err instanceof UpstreamError && err.retryable) throw err;
     if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
-    deps.log.error({ err: { message: (err as Error).message, name: (err as Error).name }, to: job.data.to.kind }, 'message cannot be delivered');
+    deps.log.error({ err, to: job.data.to.kind }, 'message cannot be delivered');
     throw new UnrecoverableError((err as Error).message);
   }
   // Waiting for a slot or a Retry-After does not spend an attempt.

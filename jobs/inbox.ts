@@ -94,7 +94,7 @@ export class InboxPump {
         if (read?.[0]) await this.handle(read[0][1]);
       } catch (err) {
         if (!this.running) return;
-        this.log.warn({ err: (err as Error).message }, 'inbox pump: Redis error, retrying');
+        this.log.warn({ err }, 'inbox pump: Redis error, retrying');
         await new Promise((r) => setTimeout(r, 500));
       }
     }

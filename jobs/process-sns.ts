@@ -4,12 +4,12 @@
 import type { Job } from 'bullmq';
 import { deliverAlert } from '../src/core/alerts.js';
 import type { CoreDeps, Outbox } from '../src/core/context.js';
-import type { SnsMessage } from '../src/http/sns.js';
 import { deliver, type Deps as DeliveryDeps } from './deliver-message.js';
-import { QUEUE } from './queues.js';
+import { QUEUE, type ReceivedSnsMessage } from './queues.js';
 
 export const name = QUEUE.sns;
 export const batchName = QUEUE.snsBatch;
+type SnsMessage = ReceivedSnsMessage;
 export type Payload = SnsMessage;
 export interface BatchPayload {
   batch: SnsMessage[];
@@ -36,14 +36,22 @@ function deliverHere(outbox: Outbox, delivery: DeliveryDeps): Outbox {
           await new Promise((r) => setTimeout(r, outcome.laterMs));
         }
       } catch (err) {
-        delivery.log.warn({ err: (err as Error).message }, 'alert not delivered at once; the outbox retries it');
+        delivery.log.warn({ err }, 'alert not delivered at once; the outbox retries it');
       }
       await outbox.send(item);
     },
   };
 }
 
-async function processOne(m: SnsMessage, deps: CoreDeps): Promise<string> {
+/** Every message sent for this notification carries when it reached us, for the alert latency metric. */
+function stamped(m: SnsMessage, deps: CoreDeps): CoreDeps {
+  const { outbox } = deps;
+  if (m.receivedAt === undefined) return deps;
+  return { ...deps, outbox: { permalink: (key) => outbox.permalink(key), send: (item) => outbox.send({ ...item, receivedAt: item.receivedAt ?? m.receivedAt }) } };
+}
+
+async function processOne(m: SnsMessage, core: CoreDeps): Promise<string> {
+  const deps = stamped(m, core);
   if (m.Type === 'SubscriptionConfirmation') {
     await deps.topics.confirmSubscription(m.TopicArn, m.Token);
     await deps.audit.append({ actor: 'sns', action: 'sns.confirm-subscription', target: m.TopicArn, outcome: 'confirmed', requestId: m.MessageId });

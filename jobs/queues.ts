@@ -6,6 +6,7 @@ import type { Feed, FeedEvent, Outbox, OutboxItem, Watcher, WatchRequest } from 
 import type { ChatPort, Platform, SecretsPort } from '../src/core/ports.js';
 import type { SnsMessage } from '../src/http/sns.js';
 import { Store } from '../src/adapters/redis/store.js';
+import { FeedDigest } from './feed-digest.js';
 import { RefStore } from './outbox-refs.js';
 import { TurnBatch } from './turn-batch.js';
 import type { Payload as RunCommandPayload } from './run-command.js';
@@ -36,6 +37,9 @@ export function jobIdFor(kind: string, key: string): string {
   return `${kind}-${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
 }
 
+/** An SNS message and when it reached POST /sns (ms), so alert latency can be measured to the chat message. */
+export type ReceivedSnsMessage = SnsMessage & { receivedAt?: number };
+
 /** At most this many SNS messages share a job (a notification is at most 256 KB; an alarm's is about 1.5 KB). */
 const SNS_BATCH_MAX = 100;
 /** A larger message (SNS allows 256 KB) gets a job of its own, so a batch's job stays small. */
@@ -56,6 +60,8 @@ export class Queues {
   readonly snsBatchQueue: Queue;
   readonly feed: Queue;
   readonly refs: RefStore;
+  /** The admin feeds' digests, posted by post-feed. */
+  readonly digest: FeedDigest;
 
   constructor(
     readonly connection: Redis,
@@ -63,6 +69,8 @@ export class Queues {
     chat: (platform: Platform) => ChatPort | undefined = () => undefined,
     /** What the queues' errors go to; BullMQ prints an error no one listens for to the console, stack and all. */
     onError: (err: Error) => void = () => {},
+    /** At most one admin feed post per this interval. */
+    feedIntervalMs = 10_000,
   ) {
     const opts = { connection, prefix };
     this.command = new Queue(QUEUE.command, opts);
@@ -75,9 +83,10 @@ export class Queues {
     this.feed = new Queue(QUEUE.feed, opts);
     for (const q of this.all()) q.on('error', onError);
     this.refs = new RefStore(new Store(connection, prefix), this.deliver, chat);
+    this.digest = new FeedDigest(new Store(connection, prefix), feedIntervalMs);
   }
 
-  private all(): Queue[] {
+  all(): Queue[] {
     return [this.command, this.watch, this.deliver, this.expire, this.carry, this.sns, this.snsBatchQueue, this.feed];
   }
 
@@ -121,11 +130,11 @@ export class Queues {
    * become one job. Alone, a message's job id is its MessageId; in a batch, each message is applied under its MessageId
    * (see process-sns), so a redelivery is one alert either way. Resolves once Redis holds the job.
    */
-  snsMessage(m: SnsMessage): Promise<void> {
+  snsMessage(m: ReceivedSnsMessage): Promise<void> {
     return m.Message.length > SNS_BATCH_MESSAGE_MAX ? this.snsOne(m).then(() => undefined) : this.snsBatch.push(m);
   }
 
-  private readonly snsBatch = new TurnBatch<SnsMessage>(SNS_BATCH_MAX, async (batch) => {
+  private readonly snsBatch = new TurnBatch<ReceivedSnsMessage>(SNS_BATCH_MAX, async (batch) => {
     const unique = [...new Map(batch.map((m) => [m.MessageId, m])).values()];
     if (unique.length === 1) return void (await this.snsOne(unique[0]!));
     // A batch is up to 100 messages: few are kept once done (nothing dedupes by a batch's id; see process-sns).
@@ -133,7 +142,7 @@ export class Queues {
   });
 
   /** One message in a job of its own, its MessageId the job id. */
-  async snsOne(m: SnsMessage): Promise<Job> {
+  async snsOne(m: ReceivedSnsMessage): Promise<Job> {
     return this.sns.add('sns', m, { ...KEEP, jobId: jobIdFor('sns', m.MessageId), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });
   }
 
@@ -141,20 +150,24 @@ export class Queues {
    * How a batch hands on a message that failed in it: in a job of its own, with its own retries. A job of that id that
    * failed for good before (it is kept a week) is run again, not left as it is.
    */
-  async snsRetryAlone(m: SnsMessage): Promise<void> {
+  async snsRetryAlone(m: ReceivedSnsMessage): Promise<void> {
     const job = await this.snsOne(m);
     if (await job.isFailed()) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
   }
 
-  /** The admin feeds, each webhook in its own job; a feed with no URL configured costs nothing. */
+  /**
+   * The admin feeds: each event joins its webhook's digest, posted at most once per interval (see feed-digest); a feed
+   * with no URL configured costs nothing.
+   */
   feedOut(secrets: SecretsPort): Feed {
+    const digest = this.digest;
     // A Secrets Manager fault must not fail the alert or launch that publishes: queue the post and let post-feed retry it.
     const configured = (secret: 'slackFeedWebhookUrl' | 'teamsFeedWebhookUrl') => secrets.get(secret).then(Boolean, () => true);
     return {
       publish: async (event: FeedEvent) => {
         for (const [target, secret] of [['slack', 'slackFeedWebhookUrl'], ['teams', 'teamsFeedWebhookUrl']] as const) {
           if (!(await configured(secret))) continue;
-          await this.feed.add('feed', { target, event }, { ...KEEP, jobId: jobIdFor(`feed-${target}`, event.key), attempts: 15, backoff: { type: 'exponential', delay: 5000 } });
+          await digest.add(this.feed, target, event, { ...KEEP, attempts: 15, backoff: { type: 'exponential', delay: 5000 } });
         }
       },
     };

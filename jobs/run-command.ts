@@ -147,7 +147,7 @@ export async function process(job: Job<Payload>, deps: Deps): Promise<string> {
     const attempts = job.opts.attempts ?? 1;
     const retryable = err instanceof UpstreamError ? err.retryable : true;
     if (retryable && job.attemptsMade + 1 < attempts) throw err;
-    deps.log.error({ err: { name: (err as Error).name, message: (err as Error).message }, requestId: q.requestId, action: described.action }, 'interaction failed');
+    deps.log.error({ err, requestId: q.requestId, action: described.action }, 'interaction failed');
     await reply({ text: 'AWS or the chat platform is not answering right now, so nothing was done. Please try again in a few minutes.', tone: 'error' }, 'failure');
     await audit(`failed: ${(err as Error).name}`);
     throw new UnrecoverableError((err as Error).message);

@@ -1,9 +1,10 @@
 // The composition root: builds the core, its adapters, the queues and workers and the HTTP server from one Config.
-import { createServer, type Server } from 'node:http';
-import { Worker, type Processor } from 'bullmq';
-import express from 'express';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DelayedError, Worker, type Job } from 'bullmq';
+import express, { type Application } from 'express';
 import { Redis } from 'ioredis';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import * as carryOut from '../jobs/carry-out.js';
 import * as deliverMessage from '../jobs/deliver-message.js';
 import * as expireRequest from '../jobs/expire-request.js';
@@ -17,7 +18,7 @@ import { RedisAudit } from './adapters/redis/audit.js';
 import { Store } from './adapters/redis/store.js';
 import { createSlackApp } from './adapters/slack/app.js';
 import { optionListKey, SlackChat } from './adapters/slack/chat.js';
-import { LOG_REDACT, type Config } from './config.js';
+import type { Config } from './config.js';
 import { Bot, type Extensions } from './core/bot.js';
 import type { CoreDeps, Feed, People } from './core/context.js';
 import { resolveActor } from './core/directory.js';
@@ -26,6 +27,10 @@ import { approvalExtensions, formForAction, reportOffboardRecord } from './core/
 import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { Command } from './core/command.js';
 import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
+import { metricsHandler, QUEUE_BOARD_PATH, queueBoard, requireAdminToken } from './http/ops.js';
+import { createLogger } from './log.js';
+import { Metrics } from './metrics.js';
+import { pendingKey } from './core/approvals.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { Sealer } from './core/sealed.js';
@@ -48,12 +53,32 @@ export interface Overrides {
   chats?: Partial<Record<Platform, ChatPort>>;
   feed?: Feed;
   extensions?: Extensions;
+  /** Where AWS clients built outside (main.ts) already count their calls; else the app's own. */
+  metrics?: Metrics;
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
+/** How long closing a Redis connection may wait for its replies before it is cut. */
+const QUIT_TIMEOUT_MS = 2000;
+
+/** What a job's log lines carry beside its id: the request or message it serves and the person, where it names them. */
+function jobContext(data: unknown): { requestId?: string; messageKey?: string; user?: string } {
+  const d = (data ?? {}) as { requestId?: unknown; id?: unknown; MessageId?: unknown; key?: unknown; platform?: unknown; userId?: unknown; owner?: { email?: unknown } };
+  const requestId = [d.requestId, d.id, d.MessageId].find((v): v is string => typeof v === 'string');
+  const user = typeof d.userId === 'string' ? `${String(d.platform)}:${d.userId}` : typeof d.owner?.email === 'string' ? d.owner.email : undefined;
+  return { ...(requestId ? { requestId } : {}), ...(typeof d.key === 'string' ? { messageKey: d.key } : {}), ...(user ? { user } : {}) };
+}
+
+/** Closes a connection after its pending replies (QUIT), or cuts it when Redis does not answer in time. */
+async function quit(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  await Promise.race([redis.quit().catch(() => undefined), sleep(QUIT_TIMEOUT_MS, undefined, { ref: false })]);
+  redis.disconnect();
+}
 
 export class Scicomp {
   readonly log: Logger;
+  readonly metrics: Metrics;
   readonly redis: Redis;
   readonly store: Store;
   readonly queues: Queues;
@@ -66,6 +91,13 @@ export class Scicomp {
   readonly deps: CoreDeps;
   private policyNow: Policy;
   private workers: Worker[] = [];
+  private workerConnections: Redis[] = [];
+  /** Jobs being processed here, so a shutdown past its deadline can hand them back. */
+  private readonly inFlight = new Map<string, { job: Job; token?: string }>();
+  /** Interactions and SNS messages acked but not yet written to Redis. */
+  private readonly enqueues = new Set<Promise<unknown>>();
+  private draining = false;
+  private closing?: Promise<void>;
   private subscriber?: Redis;
   private server?: Server;
   private slack?: ReturnType<typeof createSlackApp>;
@@ -75,19 +107,20 @@ export class Scicomp {
     policy: Policy,
     o: Overrides,
   ) {
-    this.log = o.log ?? pino({ level: config.LOG_LEVEL, redact: LOG_REDACT });
+    this.log = o.log ?? createLogger(config.LOG_LEVEL);
+    this.metrics = o.metrics ?? new Metrics();
     // The queues run on this connection: their errors are its errors, said once with them.
     const trouble = this.redisTrouble();
     this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }), trouble);
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
-    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform], trouble);
+    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform], trouble, config.FEED_INTERVAL_MS);
     // Every replica must hold the same data key (main.ts insists on one); only the one-process sandbox may go without.
     this.sealer = new Sealer({ get: () => o.secrets.get('dataKey'), invalidate: () => o.secrets.invalidate() }, { ephemeral: config.aws === 'sandbox' });
     this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX, this.sealer);
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
     this.policyNow = policy;
-    this.slackChat = new SlackChat({ secrets: o.secrets, store: this.store, apiUrl: config.SLACK_API_URL });
+    this.slackChat = new SlackChat({ secrets: o.secrets, store: this.store, apiUrl: config.SLACK_API_URL, metrics: this.metrics });
     this.chats = { slack: this.slackChat, ...o.chats };
     this.deps = {
       catalog: o.catalog,
@@ -131,6 +164,12 @@ export class Scicomp {
       routeApproval: o.extensions?.routeApproval ?? approvals.routeApproval,
     });
     this.secrets = o.secrets;
+    this.metrics.watchQueues(() => this.queues.all());
+    this.metrics.watchApprovals(async () => {
+      const key = pendingKey(this.deps);
+      const [pending, oldest] = await Promise.all([this.redis.zcard(key), this.redis.zrange(key, '0', '0', 'WITHSCORES')]);
+      return { pending, oldestMs: oldest[1] === undefined ? undefined : clock.now() - Number(oldest[1]) };
+    });
   }
 
   private people(): People {
@@ -160,7 +199,7 @@ export class Scicomp {
           this.policyNow = p;
           this.log.info('catalog policy reloaded (announced by another process)');
         },
-        (err: Error) => this.log.error({ err: err.message }, 'catalog policy NOT reloaded; the previous one stays in force'),
+        (err: Error) => this.log.error({ err }, 'catalog policy NOT reloaded; the previous one stays in force'),
       );
     });
   }
@@ -182,7 +221,7 @@ export class Scicomp {
     let last = '';
     return Object.assign(
       (err: Error) => {
-        if (err.message !== last) this.log.warn({ err: err.message }, 'Redis is not answering; work waits until it is back');
+        if (err.message !== last) this.log.warn({ err }, 'Redis is not answering; work waits until it is back');
         last = err.message;
       },
       { reset: () => (last = '') },
@@ -195,7 +234,7 @@ export class Scicomp {
       const cached = { listProducts: () => cachedProducts(this.deps), launchOptions: (id: string, version: string) => cachedLaunchOptions(this.deps, id, version) };
       return await warnUnknownParameters(this.policyNow, cached, (m) => this.log.warn(m));
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not check the catalog policy against the catalog');
+      this.log.warn({ err }, 'could not check the catalog policy against the catalog');
       return [];
     }
   }
@@ -221,10 +260,46 @@ export class Scicomp {
     await this.deps.feed.publish({ type: 'policy-changed', summary: `catalog policy reloaded from ${this.config.SCICOMP_POLICY}`, key: `policy:${Date.now()}` });
   }
 
+  /** Tracks an acked write until Redis has it: a shutdown finishes these before it closes the connection. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.enqueues.add(p);
+    const done = () => this.enqueues.delete(p);
+    void p.then(done, done);
+    return p;
+  }
+
+  /** GET /healthz and GET /metrics: on the web server, and alone on a worker's (see startOps). */
+  private opsRoutes(web: Application): void {
+    web.get('/healthz', async (_req, res) => {
+      if (this.draining) {
+        res.status(503).json({ ok: false, status: 'shutting down' });
+        return;
+      }
+      try {
+        // The shared connection queues commands while Redis is away; a health check must answer, not wait.
+        await Promise.race([this.redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), HEALTH_TIMEOUT_MS).unref())]);
+        res.status(200).json({ ok: true });
+      } catch {
+        res.status(503).json({ ok: false, redis: 'not answering' });
+      }
+    });
+    web.get('/metrics', metricsHandler(this.metrics, this.config.METRICS_TOKEN, this.log));
+  }
+
+  private async listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number): Promise<Server> {
+    const server = createServer((req, res) => {
+      // Closing: each connection ends after its answer, so the server can close.
+      if (this.draining) res.setHeader('connection', 'close');
+      handler(req, res);
+    });
+    this.server = await new Promise<Server>((resolve) => server.listen(port, '0.0.0.0', () => resolve(server)));
+    return this.server;
+  }
+
   async startWeb(port = this.config.PORT): Promise<Server> {
     this.slack = createSlackApp({
       secrets: this.secrets,
-      enqueue: (p) => this.inbox.push(p),
+      enqueue: (p) => this.track(this.inbox.push(p)),
       log: this.log,
       apiUrl: this.config.SLACK_API_URL,
       appToken: this.config.SLACK_APP_TOKEN,
@@ -238,47 +313,70 @@ export class Scicomp {
     const sns = snsHandler({
       verifier: this.snsVerifier,
       isKnownTopic: async (arn) => allowedTopics.has(arn) || (await this.redis.sismember(knownTopicsKey(this.deps), arn)) === 1,
-      enqueue: (m) => this.queues.snsMessage(m),
+      enqueue: (m) => this.track(this.queues.snsMessage({ ...m, receivedAt: Date.now() })),
       log: this.log,
       maxAgeMs: this.config.SNS_MAX_AGE_MS,
     });
-    web.get('/healthz', async (_req, res) => {
-      try {
-        // The shared connection queues commands while Redis is away; a health check must answer, not wait.
-        await Promise.race([this.redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), HEALTH_TIMEOUT_MS).unref())]);
-        res.status(200).json({ ok: true });
-      } catch {
-        res.status(503).json({ ok: false, redis: 'not answering' });
-      }
-    });
+    this.opsRoutes(web);
+    // The queue dashboard exists only with an admin token, and only behind it.
+    if (this.config.ADMIN_TOKEN) web.use(QUEUE_BOARD_PATH, requireAdminToken(this.config.ADMIN_TOKEN), queueBoard(this.queues.all(), this.config.ADMIN_QUEUES_WRITE));
     if (this.config.SLACK_APP_TOKEN) await this.slack.app.start();
     // POST /sns is answered ahead of express (see snsHandler); everything else is the express app, Bolt's included.
-    const server = createServer((req, res) => {
+    return this.listen((req, res) => {
       if (isSnsRequest(req.method, req.url)) void sns(req, res);
       else web(req, res);
-    });
-    this.server = await new Promise<Server>((resolve) => server.listen(port, '0.0.0.0', () => resolve(server)));
-    return this.server;
+    }, port);
+  }
+
+  /** A worker's HTTP port: /healthz and /metrics only (its job, Slack and AWS metrics live in its own process). */
+  async startOps(port = this.config.PORT): Promise<Server> {
+    const web = express();
+    this.opsRoutes(web);
+    return this.listen(web, port);
   }
 
   startWorkers(): void {
     const c = this.config;
     this.pump = new InboxPump(this.inbox, this.redis, (p) => this.queues.runCommand(p), this.log);
     this.pump.start();
-    const make = <T>(name: string, fn: Processor<T>, concurrency: number) => {
-      const w = new Worker<T>(name, fn, { connection: this.watched(redisConnection(c.REDIS_URL)), prefix: c.SCICOMP_PREFIX, concurrency });
-      w.on('failed', (job, err) => this.log.warn({ queue: name, jobId: job?.id, err: err.message }, 'job failed'));
-      w.on('error', (err) => this.log.error({ queue: name, err: err.message }, 'worker error'));
+    /**
+     * One worker per queue. Each job runs with a logger bound to it (queue, job id, request id, user), is timed for
+     * /metrics, and is known to be in flight until it returns, for a shutdown that has to hand it back.
+     */
+    const make = <T>(name: string, fn: (job: Job<T>, token: string | undefined, log: Logger) => Promise<unknown>, concurrency: number) => {
+      const connection = this.watched(redisConnection(c.REDIS_URL));
+      this.workerConnections.push(connection);
+      const processor = async (job: Job<T>, token?: string) => {
+        const log = this.log.child({ queue: name, jobId: job.id, ...jobContext(job.data) });
+        const started = performance.now();
+        const slot = `${name}/${job.id}`;
+        this.inFlight.set(slot, { job, token });
+        let outcome: 'completed' | 'failed' | 'delayed' = 'failed';
+        try {
+          const result = await fn(job, token, log);
+          outcome = 'completed';
+          return result;
+        } catch (err) {
+          if (err instanceof DelayedError) outcome = 'delayed';
+          throw err;
+        } finally {
+          this.inFlight.delete(slot);
+          this.metrics.jobFinished(name, outcome, (performance.now() - started) / 1000);
+        }
+      };
+      const w = new Worker<T>(name, processor, { connection, prefix: c.SCICOMP_PREFIX, concurrency });
+      w.on('failed', (job, err) => this.log.warn({ queue: name, jobId: job?.id, ...jobContext(job?.data), err }, 'job failed'));
+      w.on('error', (err) => this.log.error({ queue: name, err }, 'worker error'));
       this.workers.push(w);
     };
     make<runCommand.Payload>(
       runCommand.name,
-      (job) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, store: this.store, audit: this.audit, policy: this.deps.policy, log: this.log, sealer: this.sealer }),
+      (job, _token, log) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, store: this.store, audit: this.audit, policy: this.deps.policy, log, sealer: this.sealer }),
       16,
     );
     make<watchProvision.Payload>(
       watchProvision.name,
-      (job, token) =>
+      (job, token, log) =>
         watchProvision.process(
           job,
           {
@@ -290,41 +388,76 @@ export class Scicomp {
             connect: this.deps.connect,
             minPollMs: c.WATCH_MIN_POLL_MS,
             maxPollMs: c.WATCH_MAX_POLL_MS,
-            onSettled: [(w, r) => onRecordSettled(w, r, this.deps), (w, r) => reportOffboardRecord(w, r, this.deps)],
-            log: this.log,
+            onSettled: [(w, r) => onRecordSettled(w, r, { ...this.deps, log }), (w, r) => reportOffboardRecord(w, r, { ...this.deps, log })],
+            log,
           },
           token,
         ),
       16,
     );
-    make<deliverMessage.Payload>(
-      deliverMessage.name,
-      (job, token) =>
-        deliverMessage.process(job, { chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log }, token),
-      32,
-    );
-    make<expireRequest.Payload>(expireRequest.name, (job) => expireRequest.process(job, this.deps), 4);
-    make<carryOut.Payload>(carryOut.name, (job) => carryOut.process(job, this.deps), 8);
-    const delivery = { chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log: this.log };
-    make<processSns.Payload>(processSns.name, (job) => processSns.process(job, this.deps, delivery), 32);
-    make<processSns.BatchPayload>(processSns.batchName, (job) => processSns.processBatch(job, this.deps, delivery, (m) => this.queues.snsRetryAlone(m)), 16);
-    make<postFeed.Payload>(postFeed.name, (job) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, log: this.log }), 4);
+    const delivery = (log: Logger) => ({ chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log, metrics: this.metrics });
+    make<deliverMessage.Payload>(deliverMessage.name, (job, token, log) => deliverMessage.process(job, delivery(log), token), 32);
+    make<expireRequest.Payload>(expireRequest.name, (job, _token, log) => expireRequest.process(job, { ...this.deps, log }), 4);
+    make<carryOut.Payload>(carryOut.name, (job, _token, log) => carryOut.process(job, { ...this.deps, log }), 8);
+    make<processSns.Payload>(processSns.name, (job, _token, log) => processSns.process(job, { ...this.deps, log }, delivery(log)), 32);
+    make<processSns.BatchPayload>(processSns.batchName, (job, _token, log) => processSns.processBatch(job, { ...this.deps, log }, delivery(log), (m) => this.queues.snsRetryAlone(m)), 16);
+    make<postFeed.Payload>(postFeed.name, (job, token, log) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, digest: this.queues.digest, log }, token), 4);
   }
 
-  async stopWorkers(): Promise<void> {
+  /**
+   * Stops taking jobs and lets those in hand finish, until `deadline` (ms since epoch); jobs still running then are
+   * handed back to their queue's wait list, so another worker takes them now rather than when their lock expires.
+   */
+  async stopWorkers(deadline = Date.now() + this.config.SHUTDOWN_TIMEOUT_MS): Promise<void> {
     await this.pump?.stop();
     this.pump = undefined;
-    await Promise.all(this.workers.map((w) => w.close()));
+    const workers = this.workers;
     this.workers = [];
+    const closed = Promise.all(workers.map((w) => w.close())).then(() => true, () => true);
+    const finished = await Promise.race([closed, sleep(Math.max(0, deadline - Date.now()), false, { ref: false })]);
+    if (!finished) {
+      const left = [...this.inFlight.values()];
+      this.log.warn({ jobs: left.map(({ job }) => `${job.queueName}/${job.id}`) }, 'shutdown deadline passed: handing the jobs still running back to their queues');
+      await Promise.all(left.map(({ job, token }) => job.moveToWait(token).catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not hand a job back; it returns when its lock expires'))));
+      this.inFlight.clear();
+      // Their processors may still be running: nothing waits for them (the process is about to exit).
+    }
+    const connections = this.workerConnections;
+    this.workerConnections = [];
+    await Promise.all(connections.map(quit));
   }
 
-  async close(): Promise<void> {
-    await this.stopWorkers();
-    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+  /**
+   * Stops taking work and finishes what is in hand, within SHUTDOWN_TIMEOUT_MS: /healthz says 503 at once, the web
+   * server takes no new connections (after SHUTDOWN_DRAIN_MS, for a load balancer to notice), workers finish or hand
+   * back their jobs, acked interactions reach Redis, and only then are the connections closed. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const deadline = Date.now() + this.config.SHUTDOWN_TIMEOUT_MS;
+    this.draining = true;
+    await Promise.all([this.stopServer(deadline), this.stopWorkers(deadline)]);
     if (this.config.SLACK_APP_TOKEN) await this.slack?.app.stop();
+    await Promise.allSettled([...this.enqueues]);
     await this.queues.close();
     await this.slackChat.close();
-    this.subscriber?.disconnect();
-    this.redis.disconnect();
+    if (this.subscriber) await quit(this.subscriber);
+    await quit(this.redis);
+  }
+
+  private async stopServer(deadline: number): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    if (this.config.SHUTDOWN_DRAIN_MS > 0) await sleep(Math.min(this.config.SHUTDOWN_DRAIN_MS, Math.max(0, deadline - Date.now())), undefined, { ref: false });
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
   }
 }

@@ -47,6 +47,14 @@ const schema = z.object({
   CHANNEL_INTERVAL_MS: int(1).default(1_000),
   SCICOMP_CONSOLE: bool.optional(),
   SCICOMP_AUDIT_MAXLEN: int(1000).default(1_000_000),
+  /** Bearer token GET /metrics requires; unset, /metrics is open (keep it off the public listener then). */
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  /** Turns the queue dashboard (/admin/queues) on, behind this token. */
+  ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  ADMIN_QUEUES_WRITE: bool.default(false),
+  FEED_INTERVAL_MS: int(1).default(10_000),
+  SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+  SHUTDOWN_DRAIN_MS: int(0).default(0),
 });
 
 export type Config = z.output<typeof schema> & { aws: 'aws' | 'sandbox'; awsReason: string };
@@ -65,24 +73,6 @@ function sharedCredentialsFile(env: NodeJS.ProcessEnv): string | undefined {
   if (!path || !existsSync(path)) return undefined;
   return /aws_access_key_id|credential_process|sso_session/i.test(readFileSync(path, 'utf8')) ? path : undefined;
 }
-
-/** Every logger's redaction list: secrets, and whatever may carry parameter values (NoEcho ones among them). */
-export const LOG_REDACT = [
-  '*.token',
-  '*.secret',
-  '*.password',
-  'headers.authorization',
-  'dataKey',
-  '*.dataKey',
-  'parameters',
-  '*.parameters',
-  'params',
-  '*.params',
-  'interaction',
-  '*.interaction',
-  'values',
-  '*.values',
-];
 
 /** `redis://user:pass@host` → `redis://user:***@host`; also for a value too malformed to parse, where the password may hold "@". */
 export function redactCredentials(value: string): string {

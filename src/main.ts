@@ -1,17 +1,20 @@
 // `npm start`: web and workers in one process (--role=web or --role=worker runs one half). Wires real or sandbox AWS.
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { AwsCatalog } from './adapters/aws/catalog.js';
+import { meterAwsClient } from './adapters/aws/metrics.js';
 import { AwsSecrets, EnvSecrets } from './adapters/aws/secrets.js';
 import { ConsoleChat } from './adapters/console/chat.js';
 import { startConsole } from './adapters/console/repl.js';
 import { AwsAlarms, AwsBudgets, AwsTopics, BudgetsClient, CloudWatchClient, SNSClient } from './adapters/aws/alerts.js';
 import { Scicomp, type Overrides } from './app.js';
-import { ConfigError, LOG_REDACT, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { PolicyError, loadPolicy } from './core/policy.js';
 import type { SecretName } from './core/ports.js';
 import { dataKeyProblem } from './core/sealed.js';
+import { createLogger } from './log.js';
+import { Metrics } from './metrics.js';
 
 type Role = 'all' | 'web' | 'worker';
 
@@ -47,15 +50,15 @@ function envSecrets(c: Config): Partial<Record<SecretName, string>> {
 
 type AwsPorts = Pick<Overrides, 'catalog' | 'topics' | 'alarms' | 'budgets'>;
 
-async function awsPorts(c: Config, log: pino.Logger): Promise<AwsPorts> {
+async function awsPorts(c: Config, log: Logger, metrics: Metrics): Promise<AwsPorts> {
   if (c.aws === 'aws') {
     const region = c.AWS_REGION;
     return {
-      catalog: new AwsCatalog(new ServiceCatalogClient({ region })),
-      topics: new AwsTopics(new SNSClient({ region })),
-      alarms: new AwsAlarms(new CloudWatchClient({ region })),
+      catalog: new AwsCatalog(meterAwsClient(new ServiceCatalogClient({ region }), metrics)),
+      topics: new AwsTopics(meterAwsClient(new SNSClient({ region }), metrics)),
+      alarms: new AwsAlarms(meterAwsClient(new CloudWatchClient({ region }), metrics)),
       // AWS Budgets is a global service answered in us-east-1.
-      budgets: new AwsBudgets(new BudgetsClient({ region: 'us-east-1' })),
+      budgets: new AwsBudgets(meterAwsClient(new BudgetsClient({ region: 'us-east-1' }), metrics)),
     };
   }
   log.warn({ reason: c.awsReason }, 'SANDBOX MODE: using an in-process fake AWS account; nothing is launched in AWS');
@@ -75,13 +78,12 @@ async function main(): Promise<void> {
   const slackEnv = Boolean(config.SCICOMP_SECRET_ID || config.SLACK_BOT_TOKEN || config.SLACK_APP_TOKEN);
   const interactive = config.SCICOMP_CONSOLE ?? (!slackEnv && process.stdin.isTTY === true && role === 'all');
   // The console is the chat there: logs go to stderr, and only what needs attention unless LOG_LEVEL says otherwise.
-  const log = interactive
-    ? pino({ level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', redact: LOG_REDACT }, pino.destination(2))
-    : pino({ level: config.LOG_LEVEL, redact: LOG_REDACT });
+  const log = interactive ? createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', pino.destination(2)) : createLogger(config.LOG_LEVEL);
+  const metrics = new Metrics();
   const policy = await loadPolicy(config.SCICOMP_POLICY);
   const fallback = envSecrets(config);
   const secrets = config.SCICOMP_SECRET_ID
-    ? new AwsSecrets({ client: new SecretsManagerClient({ region: config.AWS_REGION }), secretId: config.SCICOMP_SECRET_ID, ttlMs: config.SCICOMP_SECRET_TTL_MS, fallback })
+    ? new AwsSecrets({ client: meterAwsClient(new SecretsManagerClient({ region: config.AWS_REGION }), metrics), secretId: config.SCICOMP_SECRET_ID, ttlMs: config.SCICOMP_SECRET_TTL_MS, fallback })
     : new EnvSecrets(fallback);
   const [signingSecret, botToken, appToken] = await Promise.all([secrets.get('slackSigningSecret'), secrets.get('slackBotToken'), secrets.get('slackAppToken')]);
   // Socket Mode needs no signing secret; HTTP mode needs both. Half a Slack configuration is a mistake, not a console.
@@ -103,9 +105,10 @@ async function main(): Promise<void> {
   }
   const consoleChat = consoleMode ? new ConsoleChat((t) => process.stdout.write(`\n${t}\n`), policy.doc.defaults.emailDomain) : undefined;
   const app = new Scicomp({ ...config, SLACK_APP_TOKEN: appToken }, policy, {
-    ...(await awsPorts(config, log)),
+    ...(await awsPorts(config, log, metrics)),
     secrets,
     log,
+    metrics,
     chats: consoleChat ? { console: consoleChat } : {},
   });
 
@@ -122,19 +125,34 @@ async function main(): Promise<void> {
     app.startWorkers();
     log.info('scicomp workers started');
   }
+  if (role === 'worker') {
+    // A worker's own /metrics (its jobs, Slack and AWS calls) and /healthz; no Slack or SNS requests.
+    const server = await app.startOps();
+    log.info({ port: (server.address() as { port: number }).port }, 'scicomp worker: /metrics and /healthz listening');
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // Asked again: whoever sends it wants out now; jobs in hand return to their queues when their locks expire.
+      log.warn({ signal }, 'second signal: exiting at once');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
     stopping = true;
-    log.info({ signal }, 'shutting down: finishing jobs in hand');
-    await app.close();
+    log.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down: finishing the work in hand (a second signal exits at once)');
+    try {
+      await app.close();
+    } catch (err) {
+      log.error({ err }, 'shutdown did not finish cleanly');
+      process.exit(1);
+    }
+    log.info('shut down');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => {
-    app.reloadPolicy().catch((err: Error) => log.error({ err: err.message }, 'catalog policy NOT reloaded; the previous one stays in force'));
+    app.reloadPolicy().catch((err: Error) => log.error({ err }, 'catalog policy NOT reloaded; the previous one stays in force'));
   });
   if (consoleChat) {
     if (config.aws === 'sandbox') process.stdout.write(`SANDBOX MODE (${config.awsReason}): an in-process fake AWS account; nothing is launched in AWS.\n`);

@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, LOG_REDACT, loadConfig, redactCredentials } from '../src/config.js';
+import { ConfigError, loadConfig, redactCredentials } from '../src/config.js';
+import { createLogger } from '../src/log.js';
 
 describe('config', () => {
   it('defaults to the sandbox without AWS credentials, and says why', () => {
@@ -71,7 +71,7 @@ describe('config', () => {
 
   it('logs no parameter values: the one redaction list covers what may carry them', () => {
     const lines: string[] = [];
-    const log = pino({ level: 'trace', redact: LOG_REDACT }, { write: (l: string) => void lines.push(l) });
+    const log = createLogger('trace', { write: (l: string) => void lines.push(l) });
     log.info({ parameters: { DbPassword: 'pw-s3cret' }, job: { params: { DbPassword: 'pw-s3cret' }, interaction: { text: 'DbPassword=pw-s3cret' } } }, 'x');
     log.info({ values: { DbPassword: 'pw-s3cret' }, dataKey: 'k-s3cret' }, 'y');
     expect(lines).toHaveLength(2);

@@ -2,10 +2,12 @@
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { RedisAudit } from '../adapters/redis/audit.js';
 import { Store } from '../adapters/redis/store.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { systemClock } from '../core/ports.js';
+import { createLogger } from '../log.js';
 
 /** Says so when the trail no longer reaches back to `sinceMs`: entries before its oldest were trimmed by the length cap. */
 export async function trimmedNotice(audit: RedisAudit, sinceMs: number, maxLength: number): Promise<string | undefined> {
@@ -29,7 +31,14 @@ async function main(): Promise<void> {
   const sinceMs = Date.parse(values.since);
   if (Number.isNaN(sinceMs)) throw new ConfigError(`--since: "${values.since}" is not a date`);
   const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL, pino.destination(2));
   const redis = new Redis(config.REDIS_URL);
+  // Said once in the log (stderr), not as ioredis' unhandled-error dump; the export itself fails with a plain line.
+  let said = false;
+  redis.on('error', (err) => {
+    if (!said) log.warn({ err }, 'Redis is not answering');
+    said = true;
+  });
   const out = values.out ? createWriteStream(values.out) : process.stdout;
   const audit = new RedisAudit(new Store(redis, config.SCICOMP_PREFIX), systemClock, config.SCICOMP_AUDIT_MAXLEN);
   const notice = await trimmedNotice(audit, sinceMs, config.SCICOMP_AUDIT_MAXLEN);

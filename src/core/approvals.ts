@@ -80,7 +80,7 @@ function requestKey(deps: Pick<CoreDeps, 'store'>, id: string): string {
   return deps.store.key('request', id);
 }
 
-function pendingKey(deps: Pick<CoreDeps, 'store'>): string {
+export function pendingKey(deps: Pick<CoreDeps, 'store'>): string {
   return deps.store.key('requests', 'pending');
 }
 

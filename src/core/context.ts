@@ -35,6 +35,8 @@ export interface OutboxItem {
   version?: number;
   threadOf?: string;
   linkTo?: string;
+  /** When the SNS notification this message reports reached us (ms since epoch): alert latency ends at its delivery. */
+  receivedAt?: number;
 }
 
 /**

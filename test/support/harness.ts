@@ -1,10 +1,10 @@
 // Starts a whole scicomp (web + workers) on loopback against real Redis, a recording Slack API and a given catalog.
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
 import { Scicomp, type Overrides } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { loadPolicy, type Policy } from '../../src/core/policy.js';
+import { createLogger } from '../../src/log.js';
 import type { CatalogPort, Clock, SecretName, SecretsPort } from '../../src/core/ports.js';
 import { SandboxAlarms, SandboxBudgets, SandboxTopics } from '../../src/sandbox/alerts.js';
 import { SlackApi } from './slack-api.js';
@@ -50,6 +50,8 @@ export class Harness {
       WATCH_MAX_POLL_MS: '200',
       CHANNEL_INTERVAL_MS: '1000',
       LOG_LEVEL: 'silent',
+      // The admin feeds' digest posts at most once per interval: short here, so tests see each post soon.
+      FEED_INTERVAL_MS: '100',
       ...o.env,
     });
     const policy = o.policy ?? (await loadPolicy('manifests/catalog.yaml'));
@@ -60,7 +62,7 @@ export class Harness {
       budgets: new SandboxBudgets(),
       secrets: staticSecrets({ slackSigningSecret: SIGNING_SECRET, slackBotToken: 'xoxb-test-token', dataKey: DATA_KEY }),
       clock: o.clock,
-      log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      log: createLogger((process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent'),
       ...o.extra,
     });
     const server = await app.startWeb(0);

@@ -113,7 +113,7 @@ export class RejectedRequestAudit {
   }
 
   private append(entry: Parameters<AuditLog['append']>[0]): void {
-    this.audit.append(entry).catch((err: Error) => this.log.error({ err: err.message }, 'could not audit a rejected Slack request'));
+    this.audit.append(entry).catch((err: Error) => this.log.error({ err }, 'could not audit a rejected Slack request'));
   }
 }
 
@@ -139,7 +139,7 @@ export function createSlackApp(o: SlackAppOptions) {
     // alive until Redis answers, and under a burst that retention is what costs the most.
     const { requestId } = payload;
     o.enqueue(payload).catch((err: Error) => {
-      o.log.error({ err: err.message, requestId }, 'could not queue an interaction');
+      o.log.error({ err, requestId }, 'could not queue an interaction');
       if (responseUrl) void tellNotQueued(responseUrl, o.apiUrl);
     });
     await ack();
@@ -191,7 +191,7 @@ export function createSlackApp(o: SlackAppOptions) {
     if (action.type !== 'button') return ack();
     const form = await Promise.resolve(o.formForAction?.(action.action_id.slice(ACTION_PREFIX.length), action.value ?? '', body.user.id)).catch((err: Error) => {
       // The queued click below runs the same checks and tells the user what went wrong.
-      o.log.warn({ err: err.message, action: action.action_id }, 'could not check a form click');
+      o.log.warn({ err, action: action.action_id }, 'could not check a form click');
       return undefined;
     });
     if (form) {
@@ -254,7 +254,7 @@ export function createSlackApp(o: SlackAppOptions) {
   });
 
   app.error(async (err) => {
-    o.log.error({ err: { name: err.name, message: err.message } }, 'slack listener failed');
+    o.log.error({ err }, 'slack listener failed');
   });
 
   return { app, receiver };

@@ -1,6 +1,7 @@
 // ChatPort over the Slack Web API: posts, updates, DMs, modals and profiles, with Slack's errors mapped to retry decisions.
-import { WebClient, ErrorCode, type WebAPICallError } from '@slack/web-api';
+import { WebClient, ErrorCode, type WebAPICallError, type WebAPICallResult, type WebClientOptions } from '@slack/web-api';
 import type { Store } from '../redis/store.js';
+import type { ChatCallOutcome, Metrics } from '../../metrics.js';
 import { UpstreamError, UserInputError } from '../../core/errors.js';
 import type { Form, Message } from '../../core/message.js';
 import type { Address, ChatPort, ChatProfile, PostedMessage, SecretsPort } from '../../core/ports.js';
@@ -66,6 +67,36 @@ const PEOPLE_TTL_MS = 60_000;
 /** A workspace member as `@handle` resolution needs them: id, handle and display name, lower-cased. */
 type Member = [id: string, name: string, displayName: string];
 
+
+type ChatMetrics = Pick<Metrics, 'chatCall'>;
+
+function outcomeOf(err: unknown): ChatCallOutcome {
+  const e = err as WebAPICallError & { data?: { error?: string } };
+  return e.code === ErrorCode.RateLimitedError || e.data?.error === 'ratelimited' ? 'rate_limited' : 'error';
+}
+
+/** Every Web API method goes through apiCall (the method helpers are bound to it): counted there, by method. */
+class MeteredWebClient extends WebClient {
+  constructor(
+    token: string,
+    options: WebClientOptions,
+    private readonly metrics?: ChatMetrics,
+  ) {
+    super(token, options);
+  }
+
+  override async apiCall(method: string, options?: Record<string, unknown>): Promise<WebAPICallResult> {
+    try {
+      const res = await super.apiCall(method, options);
+      this.metrics?.chatCall('slack', method, 'ok');
+      return res;
+    } catch (err) {
+      this.metrics?.chatCall('slack', method, outcomeOf(err));
+      throw err;
+    }
+  }
+}
+
 const OPTION_LIST_TTL_MS = 24 * 3600_000;
 export const optionListKey = (store: Store, id: string) => store.key('slack', 'options', id);
 
@@ -76,7 +107,7 @@ export class SlackChat implements ChatPort {
   private readonly apiFetch = pooledFetch();
 
   constructor(
-    private readonly opts: { secrets: SecretsPort; store: Store; apiUrl?: string; fetch?: typeof fetch },
+    private readonly opts: { secrets: SecretsPort; store: Store; apiUrl?: string; fetch?: typeof fetch; metrics?: ChatMetrics },
   ) {}
 
   /** Closes the Web API client's connection pool. */
@@ -92,7 +123,7 @@ export class SlackChat implements ChatPort {
       const apiUrl = this.opts.apiUrl ? this.opts.apiUrl.replace(/\/?$/, '/') : undefined;
       // The outbox owns retries and Retry-After; the client must surface them, not sleep on them. A call gives up well
       // within the outbox's hold on its message (deliver-message's lease), so no two attempts post at once.
-      this.client = new WebClient(token, { slackApiUrl: apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: 30_000, fetch: this.apiFetch });
+      this.client = new MeteredWebClient(token, { slackApiUrl: apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: 30_000, fetch: this.apiFetch }, this.opts.metrics);
       this.clientToken = token;
     }
     return this.client;
@@ -246,9 +277,11 @@ export class SlackChat implements ChatPort {
     try {
       res = await (this.opts.fetch ?? fetch)(ref.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), redirect: 'manual' });
     } catch (err) {
+      this.opts.metrics?.chatCall('slack', 'response_url', 'error');
       throw new UpstreamError('Slack response URL could not be reached', true, undefined, { cause: err });
     }
     if ((res.status >= 300 && res.status < 400) || res.type === 'opaqueredirect') throw new UpstreamError(`Slack response URL answered ${res.status} (a redirect, not followed)`, false);
+    this.opts.metrics?.chatCall('slack', 'response_url', res.ok ? 'ok' : res.status === 429 ? 'rate_limited' : 'error');
     if (res.status === 429) throw new UpstreamError('Slack rate limited the reply', true, Number(res.headers.get('retry-after') ?? '1') * 1000);
     if (res.status >= 500) throw new UpstreamError(`Slack response URL answered ${res.status}`, true);
     // 404 means the response URL expired (30 min, 5 uses): nothing a retry can fix.

@@ -35,7 +35,7 @@ describe('escaping what people wrote', () => {
   });
 
   it("escapes the Slack admin feed's webhook post", () => {
-    const body = feedBody('slack', { type: 'launched', summary: `${hostile} launched x`, key: 'k' }) as { text: string };
+    const body = feedBody('slack', [{ type: 'launched', summary: `${hostile} launched x`, key: 'k' }]) as { text: string };
     expect(body.text).not.toContain('<!channel>');
     expect(body.text).toContain('&lt;!channel&gt;');
   });
