@@ -28,7 +28,8 @@ describe('RejectedRequestAudit', () => {
 
   it('writes the summary when the window ends even if no further request comes', async () => {
     const { entries, audit } = recorder();
-    const r = new RejectedRequestAudit(audit, pino({ level: 'silent' }), { limit: 1, windowMs: 50 });
+    // A fixed clock: the three records fall in one window however slow the machine is; the flush timer is real.
+    const r = new RejectedRequestAudit(audit, pino({ level: 'silent' }), { limit: 1, windowMs: 50, now: () => 0 });
     r.record({});
     r.record({});
     r.record({});
