@@ -1,6 +1,6 @@
 // Approval requests: posted as threads in the approvals channel, decided exactly once by an approver, carried out by the bot.
 import type { Actor, CoreDeps, Ctx } from './context.js';
-import { NotAuthorizedError, NotFoundError } from './errors.js';
+import { NotAuthorizedError, NotFoundError, UserInputError } from './errors.js';
 import { newRequestId } from './ids.js';
 import type { LaunchPlan } from './launch.js';
 import type { Field, Form, Message } from './message.js';
@@ -238,9 +238,23 @@ export async function mayDecide(id: string, who: Clicker, deps: CoreDeps): Promi
   return found;
 }
 
+/**
+ * A request still pending past its expiry (its expiry job is late: workers down or backlogged) is expired here, before
+ * anyone can decide it, and the decision is refused.
+ */
+async function refuseIfExpired(found: { request: ApprovalRequest; decision: Decision }, deps: CoreDeps): Promise<void> {
+  const { request, decision } = found;
+  if (decision.state !== 'pending' || deps.clock.now() < request.expiresAt) return;
+  await expire(request.id, deps);
+  throw new UserInputError(
+    `This request expired at ${when(request.expiresAt)}, before it was decided: nothing was approved or denied. ${request.requester.name} has been told to ask again if it is still needed.`,
+  );
+}
+
 /** Before the deny form opens: a refusal is thrown, a request already decided answers who decided it, otherwise undefined. */
 export async function denyCheck(id: string, who: Clicker, deps: CoreDeps): Promise<Message | undefined> {
   const found = await mayDecide(id, who, deps);
+  await refuseIfExpired(found, deps);
   return found.decision.state === 'pending' ? undefined : alreadyDecided(id, found.decision, deps);
 }
 
@@ -255,6 +269,7 @@ export async function decide(
 ): Promise<Message> {
   const who = `${ctx.actor.platform}:${ctx.actor.userId}`;
   const found = await mayDecide(id, ctx.actor, deps);
+  await refuseIfExpired(found, deps);
   const now = deps.clock.now();
   const fields: Record<string, string> = { decidedBy: who, decidedAt: String(now), decisionId: ctx.requestId };
   if (reason) fields.denyReason = reason;

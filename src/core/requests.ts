@@ -1,5 +1,5 @@
 // The IT side: transfer, restore and offboarding requests, what each does once approved, and the IT verbs (approvals, audit, reload).
-import { decide, denyCheck, denyForm, loadRequest, openRequest, parentKey, pendingRequests, requireApprover, transition, when, type ApprovalRequest, type Carrier, type Clicker, type TransferPayload } from './approvals.js';
+import { decide, denyCheck, denyForm, loadRequest, mayDecide, openRequest, parentKey, pendingRequests, requireApprover, transition, when, type ApprovalRequest, type Carrier, type Clicker, type TransferPayload } from './approvals.js';
 import type { Answer, Extensions } from './bot.js';
 import { cachedLaunchOptions } from './catalog-cache.js';
 import type { Command } from './command.js';
@@ -365,8 +365,11 @@ export function transferAllForm(id: string): Form {
 /** The form a click opens, after the same checks the core makes; a refusal throws. */
 async function checkedForm(actionId: string, value: string, who: Clicker, deps: CoreDeps): Promise<Form | undefined> {
   switch (actionId) {
-    case 'deny':
-      return (await denyCheck(value, who, deps)) ? undefined : denyForm(value);
+    case 'deny': {
+      const { request, decision } = await mayDecide(value, who, deps);
+      // Decided, or expired with its expiry job late: no form; the queued click answers (and expires it).
+      return decision.state === 'pending' && deps.clock.now() < request.expiresAt ? denyForm(value) : undefined;
+    }
     case 'offboard-transfer':
       await approvedOffboard(splitItem(value)[0], who, deps);
       return transferPickForm(value);
