@@ -69,7 +69,27 @@ if s ~= ARGV[1] then
 end
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'state', ARGV[2])
-if ARGV[1] == 'pending' then redis.call('ZREM', KEYS[2], ARGV[3]) end
+if ARGV[1] == 'pending' then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  if KEYS[3] then redis.call('ZREM', KEYS[3], ARGV[3]) end
+end
+return {'ok'}
+`;
+
+// Files a request, in one step with counting its requester's open ones: two requests at once cannot both slip under the
+// limit. KEYS: request, all pending, the requester's open ones (scored by expiry). ARGV: doc, now, expiresAt, id, limit
+// (0: none), ttl, requester.
+const OPEN = `
+if redis.call('HEXISTS', KEYS[1], 'doc') == 1 then return {'exists'} end
+local limit = tonumber(ARGV[5])
+if limit > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[2])
+  if redis.call('ZCARD', KEYS[3]) >= limit then return {'full', unpack(redis.call('ZRANGE', KEYS[3], 0, -1))} end
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'state', 'pending', 'requester', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 return {'ok'}
 `;
 
@@ -81,6 +101,11 @@ function requestKey(deps: Pick<CoreDeps, 'store'>, id: string): string {
 
 function pendingKey(deps: Pick<CoreDeps, 'store'>): string {
   return deps.store.key('requests', 'pending');
+}
+
+/** One person's requests waiting for IT, by email (a person is their email, whichever platform they use). */
+function openKey(deps: Pick<CoreDeps, 'store'>, email: string): string {
+  return deps.store.key('requests', 'open', email.toLowerCase());
 }
 
 export const parentKey = (id: string) => `request:${id}:parent`;
@@ -120,7 +145,9 @@ export async function transition(
   fields: Record<string, string>,
 ): Promise<{ ok: true } | { ok: false; decision: Decision | undefined }> {
   const args = Object.entries(fields).flat();
-  const res = await deps.store.script<string[]>(TRANSITION, [requestKey(deps, id), pendingKey(deps)], [from, to, id, ...args]);
+  const requester = from === 'pending' ? await deps.store.redis.hget(requestKey(deps, id), 'requester') : null;
+  const keys = [requestKey(deps, id), pendingKey(deps), ...(requester ? [openKey(deps, requester)] : [])];
+  const res = await deps.store.script<string[]>(TRANSITION, keys, [from, to, id, ...args]);
   if (res[0] === 'ok') return { ok: true };
   if (res[0] === 'missing') return { ok: false, decision: undefined };
   return { ok: false, decision: { state: res[0] as RequestState, decidedBy: res[1] || undefined, decidedAt: res[2] ? Number(res[2]) : undefined } };
@@ -167,11 +194,15 @@ export async function openRequest(
   const id = ctx.requestId.replace(/[^a-zA-Z0-9_-]/g, '_');
   const now = deps.clock.now();
   const request: ApprovalRequest = { ...input, id, createdAt: now, expiresAt: now + deps.policy().doc.approvals.expiryHours * 3600_000 };
-  const key = requestKey(deps, id);
-  const created = await deps.store.redis.hsetnx(key, 'doc', JSON.stringify(request));
-  if (created) {
-    await deps.store.redis.multi().hset(key, 'state', 'pending').pexpire(key, REQUEST_TTL_MS).zadd(pendingKey(deps), now, id).exec();
-  }
+  const email = input.requester.email;
+  // Offboarding is IT's own work, not a person's ask: it is not counted against the approver who files it.
+  const limit = input.payload.kind === 'offboard' ? 0 : deps.policy().doc.approvals.maxOpenPerUser;
+  const [outcome, ...open] = await deps.store.script<string[]>(
+    OPEN,
+    [requestKey(deps, id), pendingKey(deps), openKey(deps, email)],
+    [JSON.stringify(request), now, request.expiresAt, id, limit, REQUEST_TTL_MS, email],
+  );
+  if (outcome === 'full') throw await tooManyOpen(open, deps);
   const filed = (await loadRequest(deps, id))!.request;
   await deps.outbox.send({ key: parentKey(id), to: approvalsChannel(deps, ctx.actor.platform), message: parentMessage(filed) });
   await scheduleExpiry(id, filed.expiresAt);
@@ -184,6 +215,15 @@ export async function openRequest(
   };
   await deps.outbox.send({ key: `request:${id}:pending`, to: dm(filed.requester), message: pending, linkTo: parentKey(id) });
   return { text: `Request ${id} filed: ${filed.title}. IT will decide in the approvals channel; I've sent you the link.`, tone: 'info' };
+}
+
+/** The refusal of one request too many, naming those still waiting. */
+async function tooManyOpen(ids: string[], deps: CoreDeps): Promise<UserInputError> {
+  const open = await Promise.all(ids.map((id) => loadRequest(deps, id)));
+  const list = open.flatMap((o) => (o ? [`${o.request.title} (request ${o.request.id}, expires ${when(o.request.expiresAt)})`] : []));
+  return new UserInputError(
+    `You have ${ids.length} requests waiting for IT, the most one person may have open: ${list.join('; ')}. Wait for a decision on one of them, or ask IT in the approvals channel.`,
+  );
 }
 
 function decidedFooter(d: Decision, deciderName: string): string {

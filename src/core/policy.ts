@@ -43,6 +43,8 @@ const schema = z
           z.object({ users: z.array(z.string().min(1)).min(1) }).strict(),
         ]),
         expiryHours: z.number().positive().default(72),
+        /** Requests one person may have waiting for IT at once; one more is refused until one is decided or expires. */
+        maxOpenPerUser: z.number().int().positive().default(5),
       })
       .strict(),
     users: z

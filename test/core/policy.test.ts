@@ -12,6 +12,12 @@ describe('catalog policy', () => {
     expect(p.productRule('EC2 Linux').roles).toContain('researcher');
   });
 
+  it('limits open requests per person to 5 unless told otherwise, and only to a whole positive number', () => {
+    expect(parsePolicy(base.replace(/\n  maxOpenPerUser:.*\n/, '\n')).doc.approvals.maxOpenPerUser).toBe(5);
+    expect(parsePolicy(base.replace('maxOpenPerUser: 5', 'maxOpenPerUser: 2')).doc.approvals.maxOpenPerUser).toBe(2);
+    expect(() => parsePolicy(base.replace('maxOpenPerUser: 5', 'maxOpenPerUser: 0'))).toThrow(/approvals\.maxOpenPerUser/);
+  });
+
   it('decides approval by rule', async () => {
     const p = await loadPolicy('manifests/catalog.yaml');
     expect(p.approvalReason('EC2 Linux', { InstanceType: 't3.micro', VolumeSize: '30' })).toBeUndefined();

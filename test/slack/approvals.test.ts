@@ -1,6 +1,6 @@
 // IT approvals through Slack's own door: requests filed by signed commands, decided by signed clicks, carried out in the sandbox.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expire, loadRequest, when, type ApprovalRequest } from '../../src/core/approvals.js';
+import { expire, loadRequest, openRequest, when, type ApprovalRequest } from '../../src/core/approvals.js';
 import type { Outbox, StoredAuditEntry } from '../../src/core/context.js';
 import { UpstreamError } from '../../src/core/errors.js';
 import type { LaunchOptions } from '../../src/core/ports.js';
@@ -430,6 +430,52 @@ describe('a decision after the expiry, when the expiry job is late', () => {
     expect((await h.app.audit.recent(1000)).some((e) => e.action === 'decision.approved' && e.target === approveLate)).toBe(false);
     expect(await click(IT2, 'approve', approveLate)).toMatch(/already decided: expired at/);
     expect((await sandbox.searchProvisioned()).some((p) => p.name === 'ualice-tardy')).toBe(false);
+  });
+});
+
+describe('a limit on open requests', () => {
+  const DAVE = 'UDAVE';
+  const parents = (name: string) => channelPosts().filter((p) => p.method === 'chat.postMessage' && !p.body.thread_ts && p.text.includes(name));
+
+  it('a burst of requests from one person files the first five; the rest are refused, naming those waiting', async () => {
+    const sent = await Promise.all(Array.from({ length: 8 }, (_, i) => h.command(DAVE, `launch "EC2 Linux" burst${i} InstanceType=c5.2xlarge`)));
+    const answers = await Promise.all(sent.map(({ responseId }, i) => reply(responseId, `burst ${i}`)));
+    const filed = answers.filter((a) => /Request [A-Za-z0-9_-]+ filed/.test(a));
+    const refused = answers.filter((a) => a.includes('You have 5 requests waiting for IT, the most one person may have open'));
+    expect([filed.length, refused.length]).toEqual([5, 3]);
+    expect(refused[0]).toContain('Wait for a decision on one of them, or ask IT in the approvals channel');
+    expect(refused[0]).toMatch(/Launch EC2 Linux udave-burst\d \(request [A-Za-z0-9_-]+, expires \d{4}-\d{2}-\d{2}/);
+    await eventually(() => parents('udave-burst').length === 5, 'five parents');
+    await audited((e) => e.actor === `slack:${DAVE}` && e.action === 'command.launch' && e.outcome.startsWith('refused: You have 5 requests waiting'), 'refusal audited');
+    // Nothing of a refused request was kept, posted or told.
+    expect((await h.app.audit.recent(1000)).filter((e) => e.action === 'request.launch' && e.actor === `slack:${DAVE}`)).toHaveLength(5);
+    await eventually(() => h.dms(DAVE).filter((m) => m.includes('Sent to IT for approval')).length === 5, 'five pending notes');
+    expect(parents('udave-burst')).toHaveLength(5);
+
+    // A decision frees a place.
+    const first = requestIdIn(filed[0]!);
+    await click(IT1, 'approve', first);
+    const again = await h.command(DAVE, 'launch "EC2 Linux" burst9 InstanceType=c5.2xlarge');
+    expect(await reply(again.responseId, 'after a decision')).toMatch(/Request [A-Za-z0-9_-]+ filed/);
+  });
+
+  it('is kept when requests are filed at the very same moment', async () => {
+    const requester = { platform: 'slack' as const, userId: 'UERIN', email: 'uerin@synapse.org', name: 'uerin' };
+    const actor = { ...requester, username: 'uerin' };
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        openRequest(
+          { requester, title: `Restore bucket uerin-b${i}`, why: 'test', fields: [], impact: 'none', payload: { kind: 'restore', restore: { bucket: `uerin-b${i}`, productName: 'S3 Private Encrypted Bucket', terminatedAt: Date.now() } } },
+          { actor, requestId: `same-moment-${i}`, reply: { platform: 'slack', kind: 'user', userId: 'UERIN' } },
+          h.app.deps,
+          async () => {},
+        ),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    const refusals = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+    expect(refusals).toHaveLength(5);
+    for (const m of refusals) expect(m).toContain('You have 5 requests waiting for IT');
   });
 });
 
