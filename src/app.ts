@@ -28,6 +28,7 @@ import type { Command } from './core/command.js';
 import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
+import { rememberSettledParameters } from './core/provisioned-parameters.js';
 import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
 
 export interface Overrides {
@@ -123,6 +124,7 @@ export class Scicomp {
       actions: { ...approvals.actions, ...alerting.actions, ...o.extensions?.actions },
       forms: { ...approvals.forms, ...o.extensions?.forms },
       routeApproval: o.extensions?.routeApproval ?? approvals.routeApproval,
+      routeUpdate: o.extensions?.routeUpdate ?? approvals.routeUpdate,
     });
     this.secrets = o.secrets;
   }
@@ -281,7 +283,7 @@ export class Scicomp {
             connect: this.deps.connect,
             minPollMs: c.WATCH_MIN_POLL_MS,
             maxPollMs: c.WATCH_MAX_POLL_MS,
-            onSettled: [(w, r) => onRecordSettled(w, r, this.deps), (w, r) => reportOffboardRecord(w, r, this.deps)],
+            onSettled: [(w, r) => onRecordSettled(w, r, this.deps), (w, r) => reportOffboardRecord(w, r, this.deps), (w, r) => rememberSettledParameters(w, r, this.deps)],
             log: this.log,
           },
           token,

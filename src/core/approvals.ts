@@ -3,10 +3,11 @@ import type { Actor, CoreDeps, Ctx } from './context.js';
 import { NotAuthorizedError, NotFoundError, UserInputError } from './errors.js';
 import { newRequestId } from './ids.js';
 import type { LaunchPlan } from './launch.js';
+import type { UpdatePlan } from './lifecycle.js';
 import type { Field, Form, Message } from './message.js';
 import type { Address, Platform } from './ports.js';
 
-export type RequestKind = 'launch' | 'transfer' | 'restore' | 'offboard';
+export type RequestKind = 'launch' | 'update' | 'transfer' | 'restore' | 'offboard';
 export type RequestState = 'pending' | 'approved' | 'denied' | 'expired' | 'done';
 
 export interface TransferPayload {
@@ -29,6 +30,7 @@ export interface OffboardPayload {
 
 export type RequestPayload =
   | { kind: 'launch'; plan: LaunchPlan }
+  | { kind: 'update'; update: UpdatePlan }
   | { kind: 'transfer'; transfer: TransferPayload }
   | { kind: 'restore'; restore: RestorePayload }
   | { kind: 'offboard'; offboard: OffboardPayload };

@@ -6,7 +6,9 @@ import { awsToken, shortSuffix } from './ids.js';
 import type { Form, FormInput, Message } from './message.js';
 import { isOwner } from './ownership.js';
 import type { ParameterSpec, Platform, ProductKind } from './ports.js';
-import { allowedValuesFor, findProduct, maskSecrets, noEchoKeys, pickVersion, provisionedName, validateParameters } from './products.js';
+import { allowedValuesFor, findProduct, maskSecrets, noEchoKeys, pickVersion, provisionedName } from './products.js';
+import { checkAgainstPolicy } from './admission.js';
+import { rememberRecordParameters } from './provisioned-parameters.js';
 
 /** Everything needed to provision, serialisable so an approval can carry it and run it later. */
 export interface LaunchPlan {
@@ -23,6 +25,8 @@ export interface LaunchPlan {
   owner: { platform: Platform; userId: string; email: string };
   /** Keys of NoEcho parameters (noEchoKeys in products.ts): their values are masked in chat and the audit trail. */
   secretKeys?: string[];
+  /** Why the policy sends this launch to IT (checkAgainstPolicy), when it does. */
+  approvalReason?: string;
 }
 
 export interface LaunchRequest {
@@ -38,14 +42,10 @@ export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): 
   const product = findProduct(products, req.product);
   const policy = deps.policy();
   const rule = policy.productRule(product.name);
-  const role = policy.roleOf(actor.userId);
-  if (!rule.roles.includes(role)) {
-    throw new NotAuthorizedError(`Your role (${role}) may not launch ${product.name}. Ask IT if you need it.`);
-  }
   const { version: wantedVersion, ...params } = req.params;
   const version = pickVersion(product, wantedVersion);
   const options = await cachedLaunchOptions(deps, product.id, version.id);
-  const parameters = validateParameters(product.name, options.parameters, params, rule.overrides);
+  const { parameters, reason } = checkAgainstPolicy({ productName: product.name, specs: options.parameters, requested: params }, actor, policy);
   const name = provisionedName(rule.kind, actor.username, req.name, shortSuffix(ctx.requestId));
   const existing = (await deps.catalog.searchProvisioned()).find((p) => p.name.toLowerCase() === name.toLowerCase());
   if (existing) {
@@ -68,6 +68,7 @@ export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): 
     secretKeys: noEchoKeys(options.parameters),
     tags: { ...policy.tagsFor(actor.userId), OwnerEmail: actor.email },
     owner: { platform: actor.platform, userId: actor.userId, email: actor.email },
+    approvalReason: reason,
   };
 }
 
@@ -82,6 +83,7 @@ export async function provisionPlan(plan: LaunchPlan, actor: string, deps: CoreD
     tags: plan.tags,
     token: awsToken('launch', plan.requestId),
   });
+  await rememberRecordParameters(deps, recordId, plan.parameters, plan.secretKeys);
   await deps.audit.append({
     actor,
     action: 'aws.provision',
@@ -132,7 +134,7 @@ export async function launch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps, route
     return launchStartedMessage(provisioned);
   }
   const plan = await planLaunch(req, ctx, deps);
-  const reason = deps.policy().approvalReason(plan.productName, plan.parameters);
+  const reason = plan.approvalReason;
   if (reason) {
     if (!routeApproval) throw new NotAuthorizedError(`${reason}, and approvals are not configured.`);
     return routeApproval(plan, reason, ctx, deps);

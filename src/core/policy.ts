@@ -131,13 +131,17 @@ export class Policy {
     };
   }
 
-  /** Why a launch with these parameters needs approval, or undefined when it does not. */
-  approvalReason(productName: string, params: Record<string, string>): string | undefined {
+  /**
+   * Why a product with these parameters needs approval, or undefined when it does not. `unknown` names parameters the
+   * product has whose value is not known (an update's current values scicomp did not set): a rule naming one fails closed.
+   */
+  approvalReason(productName: string, params: Record<string, string>, unknown: readonly string[] = []): string | undefined {
     const { approval } = this.productRule(productName);
     if (approval === 'never') return undefined;
     if (approval === 'always') return `${productName} always needs IT approval`;
     for (const c of approval.when) {
       const value = params[c.parameter];
+      if (value === undefined && unknown.includes(c.parameter)) return `the current ${c.parameter} is not known to scicomp, so IT must check it`;
       // params hold every parameter of the product (defaults filled), so a missing one is a rule that can never match: fail closed.
       if (value === undefined) return `the approval rule names ${c.parameter}, which ${productName} does not have, so IT must check it until the policy is fixed`;
       if ('in' in c && c.in.includes(value)) return `${c.parameter}=${value} needs IT approval`;
