@@ -304,6 +304,8 @@ export async function carryOut(id: string, deps: CoreDeps): Promise<string> {
       return 'updating';
     }
     case 'transfer': {
+      const why = await notReady(`carry:${id}`, p.transfer.provisionedProductId, p.transfer.from.email, deps);
+      if (why) return notCarriedOut(id, request, why, deps);
       await transferProduct(p.transfer, id, actor, deps, request.requester.platform);
       await deps.outbox.send({ ...thread, key: `request:${id}:carried`, message: { text: `Transferred ${p.transfer.name} to ${p.transfer.to.name}.`, tone: 'success' } });
       return 'transferred';
@@ -394,6 +396,27 @@ function splitItem(value: string): [string, string] {
   const [id, ppId] = value.split('|');
   if (!id || !ppId) throw new UserInputError('That button is no longer understood.');
   return [id, ppId];
+}
+
+/**
+ * Refuses, changing nothing, when any of these products is in the middle of a change, unless this very action already
+ * began on it (a retry carries on); otherwise marks each begun.
+ */
+async function readyAll(action: string, products: ProvisionedProduct[], deps: CoreDeps): Promise<void> {
+  const begun = (p: ProvisionedProduct) => deps.store.key('begun', action, p.id);
+  const busy: string[] = [];
+  for (const p of products) {
+    if (await deps.store.redis.exists(begun(p))) continue;
+    try {
+      refuseIfChanging(p);
+    } catch (err) {
+      busy.push(products.length === 1 ? (err as Error).message : `${p.name} (${p.status})`);
+    }
+  }
+  if (busy.length) {
+    throw new UserInputError(products.length === 1 ? busy[0]! : `These are changing right now: ${busy.join(', ')}. Nothing was done; try again when they have settled.`);
+  }
+  for (const p of products) await deps.store.redis.set(begun(p), '1', 'PX', STARTED_TTL_MS);
 }
 
 async function ownedBy(request: ApprovalRequest & { payload: { kind: 'offboard' } }, ppId: string, deps: CoreDeps): Promise<ProvisionedProduct> {
@@ -589,12 +612,14 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
         const [id, ppId] = splitItem(value);
         const request = await approvedOffboard(id, ctx.actor, deps);
         const product = await ownedBy(request, ppId, deps);
+        await readyAll(`offboard-terminate:${id}`, [product], deps);
         await offboardTerminate(id, product, ctx, deps, request);
         return { message: { text: `Terminating ${product.name}.`, tone: 'info' } };
       },
       'offboard-terminate-all': async (id, ctx, deps) => {
         const request = await approvedOffboard(id, ctx.actor, deps);
         const owned = await productsOwnedBy(deps, request.payload.offboard.user.email);
+        await readyAll(`offboard-terminate:${id}`, owned, deps);
         for (const product of owned) await offboardTerminate(id, product, ctx, deps, request);
         return { message: { text: `Terminating ${owned.length} product${owned.length === 1 ? '' : 's'} of ${request.payload.offboard.user.name}.`, tone: 'info' } };
       },
@@ -610,6 +635,7 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
         const request = await approvedOffboard(id, ctx.actor, deps);
         const product = await ownedBy(request, ppId, deps);
         const to = await offboardRecipient(request, values, ctx, deps);
+        await readyAll(`offboard-transfer:${id}`, [product], deps);
         await offboardTransfer(id, request, product, to, ctx, deps);
         return { message: { text: `Transferred ${product.name} to ${to.name}.`, tone: 'success' } };
       },
@@ -617,6 +643,7 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
         const request = await approvedOffboard(id, ctx.actor, deps);
         const to = await offboardRecipient(request, values, ctx, deps);
         const owned = await productsOwnedBy(deps, request.payload.offboard.user.email);
+        await readyAll(`offboard-transfer:${id}`, owned, deps);
         for (const product of owned) await offboardTransfer(id, request, product, to, ctx, deps);
         return { message: { text: `Transferred ${owned.length} product${owned.length === 1 ? '' : 's'} of ${request.payload.offboard.user.name} to ${to.name}.`, tone: 'success' } };
       },

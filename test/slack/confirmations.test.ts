@@ -217,3 +217,40 @@ describe('a stale confirmation', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('approved transfers and offboarding actions', () => {
+  it('a second transfer approved after the first gave the product away is not carried out', async () => {
+    await launched(ALICE, 'launch "S3 Private Encrypted Bucket" twice', 'ualice-twice');
+    const toBob = requestIdIn(await command(ALICE, `transfer twice <@${BOB}|bob>`));
+    const toFrank = requestIdIn(await command(ALICE, `transfer twice <@${FRANK}|frank>`));
+    await click(IT1, 'approve', toBob);
+    await eventually(async () => (await product('ualice-twice'))?.tags.OwnerEmail === 'ubob@synapse.org', 'given to Bob');
+    await eventually(async () => (await product('ualice-twice'))?.status === 'AVAILABLE', 'retag settled');
+    await click(IT1, 'approve', toFrank);
+    await eventually(() => channelPosts().find((p) => p.body.thread_ts && p.text.includes('Approved, but not carried out: ualice-twice no longer belongs to ualice@synapse.org')), 'IT told');
+    await audited((e) => e.action === 'request.not-carried-out' && e.target === toFrank, 'audited');
+    expect((await product('ualice-twice'))?.tags.OwnerEmail).toBe('ubob@synapse.org');
+    expect(h.dms(FRANK).some((m) => m.includes('handed ualice-twice'))).toBe(false);
+  });
+
+  it('refuse a product in the middle of a change, changing nothing; Terminate all refuses as a whole', async () => {
+    await launched(FRANK, 'launch "S3 Private Encrypted Bucket" one', 'ufrank-one');
+    await launched(FRANK, 'launch "S3 Private Encrypted Bucket" two', 'ufrank-two');
+    const id = requestIdIn(await command(IT1, `offboard <@${FRANK}|frank>`));
+    await click(IT2, 'approve', id);
+    await eventually(() => channelPosts().find((p) => p.body.thread_ts && p.text.includes('scicomp:offboard-terminate-all') && p.text.includes(id)), 'item list');
+    const one = (await product('ufrank-one'))!;
+    const terminate = vi.spyOn(sandbox, 'terminate');
+    sandbox.changing.add('ufrank-one');
+    try {
+      expect(await click(IT2, 'offboard-terminate', `${id}|${one.id}`)).toContain('ufrank-one is changing right now (UNDER_CHANGE); nothing was done');
+      expect(await click(IT2, 'offboard-terminate-all', id)).toContain('These are changing right now: ufrank-one (UNDER_CHANGE). Nothing was done');
+      expect(terminate).not.toHaveBeenCalled();
+    } finally {
+      sandbox.changing.delete('ufrank-one');
+      terminate.mockRestore();
+    }
+    expect(await click(IT2, 'offboard-terminate-all', id)).toContain('Terminating 2 products of ufrank');
+    await eventually(async () => !(await product('ufrank-one')) && !(await product('ufrank-two')), 'both terminated');
+  });
+});
