@@ -35,29 +35,72 @@ const SENDING_LEASE_MS = 120_000;
 
 /**
  * In one round trip: -1 if the message was sent already; else how many ms until it may be sent, because another attempt
- * holds it (a redelivered SNS message in another job) or the channel's slot is taken; else 0: the message and the
- * channel's slot (if it has one) are now this attempt's. KEYS: sent marker, sending lease [, channel slot]. ARGV: slot
- * length, lease length.
+ * holds it (a redelivered SNS message in another job) or it is not the message's turn in its channel; else 0: the
+ * message is now this attempt's, and its channel's pace is kept. KEYS: sent marker, sending lease [, channel pace, the
+ * message's turn]. ARGV: interval, lease length.
+ *
+ * A channel's messages take turns one interval apart, each booked once, at its first attempt: a burst into one channel
+ * waits as delayed jobs, each woken once at its own turn, instead of every one of them waking and retrying at every
+ * interval (which costs work quadratic in the burst, posts it in a random order and crowds other channels' messages
+ * out of the workers). The pace hash holds the next free turn (`next`), when the last message began (`last`: no two
+ * begin less than an interval apart, however late a turn is taken) and a Retry-After (`until`).
  */
 const BEGIN = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 local held = redis.call('PTTL', KEYS[2])
 if held > 0 then return held end
-if KEYS[3] ~= nil and not redis.call('SET', KEYS[3], '1', 'PX', ARGV[1], 'NX') then
-  local t = redis.call('PTTL', KEYS[3])
-  if t < 1 then t = 1 end
-  return t
+if KEYS[3] ~= nil then
+  local time = redis.call('TIME')
+  local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  local interval = tonumber(ARGV[1])
+  local pace = redis.call('HMGET', KEYS[3], 'next', 'last', 'until')
+  local nextFree, last, blocked = tonumber(pace[1]) or 0, tonumber(pace[2]), tonumber(pace[3]) or 0
+  local turn = tonumber(redis.call('GET', KEYS[4]))
+  if turn == nil then
+    turn = math.max(now, nextFree, blocked)
+    nextFree = turn + interval
+    redis.call('HSET', KEYS[3], 'next', nextFree)
+  end
+  local at = math.max(turn, blocked)
+  if last ~= nil then at = math.max(at, last + interval) end
+  local keep = math.max(nextFree, blocked, at) - now + 600000
+  if at > now then
+    redis.call('SET', KEYS[4], turn, 'PX', keep)
+    redis.call('PEXPIRE', KEYS[3], keep)
+    return at - now
+  end
+  redis.call('DEL', KEYS[4])
+  redis.call('HSET', KEYS[3], 'last', now)
+  redis.call('PEXPIRE', KEYS[3], keep)
 end
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
 return 0
 `;
-function begin(store: Store, sentKey: string, sendingKey: string, slotKey: string | undefined, intervalMs: number): Promise<number> {
-  return store.script(BEGIN, slotKey ? [sentKey, sendingKey, slotKey] : [sentKey, sendingKey], [intervalMs, SENDING_LEASE_MS]);
+
+/** A Retry-After for a whole channel; the message that met it keeps its turn, due when the wait is over. KEYS: pace, turn. ARGV: ms. */
+const BLOCK = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local untilMs = now + tonumber(ARGV[1])
+local blocked = tonumber(redis.call('HGET', KEYS[1], 'until')) or 0
+if untilMs > blocked then redis.call('HSET', KEYS[1], 'until', untilMs) end
+redis.call('SET', KEYS[2], untilMs, 'PX', tonumber(ARGV[1]) + 600000)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + 600000)
+return 0
+`;
+
+interface Pace {
+  pace: string;
+  turn: string;
+}
+
+function begin(store: Store, sentKey: string, sendingKey: string, pace: Pace | undefined, intervalMs: number): Promise<number> {
+  return store.script(BEGIN, pace ? [sentKey, sendingKey, pace.pace, pace.turn] : [sentKey, sendingKey], [intervalMs, SENDING_LEASE_MS]);
 }
 
 export type Outcome =
   | { done: 'posted' | 'updated' | 'duplicate' | 'superseded' }
-  /** Not now: the channel's slot is taken, a message this one depends on is on its way, or the platform said 429. */
+  /** Not now: it is not yet the message's turn in its channel, a message it depends on is on its way, or the platform said 429. */
   | { laterMs: number };
 
 /** One attempt at one message. Throws what the platform threw (other than a 429, which becomes `laterMs`). */
@@ -69,29 +112,26 @@ export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
   const chat = deps.chats[item.to.platform];
   if (!chat) throw new UnrecoverableError(`no chat adapter for ${item.to.platform}`);
   const channel = channelOf(item.to);
-  const slotKey = channel ? store.key('outbox', 'slot', channel) : undefined;
-  const wait = await begin(store, sentKey, sendingKey, slotKey, deps.channelIntervalMs);
+  const needs = [item.replaces, item.threadOf, item.linkTo].filter((k): k is string => k !== undefined);
+  // A message this one depends on is still on its way: wait for it rather than post out of order (and before taking a
+  // turn in the channel, so the wait costs the channel nothing).
+  for (const k of needs) {
+    if (!(await refs.get(k)) && (await refs.pending(k))) return { laterMs: deps.channelIntervalMs };
+  }
+  const pace = channel ? { pace: store.key('outbox', 'pace', channel), turn: store.key('outbox', 'turn', id) } : undefined;
+  const wait = await begin(store, sentKey, sendingKey, pace, deps.channelIntervalMs);
   if (wait < 0) return { done: 'duplicate' };
   if (wait > 0) return { laterMs: wait };
 
-  // What begin took: the message's lease and the channel's slot. Given back when nothing was sent (the slot kept
-  // when it now marks a Retry-After or a failed call).
-  const taken = slotKey ? [sendingKey, slotKey] : [sendingKey];
-  const release = (slot = true) => store.del(...(slot ? taken : [sendingKey]));
+  // What begin took: the message's lease, given back when nothing was sent. The channel's turn is spent either way: a
+  // failed call counts against the platform's limit too.
+  const release = () => store.del(sendingKey);
   try {
-    const needs = [item.replaces, item.threadOf, item.linkTo].filter((k): k is string => k !== undefined);
-    // A message this one depends on is still on its way: wait for it rather than post out of order.
-    for (const k of needs) {
-      if (!(await refs.get(k)) && (await refs.pending(k))) {
-        await release();
-        return { laterMs: deps.channelIntervalMs };
-      }
-    }
     const replaced = item.replaces ? await refs.get(item.replaces) : undefined;
     const versionKey = item.version !== undefined ? store.key('outbox', 'version', jobIdFor('msg', item.replaces ?? item.key)) : undefined;
     if (replaced && versionKey && Number((await store.redis.get(versionKey)) ?? 0) >= item.version!) {
       // A newer update of this message is already shown: this one is stale.
-      await store.redis.multi().set(sentKey, '1', 'PX', SENT_TTL_MS).del(...taken).exec();
+      await store.redis.multi().set(sentKey, '1', 'PX', SENT_TTL_MS).del(sendingKey).exec();
       return { done: 'superseded' };
     }
     const parent = item.threadOf ? await refs.get(item.threadOf) : undefined;
@@ -114,13 +154,12 @@ export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
   } catch (err) {
     if (err instanceof UpstreamError && err.retryAfterMs !== undefined) {
       // Honour Retry-After for the whole channel.
-      await release(false);
-      if (slotKey) await store.redis.set(slotKey, '429', 'PX', err.retryAfterMs);
+      await release();
+      if (pace) await store.script(BLOCK, [pace.pace, pace.turn], [err.retryAfterMs]);
       deps.log.warn({ channel, retryAfterMs: err.retryAfterMs }, 'chat platform rate limited a message; delaying it');
       return { laterMs: err.retryAfterMs };
     }
-    // The channel's slot stays taken for its second: a failed call counts against the platform's limit too.
-    await release(false).catch(() => undefined);
+    await release().catch(() => undefined);
     throw err;
   }
 }

@@ -34,6 +34,7 @@ import { pendingKey } from './core/approvals.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { Sealer } from './core/sealed.js';
+import { rememberSettledParameters } from './core/provisioned-parameters.js';
 import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
 
 export interface Overrides {
@@ -162,6 +163,7 @@ export class Scicomp {
       actions: { ...approvals.actions, ...alerting.actions, ...o.extensions?.actions },
       forms: { ...approvals.forms, ...o.extensions?.forms },
       routeApproval: o.extensions?.routeApproval ?? approvals.routeApproval,
+      routeUpdate: o.extensions?.routeUpdate ?? approvals.routeUpdate,
     });
     this.secrets = o.secrets;
     this.metrics.watchQueues(() => this.queues.all());
@@ -388,7 +390,7 @@ export class Scicomp {
             connect: this.deps.connect,
             minPollMs: c.WATCH_MIN_POLL_MS,
             maxPollMs: c.WATCH_MAX_POLL_MS,
-            onSettled: [(w, r) => onRecordSettled(w, r, { ...this.deps, log }), (w, r) => reportOffboardRecord(w, r, { ...this.deps, log })],
+            onSettled: [(w, r) => onRecordSettled(w, r, { ...this.deps, log }), (w, r) => reportOffboardRecord(w, r, { ...this.deps, log }), (w, r) => rememberSettledParameters(w, r, this.deps)],
             log,
           },
           token,

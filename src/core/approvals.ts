@@ -1,13 +1,14 @@
 // Approval requests: posted as threads in the approvals channel, decided exactly once by an approver, carried out by the bot.
 import type { Actor, CoreDeps, Ctx } from './context.js';
-import { NotAuthorizedError, NotFoundError } from './errors.js';
+import { NotAuthorizedError, NotFoundError, UserInputError } from './errors.js';
 import { newRequestId } from './ids.js';
 import type { LaunchPlan } from './launch.js';
+import type { UpdatePlan } from './lifecycle.js';
 import type { Field, Form, Message } from './message.js';
 import type { Address, Platform } from './ports.js';
 import { openJson, sealJson, type Sealed } from './sealed.js';
 
-export type RequestKind = 'launch' | 'transfer' | 'restore' | 'offboard';
+export type RequestKind = 'launch' | 'update' | 'transfer' | 'restore' | 'offboard';
 export type RequestState = 'pending' | 'approved' | 'denied' | 'expired' | 'done';
 
 export interface TransferPayload {
@@ -30,6 +31,7 @@ export interface OffboardPayload {
 
 export type RequestPayload =
   | { kind: 'launch'; plan: LaunchPlan }
+  | { kind: 'update'; update: UpdatePlan }
   | { kind: 'transfer'; transfer: TransferPayload }
   | { kind: 'restore'; restore: RestorePayload }
   | { kind: 'offboard'; offboard: OffboardPayload };
@@ -70,7 +72,27 @@ if s ~= ARGV[1] then
 end
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'state', ARGV[2])
-if ARGV[1] == 'pending' then redis.call('ZREM', KEYS[2], ARGV[3]) end
+if ARGV[1] == 'pending' then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  if KEYS[3] then redis.call('ZREM', KEYS[3], ARGV[3]) end
+end
+return {'ok'}
+`;
+
+// Files a request, in one step with counting its requester's open ones: two requests at once cannot both slip under the
+// limit. KEYS: request, all pending, the requester's open ones (scored by expiry). ARGV: doc, now, expiresAt, id, limit
+// (0: none), ttl, requester.
+const OPEN = `
+if redis.call('HEXISTS', KEYS[1], 'doc') == 1 then return {'exists'} end
+local limit = tonumber(ARGV[5])
+if limit > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[2])
+  if redis.call('ZCARD', KEYS[3]) >= limit then return {'full', unpack(redis.call('ZRANGE', KEYS[3], 0, -1))} end
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'state', 'pending', 'requester', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 return {'ok'}
 `;
 
@@ -82,6 +104,11 @@ function requestKey(deps: Pick<CoreDeps, 'store'>, id: string): string {
 
 export function pendingKey(deps: Pick<CoreDeps, 'store'>): string {
   return deps.store.key('requests', 'pending');
+}
+
+/** One person's requests waiting for IT, by email (a person is their email, whichever platform they use). */
+function openKey(deps: Pick<CoreDeps, 'store'>, email: string): string {
+  return deps.store.key('requests', 'open', email.toLowerCase());
 }
 
 export const parentKey = (id: string) => `request:${id}:parent`;
@@ -122,7 +149,9 @@ export async function transition(
   fields: Record<string, string>,
 ): Promise<{ ok: true } | { ok: false; decision: Decision | undefined }> {
   const args = Object.entries(fields).flat();
-  const res = await deps.store.script<string[]>(TRANSITION, [requestKey(deps, id), pendingKey(deps)], [from, to, id, ...args]);
+  const requester = from === 'pending' ? await deps.store.redis.hget(requestKey(deps, id), 'requester') : null;
+  const keys = [requestKey(deps, id), pendingKey(deps), ...(requester ? [openKey(deps, requester)] : [])];
+  const res = await deps.store.script<string[]>(TRANSITION, keys, [from, to, id, ...args]);
   if (res[0] === 'ok') return { ok: true };
   if (res[0] === 'missing') return { ok: false, decision: undefined };
   return { ok: false, decision: { state: res[0] as RequestState, decidedBy: res[1] || undefined, decidedAt: res[2] ? Number(res[2]) : undefined } };
@@ -169,12 +198,16 @@ export async function openRequest(
   const id = ctx.requestId.replace(/[^a-zA-Z0-9_-]/g, '_');
   const now = deps.clock.now();
   const request: ApprovalRequest = { ...input, id, createdAt: now, expiresAt: now + deps.policy().doc.approvals.expiryHours * 3600_000 };
-  const key = requestKey(deps, id);
-  // The payload is sealed: a launch plan may hold NoEcho values, which Redis keeps only encrypted with the bot's data key.
-  const created = await deps.store.redis.hsetnx(key, 'doc', JSON.stringify({ ...request, payload: await sealJson(deps.sealer, request.payload) }));
-  if (created) {
-    await deps.store.redis.multi().hset(key, 'state', 'pending').pexpire(key, REQUEST_TTL_MS).zadd(pendingKey(deps), now, id).exec();
-  }
+  const email = input.requester.email;
+  // Offboarding is IT's own work, not a person's ask: it is not counted against the approver who files it.
+  const limit = input.payload.kind === 'offboard' ? 0 : deps.policy().doc.approvals.maxOpenPerUser;
+  const [outcome, ...open] = await deps.store.script<string[]>(
+    OPEN,
+    [requestKey(deps, id), pendingKey(deps), openKey(deps, email)],
+    // The payload is sealed: a launch or update plan may hold NoEcho values, which Redis keeps only encrypted with the bot's data key.
+    [JSON.stringify({ ...request, payload: await sealJson(deps.sealer, request.payload) }), now, request.expiresAt, id, limit, REQUEST_TTL_MS, email],
+  );
+  if (outcome === 'full') throw await tooManyOpen(open, deps);
   const filed = (await loadRequest(deps, id))!.request;
   await deps.outbox.send({ key: parentKey(id), to: approvalsChannel(deps, ctx.actor.platform), message: parentMessage(filed) });
   await scheduleExpiry(id, filed.expiresAt);
@@ -187,6 +220,15 @@ export async function openRequest(
   };
   await deps.outbox.send({ key: `request:${id}:pending`, to: dm(filed.requester), message: pending, linkTo: parentKey(id) });
   return { text: `Request ${id} filed: ${filed.title}. IT will decide in the approvals channel; I've sent you the link.`, tone: 'info' };
+}
+
+/** The refusal of one request too many, naming those still waiting. */
+async function tooManyOpen(ids: string[], deps: CoreDeps): Promise<UserInputError> {
+  const open = await Promise.all(ids.map((id) => loadRequest(deps, id)));
+  const list = open.flatMap((o) => (o ? [`${o.request.title} (request ${o.request.id}, expires ${when(o.request.expiresAt)})`] : []));
+  return new UserInputError(
+    `You have ${ids.length} requests waiting for IT, the most one person may have open: ${list.join('; ')}. Wait for a decision on one of them, or ask IT in the approvals channel.`,
+  );
 }
 
 function decidedFooter(d: Decision, deciderName: string): string {
@@ -241,9 +283,23 @@ export async function mayDecide(id: string, who: Clicker, deps: CoreDeps): Promi
   return found;
 }
 
+/**
+ * A request still pending past its expiry (its expiry job is late: workers down or backlogged) is expired here, before
+ * anyone can decide it, and the decision is refused.
+ */
+async function refuseIfExpired(found: { request: ApprovalRequest; decision: Decision }, deps: CoreDeps): Promise<void> {
+  const { request, decision } = found;
+  if (decision.state !== 'pending' || deps.clock.now() < request.expiresAt) return;
+  await expire(request.id, deps);
+  throw new UserInputError(
+    `This request expired at ${when(request.expiresAt)}, before it was decided: nothing was approved or denied. ${request.requester.name} has been told to ask again if it is still needed.`,
+  );
+}
+
 /** Before the deny form opens: a refusal is thrown, a request already decided answers who decided it, otherwise undefined. */
 export async function denyCheck(id: string, who: Clicker, deps: CoreDeps): Promise<Message | undefined> {
   const found = await mayDecide(id, who, deps);
+  await refuseIfExpired(found, deps);
   return found.decision.state === 'pending' ? undefined : alreadyDecided(id, found.decision, deps);
 }
 
@@ -258,6 +314,7 @@ export async function decide(
 ): Promise<Message> {
   const who = `${ctx.actor.platform}:${ctx.actor.userId}`;
   const found = await mayDecide(id, ctx.actor, deps);
+  await refuseIfExpired(found, deps);
   const now = deps.clock.now();
   const fields: Record<string, string> = { decidedBy: who, decidedAt: String(now), decisionId: ctx.requestId };
   if (reason) fields.denyReason = reason;

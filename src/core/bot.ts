@@ -5,7 +5,7 @@ import type { CoreDeps, Ctx } from './context.js';
 import { UserInputError } from './errors.js';
 import { help, products } from './help.js';
 import { formToRequest, launch, launchForm, type ApprovalRouter, type LaunchFormState } from './launch.js';
-import { connect, decideConfirmation, list, status, terminate, update } from './lifecycle.js';
+import { connect, decideConfirmation, list, status, terminate, update, type UpdateApprovalRouter } from './lifecycle.js';
 import type { Form, Message } from './message.js';
 
 /** What a handler answers: a private message, a form to show, or both. */
@@ -25,6 +25,7 @@ export interface Extensions {
   actions?: Record<string, ActionHandler>;
   forms?: Record<string, FormHandler>;
   routeApproval?: ApprovalRouter;
+  routeUpdate?: UpdateApprovalRouter;
 }
 
 export class Bot {
@@ -66,7 +67,7 @@ export class Bot {
     switch (id) {
       case 'confirm':
       case 'cancel':
-        return { message: await decideConfirmation(value, id === 'confirm', ctx, this.deps) };
+        return { message: await decideConfirmation(value, id === 'confirm', ctx, this.deps, this.ext.routeUpdate) };
       default:
         throw new UserInputError('That button is no longer understood; run the command again.');
     }

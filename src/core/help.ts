@@ -17,7 +17,7 @@ const HELP: Partial<Record<Verb, { usage: string; does: string; example?: string
   connect: { usage: 'connect <name>', does: 'the SSM commands to reach an instance', example: '/scicomp connect analysis' },
   update: {
     usage: 'update <name> key=value …',
-    does: 'change parameters (an instance is replaced: you confirm first)',
+    does: 'change parameters (an instance is replaced: you confirm first; IT approves what a launch would need approval for)',
     example: '/scicomp update analysis InstanceType=m5.large',
   },
   terminate: { usage: 'terminate <name>', does: 'delete a product (you confirm first; buckets are archived 30 days)' },

@@ -6,8 +6,10 @@ import { awsToken, shortSuffix } from './ids.js';
 import type { Form, FormInput, Message } from './message.js';
 import { isOwner } from './ownership.js';
 import type { LaunchOptions, ParameterSpec, Platform, Product, ProductKind, ProductVersion } from './ports.js';
-import { allowedValuesFor, findLaunchPath, findProduct, isListType, listElements, maskSecrets, noEchoKeys, pathLabel, pickLaunchPath, pickVersion, provisionedName, usageLines, validateParameters } from './products.js';
+import { allowedValuesFor, findLaunchPath, findProduct, isListType, listElements, maskSecrets, noEchoKeys, pathLabel, pickLaunchPath, pickVersion, provisionedName, usageLines } from './products.js';
 import { openJson, sealJson, type Sealed } from './sealed.js';
+import { checkAgainstPolicy } from './admission.js';
+import { rememberRecordParameters } from './provisioned-parameters.js';
 
 /** Everything needed to provision, serialisable so an approval can carry it and run it later. */
 export interface LaunchPlan {
@@ -28,6 +30,8 @@ export interface LaunchPlan {
   listKeys?: string[];
   /** The product's usage instructions, told to the owner when it is ready. */
   usage?: string[];
+  /** Why the policy sends this launch to IT (checkAgainstPolicy), when it does. */
+  approvalReason?: string;
 }
 
 export interface LaunchRequest {
@@ -43,16 +47,12 @@ export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): 
   const product = findProduct(products, req.product);
   const policy = deps.policy();
   const rule = policy.productRule(product.name);
-  const role = policy.roleOf(actor.userId);
-  if (!rule.roles.includes(role)) {
-    throw new NotAuthorizedError(`Your role (${role}) may not launch ${product.name}. Ask IT if you need it.`);
-  }
   const { version: wantedVersion, path: wantedPath, ...params } = req.params;
   const version = pickVersion(product, wantedVersion);
   const options = await pathOptions(deps, product, version, rule.launchPath, wantedPath);
   const warn = (parameter: string, pattern: string) =>
     deps.log.warn({ product: product.name, parameter, pattern }, 'AllowedPattern cannot be compiled here; its check is left to Service Catalog');
-  const parameters = validateParameters(product.name, options.parameters, params, rule.overrides, { warn });
+  const { parameters, reason } = checkAgainstPolicy({ productName: product.name, specs: options.parameters, requested: params, warn }, actor, policy);
   const name = provisionedName(rule.kind, actor.username, req.name, shortSuffix(ctx.requestId));
   const existing = (await deps.catalog.searchProvisioned()).find((p) => p.name.toLowerCase() === name.toLowerCase());
   if (existing) {
@@ -77,6 +77,7 @@ export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): 
     usage: usageLines(options.usageInstructions),
     tags: { ...policy.tagsFor(actor.userId), OwnerEmail: actor.email },
     owner: { platform: actor.platform, userId: actor.userId, email: actor.email },
+    approvalReason: reason,
   };
 }
 
@@ -91,6 +92,7 @@ export async function provisionPlan(plan: LaunchPlan, actor: string, deps: CoreD
     tags: plan.tags,
     token: awsToken('launch', plan.requestId),
   });
+  await rememberRecordParameters(deps, recordId, plan.parameters, plan.secretKeys);
   await deps.audit.append({
     actor,
     action: 'aws.provision',
@@ -142,7 +144,7 @@ export async function launch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps, route
     return launchStartedMessage(provisioned);
   }
   const plan = await planLaunch(req, ctx, deps);
-  const reason = deps.policy().approvalReason(plan.productName, plan.parameters, plan.listKeys);
+  const reason = plan.approvalReason;
   if (reason) {
     if (!routeApproval) throw new NotAuthorizedError(`${reason}, and approvals are not configured.`);
     return routeApproval(plan, reason, ctx, deps);

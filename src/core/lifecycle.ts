@@ -1,14 +1,16 @@
 // list, status, connect, update and terminate of a user's own provisioned products, with confirmations for the destructive ones.
 import { cachedLaunchOptions } from './catalog-cache.js';
 import { connectMessage } from './connect.js';
-import type { CoreDeps, Ctx, RecordAction } from './context.js';
-import { NotAuthorizedError, UserInputError } from './errors.js';
+import { checkAgainstPolicy } from './admission.js';
+import type { Actor, CoreDeps, Ctx } from './context.js';
+import { NotAuthorizedError, NotFoundError, UserInputError, isUserFacing } from './errors.js';
 import { awsToken, newRequestId } from './ids.js';
 import { actorLabel } from './launch.js';
 import type { Field, Message } from './message.js';
-import { ownProduct, productsOwnedBy } from './ownership.js';
-import type { ProductKind, ProvisionedProduct, RecordOutput } from './ports.js';
-import { maskSecrets, noEchoKeys, validateParameters } from './products.js';
+import { isOwner, ownProduct, productsOwnedBy } from './ownership.js';
+import type { Platform, ProductKind, ProvisionedProduct, RecordOutput } from './ports.js';
+import { maskSecrets, noEchoKeys } from './products.js';
+import { currentParameters, rememberRecordParameters } from './provisioned-parameters.js';
 import { openJson, sealJson, type Sealed } from './sealed.js';
 
 export const ARCHIVE_DAYS = 30;
@@ -121,24 +123,102 @@ async function askToConfirm(c: Omit<Confirmation, 'id'>, text: string, body: str
   };
 }
 
-export async function update(name: string, params: Record<string, string>, ctx: Ctx, deps: CoreDeps): Promise<Message> {
-  const p = await ownProduct(deps, ctx.actor, name);
+/** An update judged against the policy, serialisable so an approval request can carry it and run it later. */
+export interface UpdatePlan {
+  provisionedProductId: string;
+  name: string;
+  productId: string;
+  productName: string;
+  versionId: string;
+  kind: ProductKind;
+  /** The changes, validated; every other parameter keeps its value (UsePreviousValue). */
+  parameters: Record<string, string>;
+  /** Every parameter key of the product version, so unchanged ones are sent as UsePreviousValue. */
+  parameterKeys: string[];
+  /** NoEcho parameter keys: their values are masked in chat and the audit trail, and never kept as current values. */
+  secretKeys: string[];
+  /** The product's current parameters as far as known (NoEcho ones never): what the changes are made over. */
+  current: Record<string, string>;
+  owner: { platform: Platform; userId: string; email: string };
+}
+
+/** Hook for approvals: set by the approvals module, as for launches, so updates go to IT the same way. */
+export type UpdateApprovalRouter = (plan: UpdatePlan, reason: string, ctx: Ctx, deps: CoreDeps) => Promise<Message>;
+
+/** A product in the middle of a change cannot take another: the second would act on a state nobody has seen. */
+export function refuseIfChanging(p: ProvisionedProduct): void {
+  if (p.status === 'UNDER_CHANGE' || p.status === 'PLAN_IN_PROGRESS') {
+    throw new UserInputError(`${p.name} is changing right now (${p.status}); nothing was done. Try again when it has settled: /scicomp status ${p.name}.`);
+  }
+}
+
+/** Validates changes to a product the actor owns and judges the result against the policy: the plan, and why IT must approve it. */
+export async function planUpdate(p: ProvisionedProduct, changes: Record<string, string>, actor: Actor, deps: CoreDeps): Promise<{ plan: UpdatePlan; reason?: string }> {
   if (!p.productId || !p.versionId) throw new UserInputError(`${p.name} has no product version on record; ask IT.`);
-  if (p.status === 'UNDER_CHANGE') throw new UserInputError(`${p.name} is already changing; wait for it to finish.`);
   const productName = p.productName ?? p.name;
   const options = await cachedLaunchOptions(deps, p.productId, p.versionId);
-  const rule = deps.policy().productRule(productName);
-  const changed = validateParameters(productName, options.parameters, params, rule.overrides, { partial: true });
-  const kind = rule.kind;
-  const secretKeys = noEchoKeys(options.parameters);
-  const changes = Object.entries(maskSecrets(changed, secretKeys)).map(([k, v]) => `${k} → ${v}`).join(', ');
+  const current = await currentParameters(deps, p);
+  const { parameters, reason } = checkAgainstPolicy({ productName, specs: options.parameters, requested: changes, update: { name: p.name, current } }, actor, deps.policy());
+  const plan: UpdatePlan = {
+    provisionedProductId: p.id,
+    name: p.name,
+    productId: p.productId,
+    productName,
+    versionId: p.versionId,
+    kind: deps.policy().productRule(productName).kind,
+    parameters,
+    parameterKeys: options.parameters.map((s) => s.key),
+    secretKeys: noEchoKeys(options.parameters),
+    current,
+    owner: { platform: actor.platform, userId: actor.userId, email: actor.email },
+  };
+  return { plan, reason };
+}
+
+/** The changes as people read them, one field each (`before → after`, `?` where not known), NoEcho values masked. */
+export function changeFields(plan: UpdatePlan): Field[] {
+  const before = maskSecrets(plan.current, plan.secretKeys);
+  return Object.entries(maskSecrets(plan.parameters, plan.secretKeys)).map(([label, v]) => ({ label, value: `${before[label] ?? '?'} → ${v}` }));
+}
+
+/** Starts an update with the bot's role and follows it; safe to repeat with the same token. */
+export async function applyUpdate(plan: UpdatePlan, token: string, actor: string, requestId: string, deps: CoreDeps): Promise<string> {
+  const { recordId } = await deps.catalog.update({
+    provisionedProductId: plan.provisionedProductId,
+    productId: plan.productId,
+    versionId: plan.versionId,
+    parameters: plan.parameters,
+    parameterKeys: plan.parameterKeys,
+    token,
+  });
+  await rememberRecordParameters(deps, recordId, { ...plan.current, ...plan.parameters }, plan.secretKeys);
+  await deps.audit.append({ actor, action: 'aws.update', target: plan.name, parameters: maskSecrets(plan.parameters, plan.secretKeys), outcome: `record ${recordId}`, requestId });
+  await deps.watcher.watch({
+    recordId,
+    provisionedProductId: plan.provisionedProductId,
+    name: plan.name,
+    productName: plan.productName,
+    kind: plan.kind,
+    action: 'update',
+    owner: plan.owner,
+    requestId,
+  });
+  return recordId;
+}
+
+export async function update(name: string, params: Record<string, string>, ctx: Ctx, deps: CoreDeps): Promise<Message> {
+  const p = await ownProduct(deps, ctx.actor, name);
+  refuseIfChanging(p);
+  const { plan, reason } = await planUpdate(p, params, ctx.actor, deps);
+  const changes = Object.entries(maskSecrets(plan.parameters, plan.secretKeys)).map(([k, v]) => `${k} → ${v}`).join(', ');
   const body =
-    kind === 'instance' || kind === 'cluster'
+    plan.kind === 'instance' || plan.kind === 'cluster'
       ? [
           `Updating ${p.name} (${changes}) usually *replaces* the instance: anything stored on its local disks will be lost.`,
           'Copy what you need to S3 first.',
         ]
       : [`Update ${p.name}: ${changes}.`];
+  if (reason) body.push(`This change needs IT approval (${reason}): confirming sends it to IT, and it is made once they approve.`);
   return askToConfirm(
     {
       action: 'update',
@@ -146,18 +226,18 @@ export async function update(name: string, params: Record<string, string>, ctx: 
       email: ctx.actor.email,
       provisionedProductId: p.id,
       name: p.name,
-      productId: p.productId,
-      productName,
-      versionId: p.versionId,
-      kind,
-      parameters: changed,
-      parameterKeys: options.parameters.map((s) => s.key),
-      secretKeys,
+      productId: plan.productId,
+      productName: plan.productName,
+      versionId: plan.versionId,
+      kind: plan.kind,
+      parameters: plan.parameters,
+      parameterKeys: plan.parameterKeys,
+      secretKeys: plan.secretKeys,
     },
     `Update ${p.name}?`,
     body,
     deps,
-    kind === 'instance' ? 'Replace and update' : 'Update',
+    plan.kind === 'instance' ? 'Replace and update' : 'Update',
   );
 }
 
@@ -189,8 +269,17 @@ export async function terminate(name: string, ctx: Ctx, deps: CoreDeps): Promise
   );
 }
 
+/** The product a confirmation was asked about, as it is now: still there, still the actor's, and not in the middle of a change. */
+async function stillActionable(c: Confirmation, actor: Actor, deps: CoreDeps): Promise<ProvisionedProduct> {
+  const p = (await deps.catalog.searchProvisioned()).find((x) => x.id === c.provisionedProductId);
+  if (!p) throw new NotFoundError(`${c.name} no longer exists; nothing was done.`);
+  if (!isOwner(p, actor.email)) throw new NotAuthorizedError(`${c.name} is no longer yours (it changed hands after you asked); nothing was done.`);
+  refuseIfChanging(p);
+  return p;
+}
+
 /** A click on Confirm or Cancel. The confirmation is taken atomically: a double click acts once. */
-export async function decideConfirmation(id: string, confirmed: boolean, ctx: Ctx, deps: CoreDeps): Promise<Message> {
+export async function decideConfirmation(id: string, confirmed: boolean, ctx: Ctx, deps: CoreDeps, routeUpdate?: UpdateApprovalRouter): Promise<Message> {
   const key = confirmationKey(deps, id);
   const c = await openJson(deps.sealer, await deps.store.getJson<Confirmation | Sealed>(key));
   if (!c) return { text: 'This confirmation has expired or was already used. Run the command again.', tone: 'info' };
@@ -204,39 +293,61 @@ export async function decideConfirmation(id: string, confirmed: boolean, ctx: Ct
     await deps.store.del(key);
     return { text: `Cancelled: ${c.name} is unchanged.`, tone: 'info' };
   }
-  const token = awsToken(c.action, c.id);
-  let recordId: string;
-  if (c.action === 'terminate') {
-    ({ recordId } = await deps.catalog.terminate({ provisionedProductId: c.provisionedProductId, token }));
-  } else {
-    ({ recordId } = await deps.catalog.update({
-      provisionedProductId: c.provisionedProductId,
-      productId: c.productId!,
-      versionId: c.versionId!,
-      parameters: c.parameters ?? {},
-      parameterKeys: c.parameterKeys ?? [],
-      token,
-    }));
+  try {
+    return await carryOutConfirmation(c, key, ctx, deps, routeUpdate);
+  } catch (err) {
+    // Refused as things are now (changed hands, changing, over the request limit): nothing was done, and once that
+    // changes the same confirmation may be clicked again.
+    if (isUserFacing(err)) await deps.store.del(claimKey);
+    throw err;
   }
-  await deps.audit.append({
-    actor: actorLabel(ctx.actor),
-    action: `aws.${c.action}`,
-    target: c.name,
-    parameters: c.parameters && maskSecrets(c.parameters, c.secretKeys),
-    outcome: `record ${recordId}`,
-    requestId: c.id,
-  });
-  await deps.watcher.watch({
-    recordId,
-    provisionedProductId: c.provisionedProductId,
-    name: c.name,
-    productName: c.productName,
-    kind: c.kind,
-    action: c.action satisfies RecordAction,
-    owner: { platform: ctx.actor.platform, userId: ctx.actor.userId, email: c.email },
-    requestId: c.id,
-  });
-  await deps.store.del(key);
+}
+
+async function carryOutConfirmation(c: Confirmation, key: string, ctx: Ctx, deps: CoreDeps, routeUpdate?: UpdateApprovalRouter): Promise<Message> {
+  // What this click settled on, set just before the AWS call: a retried job carries it on without re-checking a product
+  // its own first attempt may already have set changing.
+  const startedKey = `${key}:started`;
+  const started = await deps.store.getJson<Omit<UpdatePlan, 'parameters'> | { terminate: true }>(startedKey);
+  // The changes stay in the confirmation alone (they may hold NoEcho values).
+  let plan: UpdatePlan | { terminate: true } | undefined = started && !('terminate' in started) ? { ...started, parameters: c.parameters ?? {} } : started;
+  if (!plan) {
+    // Checked now, not when asked: the product may have changed hands or state, and the policy or its parameters changed.
+    const p = await stillActionable(c, ctx.actor, deps);
+    if (c.action === 'update') {
+      const judged = await planUpdate(p, c.parameters ?? {}, ctx.actor, deps);
+      if (judged.reason) {
+        if (!routeUpdate) throw new NotAuthorizedError(`${judged.reason}, and approvals are not configured.`);
+        const filed = await routeUpdate(judged.plan, judged.reason, ctx, deps);
+        await deps.store.del(key);
+        return filed;
+      }
+      plan = judged.plan;
+      const { parameters: _changes, ...kept } = judged.plan;
+      await deps.store.setJson(startedKey, kept, CONFIRMATION_TTL_MS);
+    } else {
+      plan = { terminate: true };
+      await deps.store.setJson(startedKey, plan, CONFIRMATION_TTL_MS);
+    }
+  }
+  const token = awsToken(c.action, c.id);
+  const who = actorLabel(ctx.actor);
+  if ('terminate' in plan) {
+    const { recordId } = await deps.catalog.terminate({ provisionedProductId: c.provisionedProductId, token });
+    await deps.audit.append({ actor: who, action: 'aws.terminate', target: c.name, outcome: `record ${recordId}`, requestId: c.id });
+    await deps.watcher.watch({
+      recordId,
+      provisionedProductId: c.provisionedProductId,
+      name: c.name,
+      productName: c.productName,
+      kind: c.kind,
+      action: 'terminate',
+      owner: { platform: ctx.actor.platform, userId: ctx.actor.userId, email: c.email },
+      requestId: c.id,
+    });
+  } else {
+    await applyUpdate(plan, token, who, c.id, deps);
+  }
+  await deps.store.del(key, startedKey);
   const verb = c.action === 'terminate' ? 'Terminating' : 'Updating';
   return { text: `${verb} ${c.name}. I'll post progress in your DM.`, tone: 'info' };
 }

@@ -43,6 +43,8 @@ const schema = z
           z.object({ users: z.array(z.string().min(1)).min(1) }).strict(),
         ]),
         expiryHours: z.number().positive().default(72),
+        /** Requests one person may have waiting for IT at once; one more is refused until one is decided or expires. */
+        maxOpenPerUser: z.number().int().positive().default(5),
       })
       .strict(),
     users: z
@@ -142,13 +144,18 @@ export class Policy {
     };
   }
 
-  /** Why a launch with these parameters needs approval, or undefined when it does not. A rule on a list parameter (`listKeys`) looks at each element. */
-  approvalReason(productName: string, params: Record<string, string>, listKeys: readonly string[] = []): string | undefined {
+  /**
+   * Why a product with these parameters needs approval, or undefined when it does not. A rule on a list parameter
+   * (`listKeys`) looks at each element. `unknown` names parameters the product has whose value is not known (an update's
+   * current values scicomp did not set): a rule naming one fails closed.
+   */
+  approvalReason(productName: string, params: Record<string, string>, { listKeys = [], unknown = [] }: { listKeys?: readonly string[]; unknown?: readonly string[] } = {}): string | undefined {
     const { approval } = this.productRule(productName);
     if (approval === 'never') return undefined;
     if (approval === 'always') return `${productName} always needs IT approval`;
     for (const c of approval.when) {
       const value = params[c.parameter];
+      if (value === undefined && unknown.includes(c.parameter)) return `the current ${c.parameter} is not known to scicomp, so IT must check it`;
       // params hold every parameter of the product (defaults filled), so a missing one is a rule that can never match: fail closed.
       if (value === undefined) return `the approval rule names ${c.parameter}, which ${productName} does not have, so IT must check it until the policy is fixed`;
       const values = listKeys.includes(c.parameter) ? listElements(value) : [value];

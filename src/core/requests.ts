@@ -1,5 +1,5 @@
 // The IT side: transfer, restore and offboarding requests, what each does once approved, and the IT verbs (approvals, audit, reload).
-import { decide, denyCheck, denyForm, loadRequest, openRequest, parentKey, pendingRequests, requireApprover, transition, when, type ApprovalRequest, type Carrier, type Clicker, type TransferPayload } from './approvals.js';
+import { decide, denyCheck, denyForm, loadRequest, mayDecide, openRequest, parentKey, pendingRequests, requireApprover, transition, when, type ApprovalRequest, type Carrier, type Clicker, type TransferPayload } from './approvals.js';
 import type { Answer, Extensions } from './bot.js';
 import { cachedLaunchOptions } from './catalog-cache.js';
 import type { Command } from './command.js';
@@ -7,10 +7,10 @@ import type { Actor, CoreDeps, Ctx, WatchRequest } from './context.js';
 import { NotAuthorizedError, NotFoundError, UpstreamError, UserInputError, isUserFacing } from './errors.js';
 import { awsToken } from './ids.js';
 import { actorLabel, launchStartedMessage, provisionPlan, type LaunchPlan } from './launch.js';
-import { ARCHIVE_DAYS } from './lifecycle.js';
+import { applyUpdate, ARCHIVE_DAYS, changeFields, refuseIfChanging, type UpdatePlan } from './lifecycle.js';
 import type { Action, Field, Form, Message } from './message.js';
-import { ownProduct, productsOwnedBy } from './ownership.js';
-import type { Address, ProductRecord, ProvisionedProduct } from './ports.js';
+import { isOwner, ownProduct, productsOwnedBy } from './ownership.js';
+import type { Address, ProductKind, ProductRecord, ProvisionedProduct } from './ports.js';
 import { maskSecrets, noEchoKeys } from './products.js';
 import { NoIdentityError } from './directory.js';
 
@@ -22,12 +22,23 @@ const HOURLY_USD: Record<string, number> = {
 const HOURS_A_MONTH = 730;
 
 export function launchImpact(plan: LaunchPlan): string {
-  const p = plan.parameters;
+  return impactOf(plan.kind, plan.parameters) ?? `a new ${plan.productName}`;
+}
+
+/** What a product with these parameters is and costs, when its instance type is known. */
+function impactOf(kind: ProductKind, p: Record<string, string>): string | undefined {
   const type = p.InstanceType ?? p.ComputeInstanceType;
-  const nodes = plan.kind === 'cluster' ? Number(p.MaxNodes ?? '1') : 1;
-  const hourly = type ? HOURLY_USD[type] : undefined;
-  const what = plan.kind === 'cluster' ? `a cluster of up to ${nodes} × ${type}` : type ? `one ${type} instance` : `a new ${plan.productName}`;
+  if (!type) return undefined;
+  const nodes = kind === 'cluster' ? Number(p.MaxNodes ?? '1') : 1;
+  const hourly = HOURLY_USD[type];
+  const what = kind === 'cluster' ? `a cluster of up to ${nodes} × ${type}` : `one ${type} instance`;
   return hourly ? `${what}: up to about $${Math.round(hourly * nodes * HOURS_A_MONTH)}/month on demand` : what;
+}
+
+export function updateImpact(plan: UpdatePlan): string {
+  const after = impactOf(plan.kind, { ...plan.current, ...plan.parameters });
+  const replaced = plan.kind === 'instance' || plan.kind === 'cluster' ? '; the update usually replaces the instance, and data on its local disks is lost' : '';
+  return `${after ? `afterwards ${after}` : `${plan.productName} with the changes above`}${replaced}`;
 }
 
 /** `<@U123|bob>`, `<@U123>`, `@U123` or `U123` → U123. */
@@ -236,6 +247,40 @@ function offboardItems(id: string, products: ProvisionedProduct[]): Message[] {
   return messages;
 }
 
+/** How long a begun action's mark is kept: a retry within it carries on without re-checking what it began. */
+const STARTED_TTL_MS = 7 * 86400_000;
+
+/**
+ * Why a product cannot be acted on now (gone, no longer the expected owner's, in the middle of a change, or what `also`
+ * finds), or undefined: then it is marked begun under `action`, so a retry of this very action, which may itself have
+ * set the product changing, carries on instead of refusing.
+ */
+async function notReady(action: string, ppId: string, ownerEmail: string, deps: CoreDeps, also?: (p: ProvisionedProduct) => string | undefined): Promise<string | undefined> {
+  const begun = deps.store.key('begun', action, ppId);
+  if (await deps.store.redis.exists(begun)) return undefined;
+  const p = (await deps.catalog.searchProvisioned()).find((x) => x.id === ppId);
+  if (!p) return 'the product no longer exists';
+  if (!isOwner(p, ownerEmail)) return `${p.name} no longer belongs to ${ownerEmail}`;
+  try {
+    refuseIfChanging(p);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const why = also?.(p);
+  if (why) return why;
+  await deps.store.redis.set(begun, '1', 'PX', STARTED_TTL_MS);
+  return undefined;
+}
+
+/** An approved request that things have overtaken: nothing is done, and IT and the requester are told why. */
+async function notCarriedOut(id: string, request: ApprovalRequest, why: string, deps: CoreDeps): Promise<string> {
+  const text = `Approved, but not carried out: ${why}. Nothing was changed; ask again if it is still needed.`;
+  await deps.outbox.send({ key: `request:${id}:not-carried`, threadOf: parentKey(id), to: approvalsChannel(deps, request.requester as Actor), message: { text, tone: 'warning' } });
+  await deps.outbox.send({ key: `request:${id}:requester:not-carried`, to: { platform: request.requester.platform, kind: 'user', userId: request.requester.userId }, message: { text: `${request.title}: ${text}`, tone: 'warning' } });
+  await deps.audit.append({ actor: 'scicomp', action: 'request.not-carried-out', target: id, outcome: why, requestId: id });
+  return 'not carried out';
+}
+
 export async function carryOut(id: string, deps: CoreDeps): Promise<string> {
   const found = await loadRequest(deps, id);
   if (!found) throw new NotFoundError(`There is no request ${id}.`);
@@ -251,10 +296,28 @@ export async function carryOut(id: string, deps: CoreDeps): Promise<string> {
       await deps.outbox.send({ key: `request:${id}:started`, to: { platform: request.requester.platform, kind: 'user', userId: request.requester.userId }, message: launchStartedMessage(p.plan) });
       return 'provisioning';
     }
-    case 'transfer':
+    case 'update': {
+      const u = p.update;
+      const why = await notReady(`carry:${id}`, u.provisionedProductId, u.owner.email, deps, (x) =>
+        x.productId !== u.productId || x.versionId !== u.versionId ? `${u.name} was changed to another product version since the request was filed` : undefined,
+      );
+      if (why) return notCarriedOut(id, request, why, deps);
+      const recordId = await applyUpdate(u, awsToken('update', id), actor, id, deps);
+      await deps.outbox.send({ ...thread, key: `request:${id}:carried`, message: { text: `Updating ${u.name}: record ${recordId}.`, tone: 'info' } });
+      await deps.outbox.send({
+        key: `request:${id}:started`,
+        to: { platform: request.requester.platform, kind: 'user', userId: request.requester.userId },
+        message: { text: `Updating ${u.name} as approved (${changeFields(u).map((f) => `${f.label}: ${f.value}`).join(', ')}). I'll post progress here.`, tone: 'info' },
+      });
+      return 'updating';
+    }
+    case 'transfer': {
+      const why = await notReady(`carry:${id}`, p.transfer.provisionedProductId, p.transfer.from.email, deps);
+      if (why) return notCarriedOut(id, request, why, deps);
       await transferProduct(p.transfer, id, actor, deps, request.requester.platform);
       await deps.outbox.send({ ...thread, key: `request:${id}:carried`, message: { text: `Transferred ${p.transfer.name} to ${p.transfer.to.name}.`, tone: 'success' } });
       return 'transferred';
+    }
     case 'restore':
       if (purged(p.restore.terminatedAt, deps)) {
         const text = `${p.restore.bucket} was terminated on ${when(p.restore.terminatedAt)}, more than ${ARCHIVE_DAYS} days ago: it has been purged and cannot be restored.`;
@@ -343,6 +406,27 @@ function splitItem(value: string): [string, string] {
   return [id, ppId];
 }
 
+/**
+ * Refuses, changing nothing, when any of these products is in the middle of a change, unless this very action already
+ * began on it (a retry carries on); otherwise marks each begun.
+ */
+async function readyAll(action: string, products: ProvisionedProduct[], deps: CoreDeps): Promise<void> {
+  const begun = (p: ProvisionedProduct) => deps.store.key('begun', action, p.id);
+  const busy: string[] = [];
+  for (const p of products) {
+    if (await deps.store.redis.exists(begun(p))) continue;
+    try {
+      refuseIfChanging(p);
+    } catch (err) {
+      busy.push(products.length === 1 ? (err as Error).message : `${p.name} (${p.status})`);
+    }
+  }
+  if (busy.length) {
+    throw new UserInputError(products.length === 1 ? busy[0]! : `These are changing right now: ${busy.join(', ')}. Nothing was done; try again when they have settled.`);
+  }
+  for (const p of products) await deps.store.redis.set(begun(p), '1', 'PX', STARTED_TTL_MS);
+}
+
 async function ownedBy(request: ApprovalRequest & { payload: { kind: 'offboard' } }, ppId: string, deps: CoreDeps): Promise<ProvisionedProduct> {
   const product = (await productsOwnedBy(deps, request.payload.offboard.user.email)).find((p) => p.id === ppId);
   if (!product) throw new NotFoundError(`${request.payload.offboard.user.name} no longer owns that product.`);
@@ -373,8 +457,11 @@ export function transferAllForm(id: string): Form {
 /** The form a click opens, after the same checks the core makes; a refusal throws. */
 async function checkedForm(actionId: string, value: string, who: Clicker, deps: CoreDeps): Promise<Form | undefined> {
   switch (actionId) {
-    case 'deny':
-      return (await denyCheck(value, who, deps)) ? undefined : denyForm(value);
+    case 'deny': {
+      const { request, decision } = await mayDecide(value, who, deps);
+      // Decided, or expired with its expiry job late: no form; the queued click answers (and expires it).
+      return decision.state === 'pending' && deps.clock.now() < request.expiresAt ? denyForm(value) : undefined;
+    }
     case 'offboard-transfer':
       await approvedOffboard(splitItem(value)[0], who, deps);
       return transferPickForm(value);
@@ -481,6 +568,20 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
         jobs.scheduleExpiry,
       );
     },
+    routeUpdate: (plan, reason, ctx, deps) =>
+      openRequest(
+        {
+          requester: requester(ctx.actor),
+          title: `Update ${plan.name} (${plan.productName})`,
+          why: reason,
+          fields: [{ label: 'Product', value: `${plan.name} (${plan.productName})` }, ...changeFields(plan)],
+          impact: updateImpact(plan),
+          payload: { kind: 'update', update: plan },
+        },
+        ctx,
+        deps,
+        jobs.scheduleExpiry,
+      ),
     verbs: {
       transfer: (cmd, ctx, deps) => msg(transferRequest(cmd as Extract<Command, { verb: 'transfer' }>, ctx, deps, jobs)),
       restore: (cmd, ctx, deps) => msg(restoreRequest((cmd as Extract<Command, { verb: 'restore' }>).name, ctx, deps, jobs)),
@@ -521,12 +622,14 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
         const [id, ppId] = splitItem(value);
         const request = await approvedOffboard(id, ctx.actor, deps);
         const product = await ownedBy(request, ppId, deps);
+        await readyAll(`offboard-terminate:${id}`, [product], deps);
         await offboardTerminate(id, product, ctx, deps, request);
         return { message: { text: `Terminating ${product.name}.`, tone: 'info' } };
       },
       'offboard-terminate-all': async (id, ctx, deps) => {
         const request = await approvedOffboard(id, ctx.actor, deps);
         const owned = await productsOwnedBy(deps, request.payload.offboard.user.email);
+        await readyAll(`offboard-terminate:${id}`, owned, deps);
         for (const product of owned) await offboardTerminate(id, product, ctx, deps, request);
         return { message: { text: `Terminating ${owned.length} product${owned.length === 1 ? '' : 's'} of ${request.payload.offboard.user.name}.`, tone: 'info' } };
       },
@@ -542,6 +645,7 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
         const request = await approvedOffboard(id, ctx.actor, deps);
         const product = await ownedBy(request, ppId, deps);
         const to = await offboardRecipient(request, values, ctx, deps);
+        await readyAll(`offboard-transfer:${id}`, [product], deps);
         await offboardTransfer(id, request, product, to, ctx, deps);
         return { message: { text: `Transferred ${product.name} to ${to.name}.`, tone: 'success' } };
       },
@@ -549,6 +653,7 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
         const request = await approvedOffboard(id, ctx.actor, deps);
         const to = await offboardRecipient(request, values, ctx, deps);
         const owned = await productsOwnedBy(deps, request.payload.offboard.user.email);
+        await readyAll(`offboard-transfer:${id}`, owned, deps);
         for (const product of owned) await offboardTransfer(id, request, product, to, ctx, deps);
         return { message: { text: `Transferred ${owned.length} product${owned.length === 1 ? '' : 's'} of ${request.payload.offboard.user.name} to ${to.name}.`, tone: 'success' } };
       },

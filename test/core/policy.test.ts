@@ -12,6 +12,12 @@ describe('catalog policy', () => {
     expect(p.productRule('EC2 Linux').roles).toContain('researcher');
   });
 
+  it('limits open requests per person to 5 unless told otherwise, and only to a whole positive number', () => {
+    expect(parsePolicy(base.replace(/\n {2}maxOpenPerUser:.*\n/, '\n')).doc.approvals.maxOpenPerUser).toBe(5);
+    expect(parsePolicy(base.replace('maxOpenPerUser: 5', 'maxOpenPerUser: 2')).doc.approvals.maxOpenPerUser).toBe(2);
+    expect(() => parsePolicy(base.replace('maxOpenPerUser: 5', 'maxOpenPerUser: 0'))).toThrow(/approvals\.maxOpenPerUser/);
+  });
+
   it('decides approval by rule', async () => {
     const p = await loadPolicy('manifests/catalog.yaml');
     expect(p.approvalReason('EC2 Linux', { InstanceType: 't3.micro', VolumeSize: '30' })).toBeUndefined();
@@ -76,10 +82,10 @@ describe('catalog policy', () => {
 
   it('looks at every element of a list parameter', () => {
     const p = parsePolicy(base.replace('- { parameter: InstanceType, in: [r5.xlarge] }', '- { parameter: InstanceTypes, in: [r5.xlarge] }'), 'c.yaml');
-    expect(p.approvalReason('EC2 RStudio', { InstanceTypes: 't3.large, r5.xlarge' }, ['InstanceTypes'])).toMatch(/InstanceTypes=r5.xlarge needs IT approval/);
-    expect(p.approvalReason('EC2 RStudio', { InstanceTypes: 't3.large,t3.medium' }, ['InstanceTypes'])).toBeUndefined();
+    expect(p.approvalReason('EC2 RStudio', { InstanceTypes: 't3.large, r5.xlarge' }, { listKeys: ['InstanceTypes'] })).toMatch(/InstanceTypes=r5.xlarge needs IT approval/);
+    expect(p.approvalReason('EC2 RStudio', { InstanceTypes: 't3.large,t3.medium' }, { listKeys: ['InstanceTypes'] })).toBeUndefined();
     const sizes = parsePolicy(base, 'c.yaml');
-    expect(sizes.approvalReason('EC2 Windows', { VolumeSize: '50,600' }, ['VolumeSize'])).toMatch(/VolumeSize above 500/);
+    expect(sizes.approvalReason('EC2 Windows', { VolumeSize: '50,600' }, { listKeys: ['VolumeSize'] })).toMatch(/VolumeSize above 500/);
   });
 
   it('takes a launch path per product', () => {

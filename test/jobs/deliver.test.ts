@@ -70,6 +70,24 @@ describe('deliver', () => {
     expect(chat.posts).toHaveLength(1);
   });
 
+  it('a burst into one channel books each message its own turn, an interval apart; another channel does not wait', async () => {
+    const chat = slowChat(0);
+    const d = { ...deps(chat), channelIntervalMs: 300 };
+    const to: Address = { platform: 'slack', kind: 'user', userId: 'UBUSY' };
+    const burst = Array.from({ length: 5 }, (_, i): OutboxItem => ({ key: `busy-${i}`, to, message: { text: `busy ${i}` } }));
+    const first = await Promise.all(burst.map((m) => deliver(m, d)));
+    const waits = first.map((o) => ('laterMs' in o ? o.laterMs : 0)).sort((a, b) => a - b);
+    expect(first.filter((o) => 'done' in o)).toHaveLength(1);
+    // Turns 300 ms apart (less what the calls themselves took): each message is woken once, at its own turn.
+    for (const [i, w] of waits.entries()) expect(w).toBeGreaterThan(i * 300 - 100);
+    for (const [i, w] of waits.entries()) expect(w).toBeLessThanOrEqual(i * 300);
+    // Asking again before its turn does not lose the turn or book another.
+    const again = await deliver(burst[1]!, d);
+    expect('laterMs' in again && again.laterMs <= waits[4]!).toBe(true);
+    expect(await deliver({ key: 'elsewhere', to: { platform: 'slack', kind: 'user', userId: 'UIDLE' }, message: { text: 'hi' } }, d)).toEqual({ done: 'posted' });
+    expect(chat.posts).toHaveLength(2);
+  });
+
   it('an attempt that fails gives the message back: the next attempt sends it', async () => {
     const chat = slowChat(0);
     let fail = true;

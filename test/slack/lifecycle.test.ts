@@ -104,11 +104,19 @@ describe('launch, list, status, connect', () => {
     expect(failed).toMatch(/CFN|Resource creation failed|InsufficientInstanceCapacity/);
   });
 
-  it('refuses another user’s product', async () => {
-    const { responseId } = await h.command(BOB, 'terminate ualice-box');
-    expect(await reply(responseId, 'refusal')).toContain('ualice-box belongs to someone else');
-    const status = await h.command(BOB, 'status ualice-box');
-    expect(await reply(status.responseId, 'refusal')).toContain('belongs to someone else');
+  it('answers for another user’s product exactly as for one that does not exist, in every verb', async () => {
+    const answer = async (text: string) => {
+      const { responseId } = await h.command(BOB, text);
+      return (JSON.parse((await reply(responseId, text)).split('\n')[0]!) as { text: string }).text;
+    };
+    for (const verb of ['status', 'connect', 'update', 'terminate', 'transfer', 'snooze']) {
+      const rest = verb === 'update' ? ' InstanceType=t3.small' : verb === 'transfer' ? ` <@${ALICE}>` : verb === 'snooze' ? ' 2h' : '';
+      const theirs = await answer(`${verb} ualice-box${rest}`);
+      const missing = await answer(`${verb} ualice-nothing${rest}`);
+      expect(theirs, verb).toContain('You have no product called');
+      expect(theirs, verb).toBe(missing.replace('ualice-nothing', 'ualice-box'));
+    }
+    expect((await sandbox.searchProvisioned()).find((p) => p.name === 'ualice-box')?.status).toBe('AVAILABLE');
   });
 });
 
