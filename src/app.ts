@@ -13,7 +13,10 @@ import { Inbox, InboxPump } from '../jobs/inbox.js';
 import { Queues, redisConnection } from '../jobs/queues.js';
 import * as runCommand from '../jobs/run-command.js';
 import * as watchProvision from '../jobs/watch-provision.js';
+import { RedisAlertState } from './adapters/redis/alert-state.js';
 import { RedisAudit } from './adapters/redis/audit.js';
+import { RedisSnoozes } from './adapters/redis/snoozes.js';
+import { RedisWiring } from './adapters/redis/wiring.js';
 import { Store } from './adapters/redis/store.js';
 import { createSlackApp } from './adapters/slack/app.js';
 import { optionListKey, SlackChat } from './adapters/slack/chat.js';
@@ -23,7 +26,7 @@ import type { CoreDeps, Feed, People } from './core/context.js';
 import { resolveActor } from './core/directory.js';
 import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
-import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
+import { budgetCommand, idleActions, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { Command } from './core/command.js';
 import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
@@ -104,6 +107,9 @@ export class Scicomp {
       topics: o.topics,
       alarms: o.alarms,
       budgets: o.budgets,
+      alertState: new RedisAlertState(this.store),
+      snoozes: new RedisSnoozes(this.store, clock),
+      wiring: new RedisWiring(this.store),
       snsEndpoint: config.SCICOMP_PUBLIC_URL ? `${config.SCICOMP_PUBLIC_URL.replace(/\/$/, '')}/sns` : undefined,
       snsMaxAgeMs: config.SNS_MAX_AGE_MS,
       log: this.log,
@@ -237,7 +243,7 @@ export class Scicomp {
     const allowedTopics = new Set((this.config.SCICOMP_SNS_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean));
     const sns = snsHandler({
       verifier: this.snsVerifier,
-      isKnownTopic: async (arn) => allowedTopics.has(arn) || (await this.redis.sismember(knownTopicsKey(this.deps), arn)) === 1,
+      isKnownTopic: async (arn) => allowedTopics.has(arn) || (await this.deps.alertState.isKnownTopic(arn)),
       enqueue: (m) => this.queues.snsMessage(m),
       log: this.log,
       maxAgeMs: this.config.SNS_MAX_AGE_MS,
