@@ -24,7 +24,7 @@ const OPEN_TTL_MS = 30 * 86400_000;
  * as long as POST /sns accepts a message (SNS_MAX_AGE_MS), so a redelivery is never new again.
  */
 const APPLIED_TTL_MS = 24 * 3600_000;
-export const appliedTtlMs = (deps: Pick<CoreDeps, 'snsMaxAgeMs'>) => Math.max(APPLIED_TTL_MS, deps.snsMaxAgeMs ?? 0);
+const appliedTtlMs = (deps: Pick<CoreDeps, 'snsMaxAgeMs'>) => Math.max(APPLIED_TTL_MS, deps.snsMaxAgeMs ?? 0);
 /** How long a repeat's edit waits for its first message to land before it may post on its own. */
 const ANNOUNCE_TTL_MS = 3600_000;
 const windows = (deps: Pick<CoreDeps, 'snsMaxAgeMs'>): AlertWindows => ({ coalesceMs: COALESCE_MS, openTtlMs: OPEN_TTL_MS, appliedTtlMs: appliedTtlMs(deps), announceTtlMs: ANNOUNCE_TTL_MS });
