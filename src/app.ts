@@ -28,6 +28,9 @@ import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
 import { budgetCommand, idleActions, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { Command } from './core/command.js';
+import type { AlertStateRepository } from './core/repositories/alert-state.js';
+import type { SnoozesRepository } from './core/repositories/snoozes.js';
+import type { WiringRepository } from './core/repositories/wiring.js';
 import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
@@ -51,6 +54,10 @@ export interface Overrides {
   chats?: Partial<Record<Platform, ChatPort>>;
   feed?: Feed;
   extensions?: Extensions;
+  /** Alert state, snoozes and wiring other than the Redis ones (the core on its in-memory repositories). */
+  alertState?: AlertStateRepository;
+  snoozes?: SnoozesRepository;
+  wiring?: WiringRepository;
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
@@ -107,9 +114,9 @@ export class Scicomp {
       topics: o.topics,
       alarms: o.alarms,
       budgets: o.budgets,
-      alertState: new RedisAlertState(this.store),
-      snoozes: new RedisSnoozes(this.store, clock),
-      wiring: new RedisWiring(this.store),
+      alertState: o.alertState ?? new RedisAlertState(this.store),
+      snoozes: o.snoozes ?? new RedisSnoozes(this.store, clock),
+      wiring: o.wiring ?? new RedisWiring(this.store),
       snsEndpoint: config.SCICOMP_PUBLIC_URL ? `${config.SCICOMP_PUBLIC_URL.replace(/\/$/, '')}/sns` : undefined,
       snsMaxAgeMs: config.SNS_MAX_AGE_MS,
       log: this.log,
