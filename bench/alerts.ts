@@ -5,8 +5,8 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { knownTopicsKey, topicOwnerKey } from '../src/adapters/redis/alert-state.js';
 import { Store } from '../src/adapters/redis/store.js';
-import { knownTopicsKey, topicOwnerKey } from '../src/core/alerts.js';
 import { alarmMessage, notification, sign, signer } from '../test/support/sns.js';
 import { SlackApi, type SlackCall } from '../test/support/slack-api.js';
 import { child, cpuOf, stopServer } from './ack.js';
@@ -56,8 +56,8 @@ export async function benchAlerts(): Promise<string[]> {
     for (let u = 0; u < users; u++) {
       const arn = `arn:aws:sns:us-east-1:111122223333:scicomp-user-${tag}${u}`;
       topics.push(arn);
-      pipeline.set(topicOwnerKey({ store }, arn), JSON.stringify({ platform: 'slack', userId: `U${tag}${u}`, email: `${tag}${u}@synapse.org` }));
-      pipeline.sadd(knownTopicsKey({ store }), arn);
+      pipeline.set(topicOwnerKey(store, arn), JSON.stringify({ platform: 'slack', userId: `U${tag}${u}`, email: `${tag}${u}@synapse.org` }));
+      pipeline.sadd(knownTopicsKey(store), arn);
       // Steady state: someone with alarms has had DMs from scicomp before, so their DM channel is known.
       pipeline.set(store.key('slack', 'dm', `U${tag}${u}`), `DU${tag}${u}`);
     }

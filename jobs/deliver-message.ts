@@ -1,8 +1,9 @@
 // The outbox: every outbound chat message, posted once, at most one per second per channel, through 429s and 5xx.
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+import { announcedKey } from '../src/adapters/redis/outbox-marks.js';
 import type { Store } from '../src/adapters/redis/store.js';
-import { announcedKey, type OutboxItem } from '../src/core/context.js';
+import type { OutboxItem } from '../src/core/context.js';
 import { UpstreamError } from '../src/core/errors.js';
 import type { Address, ChatPort, Platform } from '../src/core/ports.js';
 import type { Metrics } from '../src/metrics.js';

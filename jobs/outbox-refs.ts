@@ -1,8 +1,8 @@
 // Where each delivered outbox message landed (its ref and link), so later messages can update, thread under or link to it.
 import type { Queue } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
+import { announcedKey } from '../src/adapters/redis/outbox-marks.js';
 import type { Store } from '../src/adapters/redis/store.js';
-import { announcedKey } from '../src/core/context.js';
 import type { ChatPort, Platform, PostedMessage } from '../src/core/ports.js';
 import { jobIdFor } from './queues.js';
 

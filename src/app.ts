@@ -14,7 +14,10 @@ import { Inbox, InboxPump } from '../jobs/inbox.js';
 import { Queues, redisConnection } from '../jobs/queues.js';
 import * as runCommand from '../jobs/run-command.js';
 import * as watchProvision from '../jobs/watch-provision.js';
+import { RedisAlertState } from './adapters/redis/alert-state.js';
 import { RedisAudit } from './adapters/redis/audit.js';
+import { RedisSnoozes } from './adapters/redis/snoozes.js';
+import { RedisWiring } from './adapters/redis/wiring.js';
 import { Store } from './adapters/redis/store.js';
 import { createSlackApp } from './adapters/slack/app.js';
 import { optionListKey, SlackChat } from './adapters/slack/chat.js';
@@ -24,8 +27,11 @@ import type { CoreDeps, Feed, People } from './core/context.js';
 import { resolveActor } from './core/directory.js';
 import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
-import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
+import { budgetCommand, idleActions, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { Command } from './core/command.js';
+import type { AlertStateRepository } from './core/repositories/alert-state.js';
+import type { SnoozesRepository } from './core/repositories/snoozes.js';
+import type { WiringRepository } from './core/repositories/wiring.js';
 import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
 import { metricsHandler, QUEUE_BOARD_PATH, queueBoard, requireAdminToken } from './http/ops.js';
 import { createLogger } from './log.js';
@@ -56,6 +62,10 @@ export interface Overrides {
   extensions?: Extensions;
   /** Where AWS clients built outside (main.ts) already count their calls; else the app's own. */
   metrics?: Metrics;
+  /** Alert state, snoozes and wiring other than the Redis ones (the core on its in-memory repositories). */
+  alertState?: AlertStateRepository;
+  snoozes?: SnoozesRepository;
+  wiring?: WiringRepository;
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
@@ -138,6 +148,9 @@ export class Scicomp {
       topics: o.topics,
       alarms: o.alarms,
       budgets: o.budgets,
+      alertState: o.alertState ?? new RedisAlertState(this.store),
+      snoozes: o.snoozes ?? new RedisSnoozes(this.store, clock),
+      wiring: o.wiring ?? new RedisWiring(this.store),
       snsEndpoint: config.SCICOMP_PUBLIC_URL ? `${config.SCICOMP_PUBLIC_URL.replace(/\/$/, '')}/sns` : undefined,
       snsMaxAgeMs: config.SNS_MAX_AGE_MS,
       log: this.log,
@@ -314,7 +327,7 @@ export class Scicomp {
     const allowedTopics = new Set((this.config.SCICOMP_SNS_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean));
     const sns = snsHandler({
       verifier: this.snsVerifier,
-      isKnownTopic: async (arn) => allowedTopics.has(arn) || (await this.redis.sismember(knownTopicsKey(this.deps), arn)) === 1,
+      isKnownTopic: async (arn) => allowedTopics.has(arn) || (await this.deps.alertState.isKnownTopic(arn)),
       enqueue: (m) => this.track(this.queues.snsMessage({ ...m, receivedAt: Date.now() })),
       log: this.log,
       maxAgeMs: this.config.SNS_MAX_AGE_MS,

@@ -1,6 +1,6 @@
 // Watching what users run: their topic and budget on first launch, alarms per instance, and each alert routed to its owner.
 import { ALARM_KINDS, alarmName, parseAlarmName } from './alarm-names.js';
-import { announcedKey, type Actor, type CoreDeps, type Ctx, type WatchRequest } from './context.js';
+import type { Actor, CoreDeps, Ctx, WatchRequest } from './context.js';
 import { NotAuthorizedError, NotFoundError, UserInputError } from './errors.js';
 import { awsToken, requestIdFrom } from './ids.js';
 import { actorLabel } from './launch.js';
@@ -8,26 +8,12 @@ import { instanceIdOf, statusOf, terminate } from './lifecycle.js';
 import type { Message } from './message.js';
 import { parseAlert, type AlarmAlert, type BudgetAlert, type BudgetPeriod, type SnsNotification, type UnrecognisedAlert } from './notifications.js';
 import { isOwner, ownProduct } from './ownership.js';
-import type { AlarmKind, Platform, ProductRecord } from './ports.js';
+import type { AlarmKind, ProductRecord } from './ports.js';
+import type { AlertState, AlertStep, AlertWindows, Owner, WatchedProduct } from './repositories/alert-state.js';
 
 export { parseAlert, type ParsedAlert, type SnsNotification } from './notifications.js';
 
-export interface Owner {
-  platform: Platform;
-  userId: string;
-  email: string;
-}
-
-/** What an alarm is about, kept when its alarms are created so an alert finds its product without an AWS call. */
-interface Watched {
-  provisionedProductId: string;
-  name: string;
-  productName: string;
-  owner: Owner;
-  alarms: string[];
-  /** The instance its alarms watch, so an alarm scicomp did not name finds the product by its InstanceId dimension. */
-  instanceId?: string;
-}
+export type { Owner } from './repositories/alert-state.js';
 
 /** Repeats of one resource's alarm within this window of its first update one message (CloudWatch re-notifies only via OK). */
 const COALESCE_MS = 6 * 3600_000;
@@ -38,9 +24,10 @@ const OPEN_TTL_MS = 30 * 86400_000;
  * as long as POST /sns accepts a message (SNS_MAX_AGE_MS), so a redelivery is never new again.
  */
 const APPLIED_TTL_MS = 24 * 3600_000;
-export const appliedTtlMs = (deps: Pick<CoreDeps, 'snsMaxAgeMs'>) => Math.max(APPLIED_TTL_MS, deps.snsMaxAgeMs ?? 0);
+const appliedTtlMs = (deps: Pick<CoreDeps, 'snsMaxAgeMs'>) => Math.max(APPLIED_TTL_MS, deps.snsMaxAgeMs ?? 0);
 /** How long a repeat's edit waits for its first message to land before it may post on its own. */
 const ANNOUNCE_TTL_MS = 3600_000;
+const windows = (deps: Pick<CoreDeps, 'snsMaxAgeMs'>): AlertWindows => ({ coalesceMs: COALESCE_MS, openTtlMs: OPEN_TTL_MS, appliedTtlMs: appliedTtlMs(deps), announceTtlMs: ANNOUNCE_TTL_MS });
 const SNOOZE_MAX_MS = 30 * 86400_000;
 
 function safeName(email: string): string {
@@ -49,24 +36,14 @@ function safeName(email: string): string {
 
 export const topicName = (email: string) => `scicomp-user-${safeName(email)}`;
 export const budgetName = (email: string) => `scicomp-${safeName(email)}`;
-const watchedKey = (deps: CoreDeps, ppId: string) => deps.store.key('watched', ppId);
-export const topicOwnerKey = (deps: Pick<CoreDeps, 'store'>, arn: string) => deps.store.key('topic-owner', arn);
-export const knownTopicsKey = (deps: Pick<CoreDeps, 'store'>) => deps.store.key('topics');
-const userTopicKey = (deps: CoreDeps, email: string) => deps.store.key('user-topic', email.toLowerCase());
-const snoozeKey = (deps: CoreDeps, ppId: string) => deps.store.key('snooze', ppId);
-const instanceKey = (deps: CoreDeps, instanceId: string) => deps.store.key('instance', instanceId);
 
 /** The user's SNS topic (with email and HTTPS subscriptions) and monthly budget; idempotent, so every launch may call it. */
 export async function ensureUserWiring(owner: Owner, deps: CoreDeps): Promise<string> {
   const input = { name: topicName(owner.email), ownerEmail: owner.email, endpoint: deps.snsEndpoint };
   const topicArn = await deps.topics.createTopic(input);
   // Known before Subscribe: SNS sends its SubscriptionConfirmation at once, and POST /sns refuses unknown topics.
-  await deps.store.redis
-    .multi()
-    .set(topicOwnerKey(deps, topicArn), JSON.stringify(owner))
-    .sadd(knownTopicsKey(deps), topicArn)
-    .set(userTopicKey(deps, owner.email), topicArn)
-    .exec();
+  await deps.alertState.recordTopic(topicArn, owner);
+  await deps.wiring.setTopic(owner.email, topicArn);
   await deps.topics.ensureSubscriptions(topicArn, input);
   const accountId = topicArn.split(':')[4]!;
   await deps.budgets.ensureUserBudget({ accountId, name: budgetName(owner.email), ownerEmail: owner.email, monthlyUsd: deps.policy().doc.budgets.monthlyUsd, topicArn });
@@ -83,11 +60,12 @@ export async function onRecordSettled(w: WatchRequest, record: ProductRecord, de
   if (record.status !== 'SUCCEEDED' || !w.provisionedProductId) return;
   const ppId = w.provisionedProductId;
   if (w.action === 'terminate') {
-    const watched = await deps.store.getJson<Watched>(watchedKey(deps, ppId));
+    const watched = await deps.alertState.watched(ppId);
     const names = watched?.alarms ?? ALARM_KINDS.map((k) => alarmName(ppId, k));
     await deps.alarms.deleteAlarms(names);
     await deps.audit.append({ actor: 'scicomp', action: 'aws.delete-alarms', target: w.name, outcome: `${names.length} alarms`, requestId: w.requestId });
-    await deps.store.del(watchedKey(deps, ppId), snoozeKey(deps, ppId), ...(watched?.instanceId ? [instanceKey(deps, watched.instanceId)] : []));
+    await deps.alertState.unwatch(ppId);
+    await deps.snoozes.clear(ppId);
     return;
   }
   if (w.action !== 'provision' && w.action !== 'update' && w.action !== 'transfer') return;
@@ -99,12 +77,8 @@ export async function onRecordSettled(w: WatchRequest, record: ProductRecord, de
     alarms = await deps.alarms.putInstanceAlarms({ provisionedProductId: ppId, instanceId, topicArn, thresholds: thresholds(deps) });
     await deps.audit.append({ actor: 'scicomp', action: 'aws.put-alarms', target: w.name, parameters: { instanceId }, outcome: `${alarms.length} alarms`, requestId: w.requestId });
   }
-  const before = await deps.store.getJson<Watched>(watchedKey(deps, ppId));
-  const watched: Watched = { provisionedProductId: ppId, name: w.name, productName: w.productName, owner: w.owner, alarms, ...(instanceId ? { instanceId } : {}) };
-  await deps.store.setJson(watchedKey(deps, ppId), watched);
-  if (instanceId) await deps.store.redis.set(instanceKey(deps, instanceId), ppId);
-  // An update that replaced the instance: its old id no longer leads here.
-  if (before?.instanceId && before.instanceId !== instanceId) await deps.store.del(instanceKey(deps, before.instanceId));
+  // An update that replaced the instance: the repository drops its old id from the instance index.
+  await deps.alertState.watch({ provisionedProductId: ppId, name: w.name, productName: w.productName, owner: w.owner, alarms, ...(instanceId ? { instanceId } : {}) });
 }
 
 // ---------- alerts ----------
@@ -154,7 +128,7 @@ function alarmContext(p: AlarmAlert, extra?: string): string {
   return `alarm ${p.alarm.AlarmName}${p.instanceId ? ` on ${p.instanceId}` : ''}${extra ? `; ${extra}` : ''}`;
 }
 
-function alarmMessage(watched: Watched | undefined, p: AlarmAlert, kind: AlarmKind | undefined, count: number, firstAt: string, pingKey: string): Message {
+function alarmMessage(watched: WatchedProduct | undefined, p: AlarmAlert, kind: AlarmKind | undefined, count: number, firstAt: string, pingKey: string): Message {
   const a = p.alarm;
   const name = watched?.name ?? a.AlarmName;
   const k = alarmWhat(p, kind);
@@ -183,7 +157,7 @@ function alarmMessage(watched: Watched | undefined, p: AlarmAlert, kind: AlarmKi
 }
 
 /** INSUFFICIENT_DATA: the alarm can no longer tell, which for agent metrics usually means the agent stopped. */
-function noDataMessage(watched: Watched | undefined, p: AlarmAlert, kind: AlarmKind | undefined, state: AlertState): Message {
+function noDataMessage(watched: WatchedProduct | undefined, p: AlarmAlert, kind: AlarmKind | undefined, state: AlertState): Message {
   const a = p.alarm;
   const name = watched?.name ?? a.AlarmName;
   const hint = kind ? NO_DATA[kind].hint : noDataHint(p);
@@ -257,105 +231,15 @@ function unrecognisedMessage(u: UnrecognisedAlert): Message {
   };
 }
 
-/** One resource's alert (a provisioned product and alarm kind): its message, and how often it fired in the window. */
-interface AlertState {
-  /** Outbox key of the message every repeat and recovery updates. */
-  key: string;
-  /** ALARM notifications in this message; 0 when it began with no data. */
-  count: number;
-  firstAt: string;
-  firstAtMs: number;
-  open: boolean;
-  /** The alarm's last word was INSUFFICIENT_DATA: its message says so until OK or ALARM. */
-  nodata?: boolean;
-  /** Bumped on every change, so the outbox can drop an update that arrives after a newer one. */
-  seq: number;
-}
-
-type Step = 'posted' | 'coalesced' | 'nodata' | 'recovered' | 'snoozed' | 'ignored';
-
-/**
- * One notification applied to its resource's alert state, atomically, in one round trip that also reads what routing
- * needs. A replayed MessageId returns the outcome stored the first time. A resource has one message while its alarm is
- * open, shows no data, or within the coalescing window of its first: ALARM, INSUFFICIENT_DATA and OK edit it.
- * KEYS: topic owner, watched, snooze, alert state, applied marker, the new message's outbox announcement. ARGV: state,
- * message key, now, state change time, coalescing window, open TTL, applied TTL, whether snooze applies, announcement TTL.
- */
-const ALERT_STEP = `
-local owner = redis.call('GET', KEYS[1])
-local watched = redis.call('GET', KEYS[2])
-local applied = redis.call('GET', KEYS[5])
-if applied then return {owner, watched, applied} end
-local step, st
-local raw = redis.call('GET', KEYS[4])
-if raw then st = cjson.decode(raw) end
-local now = tonumber(ARGV[3])
-local event = ARGV[1]
-local snoozed = ARGV[8] == '1' and redis.call('EXISTS', KEYS[3]) == 1
-local current = st and (st.open or st.nodata or now < st.firstAtMs + tonumber(ARGV[5]))
-local function fresh(count, open, nodata)
-  st = {key = ARGV[2], count = count, firstAt = ARGV[4], firstAtMs = now, open = open, nodata = nodata, seq = 1}
-  -- Announced before any repeat can see it: a repeat's edit waits for this message instead of posting anew.
-  redis.call('SET', KEYS[6], '1', 'PX', ARGV[9])
-end
-if not owner and not watched then
-  step = 'ignored'
-elseif event == 'ALARM' then
-  if snoozed then
-    step = 'snoozed'
-  elseif current then
-    st.count = st.count + 1
-    st.open = true
-    st.nodata = false
-    st.seq = st.seq + 1
-    step = 'coalesced'
-  else
-    fresh(1, true, false)
-    step = 'posted'
-  end
-  if step ~= 'snoozed' then redis.call('SET', KEYS[4], cjson.encode(st), 'PX', ARGV[6]) end
-elseif event == 'INSUFFICIENT_DATA' then
-  if snoozed then
-    step = 'snoozed'
-  elseif st and st.nodata then
-    step = 'ignored'
-  else
-    if current then
-      st.nodata = true
-      st.seq = st.seq + 1
-    else
-      fresh(0, false, true)
-    end
-    step = 'nodata'
-    redis.call('SET', KEYS[4], cjson.encode(st), 'PX', ARGV[6])
-  end
-elseif event == 'OK' and st and (st.open or st.nodata) then
-  st.open = false
-  st.nodata = false
-  st.seq = st.seq + 1
-  step = 'recovered'
-  local left = st.firstAtMs + tonumber(ARGV[5]) - now
-  if left > 0 then redis.call('SET', KEYS[4], cjson.encode(st), 'PX', left) else redis.call('DEL', KEYS[4]) end
-else
-  step = 'ignored'
-end
-local out = cjson.encode({step = step, state = st})
-redis.call('SET', KEYS[5], out, 'PX', ARGV[7])
-return {owner, watched, out}
-`;
-function alertStep(deps: CoreDeps, keys: string[], args: (string | number)[]): Promise<[string | null, string | null, string]> {
-  return deps.store.script(ALERT_STEP, keys, args);
-}
-
 export interface AlertResult {
-  outcome: Step;
+  outcome: AlertStep;
 }
 
 /** One SNS notification to its owner's DM; safe to run concurrently and to retry (the state step is atomic and replayable). */
 export async function deliverAlert(n: SnsNotification, deps: CoreDeps): Promise<AlertResult> {
   const parsed = parseAlert(n);
   if (parsed.type === 'alarm') return deliverAlarm(n, parsed, deps);
-  const owner = await deps.store.getJson<Owner>(topicOwnerKey(deps, n.topicArn));
+  const owner = await deps.alertState.topicOwner(n.topicArn);
   if (!owner) {
     deps.log.warn({ topicArn: n.topicArn, messageId: n.messageId }, 'notification from a topic with no owner; dropped');
     return { outcome: 'ignored' };
@@ -379,7 +263,7 @@ export async function deliverAlert(n: SnsNotification, deps: CoreDeps): Promise<
 async function relatedProduct(p: AlarmAlert, deps: CoreDeps): Promise<string | undefined> {
   const fromChildren = new Set(p.children.map((c) => parseAlarmName(c)?.provisionedProductId).filter((id): id is string => id !== undefined));
   if (fromChildren.size === 1) return [...fromChildren][0];
-  if (p.instanceId) return (await deps.store.redis.get(instanceKey(deps, p.instanceId))) ?? undefined;
+  if (p.instanceId) return deps.alertState.productOfInstance(p.instanceId);
   return undefined;
 }
 
@@ -389,22 +273,25 @@ async function deliverAlarm(n: SnsNotification, p: AlarmAlert, deps: CoreDeps): 
   const ppId = ref?.provisionedProductId ?? (await relatedProduct(p, deps));
   // Keyed by resource, not by alarm: an alarm recreated for the same product and kind continues the same message.
   const resource = ref ? `${ref.provisionedProductId}:${ref.kind}` : a.AlarmName;
-  const keys = [
-    topicOwnerKey(deps, n.topicArn),
-    ppId ? watchedKey(deps, ppId) : deps.store.key('watched', '-'),
-    ppId ? snoozeKey(deps, ppId) : deps.store.key('snooze', '-'),
-    deps.store.key('alert', resource),
-    deps.store.key('alert-applied', n.messageId),
-    announcedKey(deps.store, `sns:${n.messageId}`),
-  ];
-  const args = [a.NewStateValue, `sns:${n.messageId}`, deps.clock.now(), a.StateChangeTime ?? n.timestamp, COALESCE_MS, OPEN_TTL_MS, appliedTtlMs(deps), ref?.kind === 'cpu-idle' ? '1' : '0', ANNOUNCE_TTL_MS];
-  const [ownerJson, watchedJson, out] = await alertStep(deps, keys, args);
-  let watched = watchedJson ? (JSON.parse(watchedJson) as Watched) : undefined;
+  const key = `sns:${n.messageId}`;
+  const applied = await deps.alertState.applyAlarm({
+    messageId: n.messageId,
+    topicArn: n.topicArn,
+    provisionedProductId: ppId,
+    resource,
+    state: a.NewStateValue,
+    messageKey: key,
+    changedAt: a.StateChangeTime ?? n.timestamp,
+    now: deps.clock.now(),
+    snoozable: ref?.kind === 'cpu-idle',
+    windows: windows(deps),
+  });
+  const { step, state } = applied;
+  let watched = applied.watched;
   // A configured topic, or topic-owner keys lost: the alarm's provisioned product still names its owner.
-  const owner = ownerJson ? (JSON.parse(ownerJson) as Owner) : watched?.owner;
+  const owner = applied.owner ?? watched?.owner;
   // A product found by what the alarm watches is named only to its own owner.
   if (!ref && watched && owner && watched.owner.email.toLowerCase() !== owner.email.toLowerCase()) watched = undefined;
-  const { step, state } = JSON.parse(out) as { step: Step; state?: AlertState };
   if (!owner) {
     deps.log.warn({ topicArn: n.topicArn, alarm: a.AlarmName, messageId: n.messageId }, 'alarm with no known owner; dropped');
     return { outcome: 'ignored' };
@@ -416,7 +303,6 @@ async function deliverAlarm(n: SnsNotification, p: AlarmAlert, deps: CoreDeps): 
   }
   if (step === 'ignored' || !state) return { outcome: 'ignored' };
   const to = { platform: owner.platform, kind: 'user' as const, userId: owner.userId };
-  const key = `sns:${n.messageId}`;
   const replaces = state.key === key ? undefined : state.key;
   if (step === 'recovered') {
     await deps.outbox.send({ key, replaces, version: state.seq, to, message: recoveredMessage(name, p, ref?.kind, state, a.StateChangeTime ?? n.timestamp) });
@@ -452,7 +338,7 @@ export function parseDuration(text: string): number {
 
 async function snooze(ppId: string, name: string, ms: number, ctx: Ctx, deps: CoreDeps): Promise<Message> {
   const until = deps.clock.now() + ms;
-  await deps.store.redis.set(snoozeKey(deps, ppId), String(until), 'PX', ms);
+  await deps.snoozes.snooze(ppId, until);
   await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'alert.snooze', target: name, parameters: { until: new Date(until).toISOString() }, outcome: 'ok', requestId: ctx.requestId });
   return { text: `Idle pings for ${name} are muted until ${new Date(until).toISOString().slice(0, 16).replace('T', ' ')} UTC.`, tone: 'success' };
 }
@@ -512,7 +398,7 @@ export function bar(fraction: number, width = 20): string {
 }
 
 export async function budgetCommand(ctx: Ctx, deps: CoreDeps): Promise<Message> {
-  const topicArn = await deps.store.redis.get(userTopicKey(deps, ctx.actor.email));
+  const topicArn = await deps.wiring.topicOf(ctx.actor.email);
   const summary = topicArn ? await deps.budgets.describeUserBudget({ accountId: topicArn.split(':')[4]!, name: budgetName(ctx.actor.email) }) : undefined;
   if (!summary) return { text: 'You have no budget yet: it is created with your first launch.', tone: 'info' };
   const used = summary.limitUsd > 0 ? summary.actualUsd / summary.limitUsd : 0;
@@ -539,16 +425,16 @@ export async function statusWithWatch(name: string, ctx: Ctx, deps: CoreDeps): P
   const product = await ownProduct(deps, ctx.actor, name);
   const [message, watched, snoozedUntil, topicArn] = await Promise.all([
     statusOf(product, deps),
-    deps.store.getJson<Watched>(watchedKey(deps, product.id)),
-    deps.store.redis.get(snoozeKey(deps, product.id)),
-    deps.store.redis.get(userTopicKey(deps, ctx.actor.email)),
+    deps.alertState.watched(product.id),
+    deps.snoozes.until(product.id),
+    deps.wiring.topicOf(ctx.actor.email),
   ]);
   const t = thresholds(deps);
   const kinds = (watched?.alarms ?? []).map((a) => parseAlarmName(a)?.kind).filter((k): k is AlarmKind => k !== undefined);
   const alarms = kinds.map((k) => `${KIND_SHORT[k]} ${k === 'cpu-idle' ? '<' : '>'} ${t[k].threshold} %`).join(', ');
   const fields = [...(message.fields ?? [])];
   fields.push({ label: 'Alarms', value: alarms || 'none (only running instances are watched)' });
-  if (snoozedUntil) fields.push({ label: 'Idle pings', value: `snoozed until ${new Date(Number(snoozedUntil)).toISOString().slice(0, 16).replace('T', ' ')} UTC` });
+  if (snoozedUntil !== undefined) fields.push({ label: 'Idle pings', value: `snoozed until ${new Date(snoozedUntil).toISOString().slice(0, 16).replace('T', ' ')} UTC` });
   // Spend is tracked per owner (the OwnerEmail cost allocation tag), not per product.
   const budget = topicArn ? await deps.budgets.describeUserBudget({ accountId: topicArn.split(':')[4]!, name: budgetName(ctx.actor.email) }).catch(() => undefined) : undefined;
   if (budget) fields.push({ label: 'Your spend this month', value: `$${budget.actualUsd.toFixed(2)} of $${budget.limitUsd.toFixed(2)}` });

@@ -4,6 +4,9 @@ import type { Store } from '../adapters/redis/store.js';
 import type { Message } from './message.js';
 import type { Policy } from './policy.js';
 import type { Address, AlarmsPort, BudgetsPort, CatalogPort, Clock, Platform, ProductKind, TopicsPort } from './ports.js';
+import type { AlertStateRepository } from './repositories/alert-state.js';
+import type { SnoozesRepository } from './repositories/snoozes.js';
+import type { WiringRepository } from './repositories/wiring.js';
 import type { Sealer } from './sealed.js';
 
 export interface Actor {
@@ -38,13 +41,6 @@ export interface OutboxItem {
   /** When the SNS notification this message reports reached us (ms since epoch): alert latency ends at its delivery. */
   receivedAt?: number;
 }
-
-/**
- * The outbox's mark that a message is on its way. Whoever creates a message that later ones may edit before it lands
- * (an alert, in the same atomic step that lets a repeat refer to it) sets this; the outbox holds such edits back until
- * the message has landed, instead of posting them as new messages.
- */
-export const announcedKey = (store: Pick<Store, 'key'>, messageKey: string) => store.key('outbox', 'announced', messageKey);
 
 export interface Outbox {
   send(item: OutboxItem): Promise<void>;
@@ -131,6 +127,11 @@ export interface CoreDeps {
   topics: TopicsPort;
   alarms: AlarmsPort;
   budgets: BudgetsPort;
+  /** Each resource's alert, watched products, the topics scicomp owns. */
+  alertState: AlertStateRepository;
+  snoozes: SnoozesRepository;
+  /** Each person's topic (and so their budget's account). */
+  wiring: WiringRepository;
   /** `SCICOMP_PUBLIC_URL/sns`, subscribed to every user's topic; absent in local use. */
   snsEndpoint?: string;
   /** How old an SNS message may be when it arrives (SNS_MAX_AGE_MS): a MessageId is remembered at least that long. */

@@ -2,7 +2,6 @@
 // queues, job durations, Slack calls (429s apart), pending approvals, alert latency and process metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pendingKey } from '../../src/core/approvals.js';
-import { knownTopicsKey } from '../../src/core/alerts.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness } from '../support/harness.js';
 import { alarmMessage, notification, sign, verifierForTests } from '../support/sns.js';
@@ -87,7 +86,7 @@ describe('GET /metrics', () => {
   it('after an alert: its latency from POST /sns to the DM', async () => {
     const before = sample(await scrape(), 'scicomp_alert_latency_seconds_count') ?? 0;
     const pp = (await sandbox.searchProvisioned()).find((p) => p.name === 'umalice-box')!.id;
-    await eventually(async () => (await h.app.store.redis.sismember(knownTopicsKey(h.app.deps), TOPIC)) === 1, 'the user’s topic known');
+    await eventually(() => h.app.deps.alertState.isKnownTopic(TOPIC), 'the user’s topic known');
     const res = await fetch(`${h.url}/sns`, { method: 'POST', body: JSON.stringify(sign(notification(TOPIC, alarmMessage({ alarmName: `scicomp-${pp}-cpu-high`, state: 'ALARM' })))) });
     expect(res.status, await res.clone().text()).toBe(200);
     await eventually(() => h.dms(ALICE).some((m) => m.includes('CPU is above its threshold')), 'alarm DM');

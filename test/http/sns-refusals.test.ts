@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../jobs/queues.js';
+import { appliedKey } from '../../src/adapters/redis/alert-state.js';
 import { SnsVerifier, stringToSign, type SnsMessage } from '../../src/http/sns.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness } from '../support/harness.js';
@@ -186,7 +187,7 @@ describe('replays and reshaped messages', () => {
     const m = sign(notification(TOPIC, alarmMessage({ alarmName: 'scicomp-pp-replay-cpu-high', state: 'ALARM' }), 'ALARM'));
     expect((await postSns(m)).status).toBe(200);
     await eventually(async () => (await h.app.queues.sns.getJob(jobIdFor('sns', m.MessageId)))?.isCompleted(), 'the alarm applied');
-    const ttl = await h.app.store.redis.pttl(h.app.store.key('alert-applied', m.MessageId));
+    const ttl = await h.app.store.redis.pttl(appliedKey(h.app.store, m.MessageId));
     expect(ttl).toBeGreaterThan(WINDOW_MS - 60_000);
   });
 });

@@ -2,7 +2,6 @@
 // Redis: no-data states, metric-math, anomaly and composite alarms, budgets of every period, and messages nobody expected.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdFor } from '../../jobs/queues.js';
-import { knownTopicsKey, topicOwnerKey } from '../../src/core/alerts.js';
 import { SandboxAlarms, SandboxBudgets, SandboxTopics } from '../../src/sandbox/alerts.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness } from '../support/harness.js';
@@ -32,8 +31,7 @@ beforeAll(async () => {
   ppId = (await sandbox.searchProvisioned()).find((p) => p.name === 'ualice-box')!.id;
   const cpu = await eventually(() => alarms.alarms.get(`scicomp-${ppId}-cpu-high`), 'alarms created');
   instanceId = cpu.Dimensions![0]!.Value!;
-  await h.app.store.redis.sadd(knownTopicsKey(h.app.deps), BOB_TOPIC);
-  await h.app.store.redis.set(topicOwnerKey(h.app.deps, BOB_TOPIC), JSON.stringify({ platform: 'slack', userId: BOB, email: 'ubob@synapse.org' }));
+  await h.app.deps.alertState.recordTopic(BOB_TOPIC, { platform: 'slack', userId: BOB, email: 'ubob@synapse.org' });
 });
 
 afterAll(async () => {

@@ -6,7 +6,8 @@ import type { BatchPayload } from '../../jobs/process-sns.js';
 import { jobIdFor } from '../../jobs/queues.js';
 import { pino } from 'pino';
 import { deliver, type Outcome } from '../../jobs/deliver-message.js';
-import { deliverAlert, knownTopicsKey, topicOwnerKey } from '../../src/core/alerts.js';
+import { alertKey, knownTopicsKey, topicOwnerKey } from '../../src/adapters/redis/alert-state.js';
+import { deliverAlert } from '../../src/core/alerts.js';
 import type { OutboxItem } from '../../src/core/context.js';
 import type { SecretName } from '../../src/core/ports.js';
 import { SandboxAlarms, SandboxBudgets, SandboxTopics } from '../../src/sandbox/alerts.js';
@@ -193,7 +194,7 @@ describe('alarms reach their owner', () => {
 
   it('an alarm open for days still gets its recovery', async () => {
     // The open alarm's message key lives until OK (Redis time cannot be moved: its expiry is asserted directly).
-    const ttl = await h.app.store.redis.pttl(h.app.store.key('alert', `${ppId}:disk-high`));
+    const ttl = await h.app.store.redis.pttl(alertKey(h.app.store, `${ppId}:disk-high`));
     expect(ttl).toBeGreaterThan(29 * 86400_000);
     clockOffset += 2 * 86400_000;
     await postSettled(sign(notification(topicArn, alarm(ppId, 'disk-high', 'OK', { threshold: 80 }))));
@@ -223,7 +224,7 @@ describe('alarms reach their owner', () => {
   it('an alarm from a configured topic, or from a topic whose owner record is lost, still reaches the product’s owner', async () => {
     await postSettled(sign(notification(SHARED_TOPIC, alarm(bobBox, 'cpu-high', 'ALARM'))));
     await eventually(() => posts(BOB, 'ubob-bbox: CPU is above its threshold')[0], 'alarm via the shared topic');
-    const key = topicOwnerKey(h.app.deps, bobTopic);
+    const key = topicOwnerKey(h.app.store, bobTopic);
     const saved = await h.app.store.redis.get(key);
     await h.app.store.redis.del(key);
     try {
@@ -273,7 +274,7 @@ describe('idle pings', () => {
       expect(await eventually(() => h.replies(bob.responseId).join(''), `${id} refusal`)).toContain('ualice-box is not yours');
     }
     expect(sandbox.instanceState(ppId)).toBe('running');
-    expect(await h.app.store.redis.exists(h.app.store.key('snooze', ppId))).toBe(0);
+    expect(await h.app.deps.snoozes.until(ppId)).toBeUndefined();
     const acted = (await h.app.audit.recent(500)).slice(0, (await h.app.audit.recent(500)).length - auditBefore);
     expect(acted.filter((e) => ['aws.service-action', 'alert.snooze', 'alert.keep'].includes(e.action))).toEqual([]);
   });
@@ -366,7 +367,7 @@ describe('a repeat that overtakes its first message', () => {
     const held: OutboxItem[] = [];
     const holding = { ...h.app.deps, outbox: { send: async (i: OutboxItem) => void held.push(i), permalink: async () => undefined } };
     // A resource with no alert state yet, whatever earlier tests did.
-    await h.app.store.del(h.app.store.key('alert', `${bobBucket}:disk-high`));
+    await h.app.store.del(alertKey(h.app.store, `${bobBucket}:disk-high`));
     const note = (state: 'ALARM' | 'OK', id: string) => ({
       messageId: id,
       topicArn: bobTopic,
@@ -431,9 +432,9 @@ describe('a burst of notifications', () => {
 
   it('a message that fails in a batch retries in a job of its own, without holding back or repeating the others', async () => {
     const store = h.app.store;
-    await store.redis.sadd(knownTopicsKey(h.app.deps), carolTopic);
+    await store.redis.sadd(knownTopicsKey(store), carolTopic);
     // Carol's owner record is unreadable for now: her message fails where Alice's goes through.
-    await store.redis.set(topicOwnerKey(h.app.deps, carolTopic), '{not json');
+    await store.redis.set(topicOwnerKey(store, carolTopic), '{not json');
     const alices = note(topicArn, 'Batch mate notice');
     const carols = note(carolTopic, 'Carol notice');
     await Promise.all([alices, carols].map((m) => h.app.queues.snsMessage(m)));
@@ -442,7 +443,7 @@ describe('a burst of notifications', () => {
     expect(own.data).toMatchObject({ MessageId: carols.MessageId });
     expect(h.dms(CAROL)).toHaveLength(0);
     // The record is mended; the message's own retries deliver it, once, and Alice's is not repeated.
-    await store.redis.set(topicOwnerKey(h.app.deps, carolTopic), carolOwner);
+    await store.redis.set(topicOwnerKey(store, carolTopic), carolOwner);
     await eventually(() => h.dms(CAROL).some((d) => d.includes('Carol notice')), 'Carol delivered on retry', 20_000);
     expect(h.dms(CAROL).filter((d) => d.includes('Carol notice'))).toHaveLength(1);
     expect(dmsWith('Batch mate notice')).toHaveLength(1);

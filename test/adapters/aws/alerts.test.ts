@@ -8,8 +8,10 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { AwsAlarms, AwsBudgets, AwsTopics } from '../../../src/adapters/aws/alerts.js';
+import { knownTopicsKey, RedisAlertState, topicOwnerKey } from '../../../src/adapters/redis/alert-state.js';
 import { Store } from '../../../src/adapters/redis/store.js';
-import { ensureUserWiring, knownTopicsKey, topicOwnerKey } from '../../../src/core/alerts.js';
+import { RedisWiring, userTopicKey } from '../../../src/adapters/redis/wiring.js';
+import { ensureUserWiring } from '../../../src/core/alerts.js';
 import type { CoreDeps } from '../../../src/core/context.js';
 
 const sns = mockClient(SNSClient);
@@ -72,16 +74,18 @@ describe('AwsTopics', () => {
   it('a first launch records the topic as ours before subscribing, so the immediate confirmation is accepted', async () => {
     const store = new Store(redis, `t${randomBytes(5).toString('hex')}`);
     const owner = { platform: 'slack' as const, userId: 'UJDOE', email: 'jdoe@synapse.org' };
+    const alertState = new RedisAlertState(store);
     const seenAtSubscribe: unknown[] = [];
     sns.on(CreateTopicCommand).resolves({ TopicArn: ARN });
     sns.on(ListSubscriptionsByTopicCommand).resolves({ Subscriptions: [] });
     sns.on(SubscribeCommand).callsFake(async (input: { Protocol: string }) => {
-      seenAtSubscribe.push([input.Protocol, await redis.sismember(knownTopicsKey({ store }), ARN), await redis.get(topicOwnerKey({ store }, ARN))]);
+      seenAtSubscribe.push([input.Protocol, await alertState.isKnownTopic(ARN), await alertState.topicOwner(ARN)]);
       return { SubscriptionArn: 'pending confirmation' };
     });
     budgets.on(CreateBudgetCommand).resolves({});
     const deps = {
-      store,
+      alertState,
+      wiring: new RedisWiring(store),
       topics: new AwsTopics(new SNSClient({ region: 'us-east-1' })),
       budgets: new AwsBudgets(new BudgetsClient({ region: 'us-east-1' })),
       policy: () => ({ doc: { budgets: { monthlyUsd: 500 } } }),
@@ -91,10 +95,11 @@ describe('AwsTopics', () => {
     expect(await ensureUserWiring(owner, deps)).toBe(ARN);
     expect(sns.calls().map((c) => c.args[0].constructor.name)).toEqual(['CreateTopicCommand', 'SetTopicAttributesCommand', 'ListSubscriptionsByTopicCommand', 'SubscribeCommand', 'SubscribeCommand']);
     expect(seenAtSubscribe).toEqual([
-      ['email', 1, JSON.stringify(owner)],
-      ['https', 1, JSON.stringify(owner)],
+      ['email', true, owner],
+      ['https', true, owner],
     ]);
-    await redis.del(knownTopicsKey({ store }), topicOwnerKey({ store }, ARN), store.key('user-topic', owner.email));
+    expect(await deps.wiring.topicOf(owner.email)).toBe(ARN);
+    await redis.del(knownTopicsKey(store), topicOwnerKey(store, ARN), userTopicKey(store, owner.email));
   });
 
   it('confirms a subscription with the token, authenticated on unsubscribe', async () => {
