@@ -15,6 +15,7 @@ import * as runCommand from '../jobs/run-command.js';
 import * as watchProvision from '../jobs/watch-provision.js';
 import { RedisAudit } from './adapters/redis/audit.js';
 import { Store } from './adapters/redis/store.js';
+import { RedisCatalogCache } from './adapters/redis/catalog-cache.js';
 import { createSlackApp } from './adapters/slack/app.js';
 import { optionListKey, SlackChat } from './adapters/slack/chat.js';
 import { LOG_REDACT, type Config } from './config.js';
@@ -100,6 +101,7 @@ export class Scicomp {
       policy: () => this.policyNow,
       reloadPolicy: () => this.reloadPolicy(),
       people: this.people(),
+      catalogCache: new RedisCatalogCache(this.store),
       connect: { region: config.AWS_REGION, credentialProcess: config.SCICOMP_CREDENTIAL_PROCESS },
       topics: o.topics,
       alarms: o.alarms,

@@ -4,6 +4,7 @@ import type { Store } from '../adapters/redis/store.js';
 import type { Message } from './message.js';
 import type { Policy } from './policy.js';
 import type { Address, AlarmsPort, BudgetsPort, CatalogPort, Clock, Platform, ProductKind, TopicsPort } from './ports.js';
+import type { CatalogCacheRepository } from './repositories/catalog-cache.js';
 import type { Sealer } from './sealed.js';
 
 export interface Actor {
@@ -125,6 +126,8 @@ export interface CoreDeps {
   /** Re-reads the policy on every replica; the caller announces it. */
   reloadPolicy: () => Promise<void>;
   people: People;
+  /** Products and launch options as last read from Service Catalog. */
+  catalogCache: CatalogCacheRepository;
   connect: ConnectSettings;
   topics: TopicsPort;
   alarms: AlarmsPort;
