@@ -15,13 +15,15 @@ import * as runCommand from '../jobs/run-command.js';
 import * as watchProvision from '../jobs/watch-provision.js';
 import { RedisAudit } from './adapters/redis/audit.js';
 import { Store } from './adapters/redis/store.js';
+import { RedisActors } from './adapters/redis/actors.js';
 import { RedisCatalogCache } from './adapters/redis/catalog-cache.js';
 import { createSlackApp } from './adapters/slack/app.js';
 import { optionListKey, SlackChat } from './adapters/slack/chat.js';
 import { LOG_REDACT, type Config } from './config.js';
 import { Bot, type Extensions } from './core/bot.js';
 import type { CoreDeps, Feed, People } from './core/context.js';
-import { resolveActor } from './core/directory.js';
+import { Directory } from './core/directory.js';
+import type { ActorRepository } from './core/repositories/actors.js';
 import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
 import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
@@ -88,8 +90,10 @@ export class Scicomp {
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
     this.policyNow = policy;
+    this.warnLegacy(policy);
     this.slackChat = new SlackChat({ secrets: o.secrets, store: this.store, apiUrl: config.SLACK_API_URL });
     this.chats = { slack: this.slackChat, ...o.chats };
+    const actors = new RedisActors(this.store);
     this.deps = {
       catalog: o.catalog,
       store: this.store,
@@ -100,7 +104,8 @@ export class Scicomp {
       clock,
       policy: () => this.policyNow,
       reloadPolicy: () => this.reloadPolicy(),
-      people: this.people(),
+      people: this.people(actors),
+      actors,
       catalogCache: new RedisCatalogCache(this.store),
       connect: { region: config.AWS_REGION, credentialProcess: config.SCICOMP_CREDENTIAL_PROCESS },
       topics: o.topics,
@@ -135,17 +140,13 @@ export class Scicomp {
     this.secrets = o.secrets;
   }
 
-  private people(): People {
+  private people(actors: ActorRepository): People {
     const chat = (platform: Platform) => {
       const c = this.chats[platform];
       if (!c) throw new UpstreamError(`no chat adapter for ${platform}`, false);
       return c;
     };
-    return {
-      actor: (platform, userId) => resolveActor(platform, userId, { chat: chat(platform), store: this.store, policy: () => this.policyNow }),
-      groupMembers: (platform, groupId) => chat(platform).groupMembers(groupId),
-      find: async (platform, text) => chat(platform).findUser?.(text),
-    };
+    return new Directory({ chat, actors, policy: () => this.policyNow });
   }
 
   private get policyChannel(): string {
@@ -160,6 +161,7 @@ export class Scicomp {
       loadPolicy(this.config.SCICOMP_POLICY).then(
         (p) => {
           this.policyNow = p;
+          this.warnLegacy(p);
           this.log.info('catalog policy reloaded (announced by another process)');
         },
         (err: Error) => this.log.error({ err: err.message }, 'catalog policy NOT reloaded; the previous one stays in force'),
@@ -202,6 +204,11 @@ export class Scicomp {
     }
   }
 
+  /** Lines of the policy still in the layout from before people were named by email, one warning each (file:line). */
+  private warnLegacy(policy: Policy): void {
+    for (const w of policy.warnings) this.log.warn(w);
+  }
+
   get policy(): Policy {
     return this.policyNow;
   }
@@ -210,6 +217,7 @@ export class Scicomp {
   async reloadPolicy(): Promise<void> {
     try {
       this.policyNow = await loadPolicy(this.config.SCICOMP_POLICY);
+      this.warnLegacy(this.policyNow);
     } catch (err) {
       // Admins hear of a refused reload where they heard of the good ones: the feed, and the audit trail.
       const why = (err as Error).message;
@@ -275,7 +283,7 @@ export class Scicomp {
     };
     make<runCommand.Payload>(
       runCommand.name,
-      (job) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, store: this.store, audit: this.audit, policy: this.deps.policy, log: this.log, sealer: this.sealer }),
+      (job) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, people: this.deps.people, audit: this.audit, log: this.log, sealer: this.sealer }),
       16,
     );
     make<watchProvision.Payload>(
