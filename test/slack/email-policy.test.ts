@@ -115,6 +115,15 @@ describe('a policy keyed by email', () => {
     expect(await run(h, 'U04EVE', 'transfer eve-gift @carol')).toContain("2 people in this Slack workspace go by @carol, so I can't tell which one you mean");
   });
 
+  it('finds a person’s audit entries by their email, whichever account they acted through', async () => {
+    expect(await run(h, 'U07CAROL', 'list')).toContain('carol-data');
+    await eventually(async () => (await h.app.audit.recent(1000)).find((e) => e.actor === 'slack:U07CAROL' && e.action === 'command.list'), 'list audited');
+    const trail = await run(h, 'U03IVAN', 'audit carol@synapse.org');
+    expect(trail).toContain('slack:U07CAROL');
+    expect(trail).toContain('slack:U01CAROL');
+    expect(trail).not.toContain('slack:U02DAVE');
+  });
+
   it('refuses a transfer to oneself, however one is named', async () => {
     expect(await run(h, 'U01CAROL', 'transfer carol-big carol@synapse.org')).toContain('You cannot transfer a product to yourself');
     expect(await run(h, 'U01CAROL', 'transfer carol-big <@U01CAROL>')).toContain('You cannot transfer a product to yourself');
