@@ -1,14 +1,11 @@
 // Runs one user interaction (command, click, form) through the core off the HTTP path, and answers privately.
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Store } from '../src/adapters/redis/store.js';
 import type { Answer, Bot } from '../src/core/bot.js';
-import { parseCommand, tokenize, VERBS, type Command } from '../src/core/command.js';
-import type { AuditLog, Ctx, Outbox } from '../src/core/context.js';
-import { resolveActor } from '../src/core/directory.js';
+import { parseCommand, resolveCommand, tokenize, VERBS, type RawCommand } from '../src/core/command.js';
+import type { AuditLog, Ctx, Outbox, People } from '../src/core/context.js';
 import { UpstreamError, UserInputError, isUserFacing } from '../src/core/errors.js';
 import type { Message } from '../src/core/message.js';
-import type { Policy } from '../src/core/policy.js';
 import type { Address, ChatPort, Platform } from '../src/core/ports.js';
 import type { Sealer } from '../src/core/sealed.js';
 import { QUEUE } from './queues.js';
@@ -54,9 +51,9 @@ export interface Deps {
   bot: Bot;
   chats: Partial<Record<Platform, ChatPort>>;
   outbox: Outbox;
-  store: Store;
+  /** Resolves who acts, and the people a command names, before the core sees them. */
+  people: People;
   audit: AuditLog;
-  policy: () => Policy;
   log: Logger;
   sealer: Sealer;
 }
@@ -70,7 +67,7 @@ interface Described {
   action: string;
   target?: string;
   parameters?: Record<string, unknown>;
-  cmd?: Command;
+  cmd?: RawCommand;
 }
 
 /**
@@ -101,11 +98,11 @@ function describe(i: Interaction): Described {
   }
 }
 
-async function answer(p: RunPayload, ctx: Ctx, bot: Bot): Promise<Answer> {
+async function answer(p: RunPayload, ctx: Ctx, bot: Bot, people: People): Promise<Answer> {
   const i = p.interaction;
   switch (i.type) {
     case 'command':
-      return bot.command(parseCommand(i.text), ctx);
+      return bot.command(await resolveCommand(parseCommand(i.text), (text) => people.find(p.platform, text)), ctx);
     case 'action':
       return bot.action(i.id, i.value, ctx);
     case 'form-change':
@@ -123,13 +120,15 @@ export async function process(job: Job<Payload>, deps: Deps): Promise<string> {
   const who = `${q.platform}:${q.userId}`;
   // Until it is opened (a data key Secrets Manager cannot give just now is retried), all that is known is that one came.
   let described: Described = { action: 'interaction' };
+  let actorEmail: string | undefined;
   const audit = (outcome: string) =>
-    deps.audit.append({ actor: who, action: described.action, target: described.target, parameters: described.parameters, outcome, requestId: q.requestId });
+    deps.audit.append({ actor: who, actorEmail, action: described.action, target: described.target, parameters: described.parameters, outcome, requestId: q.requestId });
   try {
     const p = await openPayload(q, deps.sealer);
     described = describe(p.interaction);
-    const actor = await resolveActor(p.platform, p.userId, { chat, store: deps.store, policy: deps.policy });
-    const result = await answer(p, { actor, requestId: p.requestId, reply: p.reply }, deps.bot);
+    const actor = await deps.people.actor(p.platform, p.userId);
+    actorEmail = actor.email;
+    const result = await answer(p, { actor, requestId: p.requestId, reply: p.reply }, deps.bot, deps.people);
     if (result.form) {
       if (p.formRef) await chat.updateForm(p.formRef, result.form);
       else await chat.openForm(p.requestId, result.form);

@@ -19,12 +19,15 @@ import { RedisAudit } from './adapters/redis/audit.js';
 import { RedisSnoozes } from './adapters/redis/snoozes.js';
 import { RedisWiring } from './adapters/redis/wiring.js';
 import { Store } from './adapters/redis/store.js';
+import { RedisActors } from './adapters/redis/actors.js';
+import { RedisCatalogCache } from './adapters/redis/catalog-cache.js';
 import { createSlackApp } from './adapters/slack/app.js';
 import { optionListKey, SlackChat } from './adapters/slack/chat.js';
 import type { Config } from './config.js';
 import { Bot, type Extensions } from './core/bot.js';
 import type { CoreDeps, Feed, People } from './core/context.js';
-import { resolveActor } from './core/directory.js';
+import { Directory } from './core/directory.js';
+import type { ActorRepository } from './core/repositories/actors.js';
 import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
 import { budgetCommand, idleActions, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
@@ -131,8 +134,10 @@ export class Scicomp {
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
     this.policyNow = policy;
+    this.warnLegacy(policy);
     this.slackChat = new SlackChat({ secrets: o.secrets, store: this.store, apiUrl: config.SLACK_API_URL, metrics: this.metrics });
     this.chats = { slack: this.slackChat, ...o.chats };
+    const actors = new RedisActors(this.store);
     this.deps = {
       catalog: o.catalog,
       store: this.store,
@@ -143,7 +148,9 @@ export class Scicomp {
       clock,
       policy: () => this.policyNow,
       reloadPolicy: () => this.reloadPolicy(),
-      people: this.people(),
+      people: this.people(actors),
+      actors,
+      catalogCache: new RedisCatalogCache(this.store),
       connect: { region: config.AWS_REGION, credentialProcess: config.SCICOMP_CREDENTIAL_PROCESS },
       topics: o.topics,
       alarms: o.alarms,
@@ -187,17 +194,13 @@ export class Scicomp {
     });
   }
 
-  private people(): People {
+  private people(actors: ActorRepository): People {
     const chat = (platform: Platform) => {
       const c = this.chats[platform];
       if (!c) throw new UpstreamError(`no chat adapter for ${platform}`, false);
       return c;
     };
-    return {
-      actor: (platform, userId) => resolveActor(platform, userId, { chat: chat(platform), store: this.store, policy: () => this.policyNow }),
-      groupMembers: (platform, groupId) => chat(platform).groupMembers(groupId),
-      find: async (platform, text) => chat(platform).findUser?.(text),
-    };
+    return new Directory({ chat, actors, policy: () => this.policyNow });
   }
 
   private get policyChannel(): string {
@@ -212,6 +215,7 @@ export class Scicomp {
       loadPolicy(this.config.SCICOMP_POLICY).then(
         (p) => {
           this.policyNow = p;
+          this.warnLegacy(p);
           this.log.info('catalog policy reloaded (announced by another process)');
         },
         (err: Error) => this.log.error({ err }, 'catalog policy NOT reloaded; the previous one stays in force'),
@@ -254,6 +258,11 @@ export class Scicomp {
     }
   }
 
+  /** Lines of the policy still in the layout from before people were named by email, one warning each (file:line). */
+  private warnLegacy(policy: Policy): void {
+    for (const w of policy.warnings) this.log.warn(w);
+  }
+
   get policy(): Policy {
     return this.policyNow;
   }
@@ -262,6 +271,7 @@ export class Scicomp {
   async reloadPolicy(): Promise<void> {
     try {
       this.policyNow = await loadPolicy(this.config.SCICOMP_POLICY);
+      this.warnLegacy(this.policyNow);
     } catch (err) {
       // Admins hear of a refused reload where they heard of the good ones: the feed, and the audit trail.
       const why = (err as Error).message;
@@ -386,7 +396,7 @@ export class Scicomp {
     };
     make<runCommand.Payload>(
       runCommand.name,
-      (job, _token, log) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, store: this.store, audit: this.audit, policy: this.deps.policy, log, sealer: this.sealer }),
+      (job, _token, log) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, people: this.deps.people, audit: this.audit, log, sealer: this.sealer }),
       16,
     );
     make<watchProvision.Payload>(

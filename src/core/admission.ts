@@ -32,11 +32,11 @@ export interface PolicyVerdict {
  * over the product's current parameters. Throws when the person's role may not use the product or a value is not
  * allowed (by the product or, narrower, by the policy); otherwise says whether the policy sends it to IT.
  */
-export function checkAgainstPolicy(req: PolicyRequest, actor: Pick<Actor, 'userId'>, policy: Policy): PolicyVerdict {
+export function checkAgainstPolicy(req: PolicyRequest, actor: Pick<Actor, 'email' | 'handles'>, policy: Policy): PolicyVerdict {
   const { productName, specs, requested, update, warn } = req;
   const listKeys = specs.filter((s) => isListType(s.type)).map((s) => s.key);
   const rule = policy.productRule(productName);
-  const role = policy.roleOf(actor.userId);
+  const role = policy.roleOf(actor);
   if (!rule.roles.includes(role)) {
     throw new NotAuthorizedError(
       update ? `Your role (${role}) may not use ${productName}, so ${update.name} cannot be changed. Ask IT.` : `Your role (${role}) may not launch ${productName}. Ask IT if you need it.`,

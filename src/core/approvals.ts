@@ -1,5 +1,6 @@
 // Approval requests: posted as threads in the approvals channel, decided exactly once by an approver, carried out by the bot.
 import type { Actor, CoreDeps, Ctx } from './context.js';
+import { isApprover as approves } from './directory.js';
 import { NotAuthorizedError, NotFoundError, UserInputError } from './errors.js';
 import { newRequestId } from './ids.js';
 import type { LaunchPlan } from './launch.js';
@@ -114,7 +115,9 @@ function openKey(deps: Pick<CoreDeps, 'store'>, email: string): string {
 export const parentKey = (id: string) => `request:${id}:parent`;
 
 function approvalsChannel(deps: CoreDeps, platform: Platform): Address {
-  return { platform, kind: 'channel', channel: deps.policy().doc.approvals.channel };
+  const venues = deps.policy().approvalVenues();
+  // The venue of the platform in use, else the first one (the console draws any channel).
+  return { ...(venues.find((v) => v.platform === platform) ?? venues[0]!), platform };
 }
 
 function dm(r: Requester | { platform: Platform; userId: string }): Address {
@@ -161,9 +164,7 @@ export async function transition(
 export type Clicker = Pick<Actor, 'platform' | 'userId'>;
 
 export async function isApprover(actor: Clicker, deps: CoreDeps): Promise<boolean> {
-  const a = deps.policy().doc.approvals.approvers;
-  if ('users' in a) return a.users.includes(actor.userId);
-  return (await deps.people.groupMembers(actor.platform, a.userGroup)).includes(actor.userId);
+  return approves(actor, deps);
 }
 
 export async function requireApprover(actor: Clicker, deps: CoreDeps, what: string): Promise<void> {

@@ -1,7 +1,9 @@
 // Parses the words after `/scicomp` (Slack) or a message to the bot (Teams, console) into one typed command.
+import type { Person } from './context.js';
 import { UserInputError } from './errors.js';
 
-export type Command =
+/** A command as typed: the people it names are still words (a mention, @handle or email) only their platform can resolve. */
+export type RawCommand =
   | { verb: 'help'; topic?: string }
   | { verb: 'products' }
   | { verb: 'launch'; product?: string; name?: string; params: Record<string, string> }
@@ -19,7 +21,17 @@ export type Command =
   | { verb: 'audit'; target?: string }
   | { verb: 'reload' };
 
-export type Verb = Command['verb'];
+/** What `audit` is asked about: a person's entries, or a product's. */
+export type AuditTarget = { person: Person } | { product: string };
+
+/** A command with the people it names resolved to persons, as the core handles it. */
+export type Command =
+  | Exclude<RawCommand, { verb: 'transfer' | 'offboard' | 'audit' }>
+  | { verb: 'transfer'; name: string; to: Person }
+  | { verb: 'offboard'; user: Person }
+  | { verb: 'audit'; target?: AuditTarget };
+
+export type Verb = RawCommand['verb'];
 
 export const VERBS: readonly Verb[] = [
   'help', 'products', 'launch', 'list', 'status', 'connect', 'update', 'terminate',
@@ -84,7 +96,7 @@ function exactly(verb: Verb, positional: string[], params: Record<string, string
   return positional;
 }
 
-export function parseCommand(text: string): Command {
+export function parseCommand(text: string): RawCommand {
   const [first, ...rest] = tokenize(text.trim());
   const verb = (first ?? 'help').toLowerCase();
   const { positional, params } = splitParams(rest);
@@ -138,5 +150,31 @@ export function parseCommand(text: string): Command {
     default:
       // A key=value typed first is named by its key alone: its value may be a NoEcho one.
       throw new UserInputError(`"${KEY_VALUE.test(first ?? '') ? `${first!.split('=')[0]}=…` : first}" is not a scicomp command.`, `Try /scicomp help. Commands: ${VERBS.join(', ')}.`);
+  }
+}
+
+/**
+ * Resolves the people a command names through `find` (the platform's own look-up, which refuses no one or several). An
+ * audit target is a person when it holds an @ (product names never do) or the platform knows it as one; otherwise a product.
+ */
+export async function resolveCommand(cmd: RawCommand, find: (text: string) => Promise<Person>): Promise<Command> {
+  switch (cmd.verb) {
+    case 'transfer':
+      return { ...cmd, to: await find(cmd.to) };
+    case 'offboard':
+      return { ...cmd, user: await find(cmd.user) };
+    case 'audit': {
+      const { target } = cmd;
+      if (target === undefined) return { verb: 'audit' };
+      if (target.includes('@')) return { verb: 'audit', target: { person: await find(target) } };
+      try {
+        return { verb: 'audit', target: { person: await find(target) } };
+      } catch (err) {
+        if (err instanceof UserInputError) return { verb: 'audit', target: { product: target } };
+        throw err;
+      }
+    }
+    default:
+      return cmd;
   }
 }

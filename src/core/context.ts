@@ -7,16 +7,27 @@ import type { Address, AlarmsPort, BudgetsPort, CatalogPort, Clock, Platform, Pr
 import type { AlertStateRepository } from './repositories/alert-state.js';
 import type { SnoozesRepository } from './repositories/snoozes.js';
 import type { WiringRepository } from './repositories/wiring.js';
+import type { ActorRepository } from './repositories/actors.js';
+import type { CatalogCacheRepository } from './repositories/catalog-cache.js';
 import type { Sealer } from './sealed.js';
 
-export interface Actor {
+/** Where someone is reached on one platform: never who they are. */
+export interface Handle {
   platform: Platform;
   userId: string;
-  email: string;
-  /** Short handle used in product names. */
-  username: string;
-  name: string;
 }
+
+/** A person is their verified email; their handles are only where to reach them. */
+export interface Person {
+  email: string;
+  name: string;
+  /** Short name used in product names (`jdoe`), from the email. */
+  username: string;
+  handles: Handle[];
+}
+
+/** The person acting, and the handle they act through. */
+export interface Actor extends Person, Handle {}
 
 export interface Ctx {
   actor: Actor;
@@ -69,6 +80,8 @@ export interface Watcher {
 
 export interface AuditEntry {
   actor: string;
+  /** The acting person's verified email, where known: `audit <person>` finds their entries on every platform by it. */
+  actorEmail?: string;
   action: string;
   target?: string;
   parameters?: Record<string, unknown>;
@@ -87,12 +100,17 @@ export interface AuditLog {
   recent(count: number, filter?: (e: StoredAuditEntry) => boolean): Promise<StoredAuditEntry[]>;
 }
 
-/** Who people are: chat users resolved to directory identities, and group membership. */
+/** Who people are: platform handles resolved to persons (their verified email), and approver-group membership. */
 export interface People {
+  /** The person acting through this handle; a UserInputError when they have no verified email. */
   actor(platform: Platform, userId: string): Promise<Actor>;
+  /**
+   * The person named by what someone typed on that platform (a mention, @handle or email), resolved by the platform; a
+   * UserInputError when no one, or several, match, or they have no verified email.
+   */
+  find(platform: Platform, text: string): Promise<Person>;
+  /** The user ids, on that platform, of a platform group's members. */
   groupMembers(platform: Platform, groupId: string): Promise<string[]>;
-  /** The user id a person typed, resolved by the platform; undefined where it names people by mention only. */
-  find?(platform: Platform, text: string): Promise<string | undefined>;
 }
 
 /** Events for the admin feeds (launch, terminate, alarm, budget, policy change). */
@@ -123,6 +141,10 @@ export interface CoreDeps {
   /** Re-reads the policy on every replica; the caller announces it. */
   reloadPolicy: () => Promise<void>;
   people: People;
+  /** Which person a platform handle is, cached. */
+  actors: ActorRepository;
+  /** Products and launch options as last read from Service Catalog. */
+  catalogCache: CatalogCacheRepository;
   connect: ConnectSettings;
   topics: TopicsPort;
   alarms: AlarmsPort;

@@ -53,7 +53,7 @@ export function help(topic?: string): Message {
 
 export async function products(ctx: Ctx, deps: CoreDeps): Promise<Message> {
   const policy = deps.policy();
-  const role = policy.roleOf(ctx.actor.userId);
+  const role = policy.roleOf(ctx.actor);
   const mine = (await cachedProducts(deps)).filter((p) => policy.productRule(p.name).roles.includes(role));
   if (mine.length === 0) return { text: `Your role (${role}) may not launch any product. Ask IT.`, tone: 'info' };
   return {

@@ -75,7 +75,7 @@ export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): 
     secretKeys: noEchoKeys(options.parameters),
     listKeys: options.parameters.filter((s) => isListType(s.type)).map((s) => s.key),
     usage: usageLines(options.usageInstructions),
-    tags: { ...policy.tagsFor(actor.userId), OwnerEmail: actor.email },
+    tags: { ...policy.tagsFor(actor), OwnerEmail: actor.email },
     owner: { platform: actor.platform, userId: actor.userId, email: actor.email },
     approvalReason: reason,
   };
@@ -198,7 +198,7 @@ function parameterInput(spec: ParameterSpec, override?: { allowedValues?: string
  */
 export async function launchForm(ctx: Ctx, deps: CoreDeps, productId?: string, current: Record<string, string | undefined> = {}): Promise<Form> {
   const policy = deps.policy();
-  const role = policy.roleOf(ctx.actor.userId);
+  const role = policy.roleOf(ctx.actor);
   const products = (await cachedProducts(deps)).filter((p) => policy.productRule(p.name).roles.includes(role));
   if (products.length === 0) throw new NotAuthorizedError(`Your role (${role}) may not launch any product. Ask IT.`);
   const picker: FormInput = {

@@ -156,7 +156,7 @@ export type Platform = 'slack' | 'teams' | 'console';
 /** Where a message goes. `user` is the user's own channel (DM or configured private channel). */
 export type Address =
   | { platform: Platform; kind: 'user'; userId: string }
-  | { platform: Platform; kind: 'channel'; channel: string; thread?: string }
+  | { platform: Platform; kind: 'channel'; channel: string; thread?: string; /** Teams: the team the channel is in. */ team?: string }
   /** A private reply to a command or click; `ref` is the adapter's own serialised reference. */
   | { platform: Platform; kind: 'reply'; ref: string };
 

@@ -2,17 +2,17 @@
 import { decide, denyCheck, denyForm, loadRequest, mayDecide, openRequest, parentKey, pendingRequests, requireApprover, transition, when, type ApprovalRequest, type Carrier, type Clicker, type TransferPayload } from './approvals.js';
 import type { Answer, Extensions } from './bot.js';
 import { cachedLaunchOptions } from './catalog-cache.js';
-import type { Command } from './command.js';
-import type { Actor, CoreDeps, Ctx, WatchRequest } from './context.js';
-import { NotAuthorizedError, NotFoundError, UpstreamError, UserInputError, isUserFacing } from './errors.js';
+import type { AuditTarget, Command } from './command.js';
+import type { Actor, CoreDeps, Ctx, Person, StoredAuditEntry, WatchRequest } from './context.js';
+import { NotAuthorizedError, NotFoundError, UserInputError, isUserFacing } from './errors.js';
 import { awsToken } from './ids.js';
 import { actorLabel, launchStartedMessage, provisionPlan, type LaunchPlan } from './launch.js';
 import { applyUpdate, ARCHIVE_DAYS, changeFields, refuseIfChanging, type UpdatePlan } from './lifecycle.js';
 import type { Action, Field, Form, Message } from './message.js';
 import { isOwner, ownProduct, productsOwnedBy } from './ownership.js';
-import type { Address, ProductKind, ProductRecord, ProvisionedProduct } from './ports.js';
+import type { Address, Platform, ProductKind, ProductRecord, ProvisionedProduct } from './ports.js';
 import { maskSecrets, noEchoKeys } from './products.js';
-import { NoIdentityError } from './directory.js';
+import { handleOn } from './directory.js';
 
 // On-demand us-east-1 prices (USD/hour) for the impact estimate of a launch; unknown types are shown without a figure.
 const HOURLY_USD: Record<string, number> = {
@@ -41,34 +41,16 @@ export function updateImpact(plan: UpdatePlan): string {
   return `${after ? `afterwards ${after}` : `${plan.productName} with the changes above`}${replaced}`;
 }
 
-/** `<@U123|bob>`, `<@U123>`, `@U123` or `U123` → U123. */
-export function mentionedUser(text: string): string {
-  const m = /^<@([A-Z0-9]+)(?:\|[^>]*)?>$/.exec(text) ?? /^@?([UW][A-Z0-9]{2,})$/.exec(text);
-  if (!m) throw new UserInputError(`"${text}" is not a user: name them as @someone.`);
-  return m[1]!;
+/** The user id through which to reach a person resolved on this platform. */
+function reachOn(person: Person, platform: Platform): string {
+  const userId = handleOn(person, platform);
+  if (!userId) throw new UserInputError(`I can't reach ${person.name} on ${platform}.`);
+  return userId;
 }
 
-/** The user a command names: a mention or id, or whatever else the platform resolves (a @handle, an email). */
-async function named(ctx: Ctx, text: string, deps: CoreDeps): Promise<string> {
-  return (await deps.people.find?.(ctx.actor.platform, text)) ?? mentionedUser(text);
-}
-
-async function someone(ctx: Ctx, userId: string, deps: CoreDeps): Promise<Actor> {
-  try {
-    return await deps.people.actor(ctx.actor.platform, userId);
-  } catch (err) {
-    if (err instanceof UpstreamError && err.retryable) throw err;
-    if (err instanceof NoIdentityError) throw new UserInputError(`${userId} has no verified email I can read, so they cannot own products yet.`, err.hint);
-    throw new UserInputError(`I don't know the user ${userId}.`);
-  }
-}
-
-function principalOf(user: Actor, deps: CoreDeps): string {
-  const policy = deps.policy().doc;
-  const principal =
-    policy.users[user.userId]?.principal ??
-    policy.defaults.principalTemplate?.replace('{email}', user.email).replace('{username}', user.username);
-  if (!principal) throw new UserInputError(`I don't know ${user.name}'s AWS principal; ask IT to add them to the catalog policy.`);
+function principalOf(person: Person, deps: CoreDeps): string {
+  const principal = deps.policy().principalOf(person);
+  if (!principal) throw new UserInputError(`I don't know ${person.name}'s AWS principal; ask IT to add them to the catalog policy.`);
   return principal;
 }
 
@@ -78,7 +60,9 @@ function requester(a: Actor) {
 
 function approvalsChannel(deps: CoreDeps, ctx: { actor: Actor } | Actor): Address {
   const platform = 'actor' in ctx ? ctx.actor.platform : ctx.platform;
-  return { platform, kind: 'channel', channel: deps.policy().doc.approvals.channel };
+  const venues = deps.policy().approvalVenues();
+  // The venue of the platform in use, else the first one (the console draws any channel).
+  return { ...(venues.find((v) => v.platform === platform) ?? venues[0]!), platform };
 }
 
 export interface RequestJobs {
@@ -90,16 +74,15 @@ export interface RequestJobs {
 // ---------- filing requests ----------
 
 async function transferRequest(cmd: Extract<Command, { verb: 'transfer' }>, ctx: Ctx, deps: CoreDeps, jobs: RequestJobs): Promise<Message> {
-  const toId = await named(ctx, cmd.to, deps);
-  if (toId === ctx.actor.userId) throw new UserInputError('You cannot transfer a product to yourself.');
+  const to = cmd.to;
+  if (to.email === ctx.actor.email) throw new UserInputError('You cannot transfer a product to yourself.');
   const product = await ownProduct(deps, ctx.actor, cmd.name);
-  const to = await someone(ctx, toId, deps);
   const transfer: TransferPayload = {
     provisionedProductId: product.id,
     name: product.name,
     productName: product.productName ?? product.name,
     from: { userId: ctx.actor.userId, email: ctx.actor.email, name: ctx.actor.name },
-    to: { userId: to.userId, email: to.email, name: to.name, principal: principalOf(to, deps) },
+    to: { userId: reachOn(to, ctx.actor.platform), email: to.email, name: to.name, principal: principalOf(to, deps) },
   };
   return openRequest(
     {
@@ -160,9 +143,8 @@ async function restoreRequest(name: string, ctx: Ctx, deps: CoreDeps, jobs: Requ
   );
 }
 
-async function offboardRequest(user: string, ctx: Ctx, deps: CoreDeps, jobs: RequestJobs): Promise<Message> {
+async function offboardRequest(target: Person, ctx: Ctx, deps: CoreDeps, jobs: RequestJobs): Promise<Message> {
   await requireApprover(ctx.actor, deps, 'offboard people');
-  const target = await someone(ctx, await named(ctx, user, deps), deps);
   const owned = await productsOwnedBy(deps, target.email);
   return openRequest(
     {
@@ -174,7 +156,7 @@ async function offboardRequest(user: string, ctx: Ctx, deps: CoreDeps, jobs: Req
         { label: 'Owns', value: owned.length ? owned.map((p) => p.name).join(', ') : 'nothing' },
       ],
       impact: `${owned.length} product${owned.length === 1 ? '' : 's'} to transfer or terminate`,
-      payload: { kind: 'offboard', offboard: { user: { userId: target.userId, email: target.email, name: target.name } } },
+      payload: { kind: 'offboard', offboard: { user: { userId: reachOn(target, ctx.actor.platform), email: target.email, name: target.name } } },
     },
     ctx,
     deps,
@@ -490,13 +472,13 @@ async function offboardTransfer(
   id: string,
   request: ApprovalRequest & { payload: { kind: 'offboard' } },
   product: ProvisionedProduct,
-  to: Actor,
+  to: Person,
   ctx: Ctx,
   deps: CoreDeps,
 ): Promise<void> {
   const from = request.payload.offboard.user;
   await transferProduct(
-    { provisionedProductId: product.id, name: product.name, productName: product.productName ?? product.name, from, to: { userId: to.userId, email: to.email, name: to.name, principal: principalOf(to, deps) } },
+    { provisionedProductId: product.id, name: product.name, productName: product.productName ?? product.name, from, to: { userId: reachOn(to, ctx.actor.platform), email: to.email, name: to.name, principal: principalOf(to, deps) } },
     // Per request and product, not per form: a second submission for the same product repeats the same AWS calls.
     `${id}-${product.id}`,
     actorLabel(ctx.actor),
@@ -506,37 +488,37 @@ async function offboardTransfer(
   await deps.outbox.send({ key: `request:${id}:transfer:${product.id}`, threadOf: parentKey(id), to: approvalsChannel(deps, ctx), message: { text: `${ctx.actor.name} transferred ${product.name} to ${to.name}.`, tone: 'success' } });
 }
 
-async function offboardRecipient(request: ApprovalRequest & { payload: { kind: 'offboard' } }, values: Record<string, string | undefined>, ctx: Ctx, deps: CoreDeps): Promise<Actor> {
-  const to = await someone(ctx, mentionedUser(values.to ?? ''), deps);
+async function offboardRecipient(request: ApprovalRequest & { payload: { kind: 'offboard' } }, values: Record<string, string | undefined>, ctx: Ctx, deps: CoreDeps): Promise<Person> {
+  // The form's person input, as the platform gave it: the platform resolves it.
+  const to = await deps.people.find(ctx.actor.platform, values.to?.trim() || '');
   const from = request.payload.offboard.user;
-  if (to.userId === from.userId) throw new UserInputError(`That already belongs to ${from.name}; pick someone else.`);
+  if (to.email === from.email.toLowerCase()) throw new UserInputError(`That already belongs to ${from.name}; pick someone else.`);
   return to;
 }
 
 // ---------- IT verbs ----------
 
-async function audit(target: string | undefined, ctx: Ctx, deps: CoreDeps): Promise<Message> {
+async function audit(target: AuditTarget | undefined, ctx: Ctx, deps: CoreDeps): Promise<Message> {
   await requireApprover(ctx.actor, deps, 'read the audit trail');
-  let filter: ((e: { actor: string; target?: string }) => boolean) | undefined;
-  if (target) {
-    let user: string | undefined;
-    try {
-      // Product names never hold an @: with one, it names a person, and a wrong name is said so.
-      user = target.includes('@') ? await named(ctx, target, deps) : mentionedUser(target);
-    } catch (err) {
-      if (target.includes('@')) throw err;
-      user = undefined;
-    }
-    filter = user ? (e) => e.actor.endsWith(`:${user}`) : (e) => e.target === target || (e.target?.endsWith(`-${target}`) ?? false);
+  let filter: ((e: StoredAuditEntry) => boolean) | undefined;
+  if (target && 'person' in target) {
+    const { email, handles } = target.person;
+    // Entries carry the person's email where it was known; older ones only the handle they acted through.
+    const labels = new Set(handles.map((h) => `${h.platform}:${h.userId}`));
+    filter = (e) => e.actorEmail === email || labels.has(e.actor);
+  } else if (target) {
+    const name = target.product;
+    filter = (e) => e.target === name || (e.target?.endsWith(`-${name}`) ?? false);
   }
   const entries = await deps.audit.recent(20, filter);
-  if (entries.length === 0) return { text: target ? `No audit entries for ${target}.` : 'The audit trail is empty.', tone: 'info' };
+  const about = target && ('person' in target ? target.person.email : target.product);
+  if (entries.length === 0) return { text: about ? `No audit entries for ${about}.` : 'The audit trail is empty.', tone: 'info' };
   const fields: Field[] = entries.map((e) => ({ label: `${e.time.slice(0, 19).replace('T', ' ')} ${e.action}`, value: `${e.actor}${e.target ? ` → ${e.target}` : ''}: ${e.outcome}` }));
-  return { text: `The ${entries.length} most recent audit entries${target ? ` for ${target}` : ''}.`, title: 'Audit trail', fields, context: ['npm run audit:export -- --since <date> writes the full trail as JSON lines.'] };
+  return { text: `The ${entries.length} most recent audit entries${about ? ` for ${about}` : ''}.`, title: 'Audit trail', fields, context: ['npm run audit:export -- --since <date> writes the full trail as JSON lines.'] };
 }
 
 async function reload(ctx: Ctx, deps: CoreDeps): Promise<Message> {
-  if (deps.policy().roleOf(ctx.actor.userId) !== 'admin') throw new NotAuthorizedError('Only admins can reload the catalog policy.');
+  if (deps.policy().roleOf(ctx.actor) !== 'admin') throw new NotAuthorizedError('Only admins can reload the catalog policy.');
   try {
     await deps.reloadPolicy();
   } catch (err) {

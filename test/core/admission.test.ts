@@ -6,10 +6,10 @@ import { NotAuthorizedError, UserInputError } from '../../src/core/errors.js';
 import { parsePolicy } from '../../src/core/policy.js';
 import { sandboxProducts } from '../../src/sandbox/catalog.js';
 
-const policy = parsePolicy(readFileSync('manifests/catalog.yaml', 'utf8').replace('users: {}', 'users:\n  UGUEST: { role: guest }'));
+const policy = parsePolicy(readFileSync('manifests/catalog.yaml', 'utf8').replace('users: {}', 'users:\n  guest@synapse.org: { role: guest }'));
 const specs = sandboxProducts().find((p) => p.name === 'EC2 Linux')!.parameters;
-const researcher = { userId: 'UANY' };
-const guest = { userId: 'UGUEST' };
+const researcher = { email: 'any@synapse.org', handles: [{ platform: 'slack' as const, userId: 'UANY' }] };
+const guest = { email: 'guest@synapse.org', handles: [{ platform: 'slack' as const, userId: 'UGUEST' }] };
 const linux = (requested: Record<string, string>, current?: Record<string, string>) => ({
   productName: 'EC2 Linux',
   specs,

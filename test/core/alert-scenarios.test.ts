@@ -69,7 +69,7 @@ describe.each(backends)('alerts with their state %s', (_name, repositories) => {
   let deps: CoreDeps;
   let n = 0;
   const product: ProvisionedProduct = { id: PP, name: 'jdoe-box', status: 'AVAILABLE', productName: 'EC2 Linux', tags: { OwnerEmail: OWNER.email } };
-  const ctx: Ctx = { actor: { ...OWNER, username: 'jdoe', name: 'J Doe' }, requestId: 'req-1', reply: { platform: 'slack', kind: 'user', userId: OWNER.userId } };
+  const ctx: Ctx = { actor: { ...OWNER, username: 'jdoe', name: 'J Doe', handles: [{ platform: 'slack', userId: OWNER.userId }] }, requestId: 'req-1', reply: { platform: 'slack', kind: 'user', userId: OWNER.userId } };
 
   beforeEach(() => {
     now = Date.UTC(2026, 10, 23, 10);

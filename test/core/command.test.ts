@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand, tokenize } from '../../src/core/command.js';
+import { parseCommand, resolveCommand, tokenize } from '../../src/core/command.js';
+import type { Person } from '../../src/core/context.js';
 import { UserInputError } from '../../src/core/errors.js';
 
 describe('tokenize', () => {
@@ -53,5 +54,34 @@ describe('parseCommand', () => {
   ])('never quotes a word that may be a NoEcho value: %j', (text, message) => {
     expect(() => parseCommand(text)).toThrow(message);
     expect(() => parseCommand(text)).not.toThrow(/s3cret/);
+  });
+});
+
+describe('resolveCommand', () => {
+  const bob: Person = { email: 'bob@synapse.org', name: 'Bob', username: 'bob', handles: [{ platform: 'slack', userId: 'UBOB' }] };
+  /** The platform's look-up: knows bob by mention, @handle or email, refuses anything else. */
+  const find = async (text: string): Promise<Person> => {
+    if (['<@UBOB>', '@bob', 'bob@synapse.org', 'UBOB'].includes(text)) return bob;
+    throw new UserInputError(`"${text}" is not a user.`);
+  };
+
+  it('hands the core persons, not the words that named them', async () => {
+    expect(await resolveCommand(parseCommand('transfer box <@UBOB>'), find)).toEqual({ verb: 'transfer', name: 'box', to: bob });
+    expect(await resolveCommand(parseCommand('offboard bob@synapse.org'), find)).toEqual({ verb: 'offboard', user: bob });
+    expect(await resolveCommand(parseCommand('list'), find)).toEqual({ verb: 'list' });
+  });
+
+  it('refuses a command naming no one the platform knows', async () => {
+    await expect(resolveCommand(parseCommand('transfer box nobody'), find)).rejects.toThrow('"nobody" is not a user.');
+    await expect(resolveCommand(parseCommand('offboard @nobody'), find)).rejects.toThrow(UserInputError);
+  });
+
+  it('reads an audit target as a person when it holds an @ or the platform knows it, else as a product', async () => {
+    expect(await resolveCommand(parseCommand('audit @bob'), find)).toEqual({ verb: 'audit', target: { person: bob } });
+    expect(await resolveCommand(parseCommand('audit UBOB'), find)).toEqual({ verb: 'audit', target: { person: bob } });
+    expect(await resolveCommand(parseCommand('audit jdoe-box'), find)).toEqual({ verb: 'audit', target: { product: 'jdoe-box' } });
+    expect(await resolveCommand(parseCommand('audit'), find)).toEqual({ verb: 'audit' });
+    // A name with an @ is a person: a wrong one is said so, not searched for as a product.
+    await expect(resolveCommand(parseCommand('audit @nobody'), find)).rejects.toThrow('"@nobody" is not a user.');
   });
 });

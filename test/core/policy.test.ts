@@ -5,6 +5,13 @@ import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 
 const base = readFileSync('manifests/catalog.yaml', 'utf8');
 
+/** 1-based line and column of `needle` in `text`, as the error should point at it. */
+function lineCol(text: string, needle: string): string {
+  const at = text.indexOf(needle);
+  const before = text.slice(0, at).split('\n');
+  return `${before.length}:${before.at(-1)!.length + 1}`;
+}
+
 describe('catalog policy', () => {
   it('loads the shipped manifest', async () => {
     const p = await loadPolicy('manifests/catalog.yaml');
@@ -46,13 +53,6 @@ describe('catalog policy', () => {
     const broken = base.replace('roles: [admin, researcher, guest]', 'roles: [admin, wizard]');
     expect(() => parsePolicy(broken, 'c.yaml')).toThrow(/c.yaml:\d+:\d+: products.\d+.roles.1: /);
   });
-
-  /** 1-based line and column of `needle` in `text`, as the error should point at it. */
-  function lineCol(text: string, needle: string): string {
-    const at = text.indexOf(needle);
-    const before = text.slice(0, at).split('\n');
-    return `${before.length}:${before.at(-1)!.length + 1}`;
-  }
 
   it('points at a misspelt key on its own line', () => {
     const broken = base.replace('  expiryHours: 72', '  expiryHour: 72');
@@ -101,5 +101,121 @@ describe('catalog policy', () => {
     await warnUnknownParameters(misnamed, new SandboxCatalog(), (m) => void logged.push(m));
     expect(logged).toEqual([expect.stringContaining('EC2 Windows has no parameter VolumeSizeGb')]);
     expect(await warnUnknownParameters(parsePolicy(base, 'c.yaml'), new SandboxCatalog(), () => {})).toEqual([]);
+  });
+});
+
+describe('people named by email', () => {
+  const slack = (userId: string) => ({ platform: 'slack' as const, userId });
+  const person = (email: string, ...handles: { platform: 'slack' | 'teams'; userId: string }[]) => ({ email, username: email.split('@')[0]!, handles });
+  const emailKeyed = base
+    .replace('users: {}', 'users:\n  JDoe@Synapse.org: { role: admin, department: Genomics, project: p-1, principal: "arn:aws:iam::111122223333:role/SC/jdoe", slackId: U0JDOE }')
+    .replace('    # slackUserGroup: S0ITGROUP', '    slackUserGroup: S0ITGROUP')
+    .replace('  # teams:                    # and/or a Teams channel: each request is posted in every venue\n  #   team: <team id>\n  #   channel: 19:…@thread.tacv2', '  teams:\n    team: T-RESEARCH\n    channel: "19:approvals@thread.tacv2"');
+
+  it('keys users by email, whatever case the file or the platform uses', () => {
+    const p = parsePolicy(emailKeyed, 'c.yaml');
+    expect(p.warnings).toEqual([]);
+    expect(p.roleOf('jdoe@synapse.org')).toBe('admin');
+    expect(p.roleOf(person('JDOE@SYNAPSE.ORG', slack('UOTHER')))).toBe('admin');
+    expect(p.roleOf('someone@synapse.org')).toBe('researcher');
+    expect(p.tagsFor('jdoe@synapse.org')).toEqual({ Department: 'Genomics', Project: 'p-1' });
+    expect(p.tagsFor('someone@synapse.org')).toEqual({ Department: 'Research', Project: 'scicomp' });
+    expect(p.principalOf(person('jdoe@synapse.org'))).toBe('arn:aws:iam::111122223333:role/SC/jdoe');
+    // A handle alone is no one: only the slackId IT wrote says which email a Slack account is.
+    expect(p.roleOf(person('u0jdoe@synapse.org', slack('U0JDOE')))).toBe('researcher');
+    expect(p.emailOf(slack('U0JDOE'))).toBe('jdoe@synapse.org');
+    expect(p.emailOf({ platform: 'teams', userId: 'U0JDOE' })).toBeUndefined();
+  });
+
+  it('finds approvers by email or by a group of the platform they act on', () => {
+    const p = parsePolicy(emailKeyed, 'c.yaml');
+    expect(p.isApprover('IT-Admin1@synapse.org')).toBe(true);
+    expect(p.isApprover(person('jdoe@synapse.org', slack('U0JDOE')))).toBe(false);
+    expect(p.isApprover(person('jdoe@synapse.org', slack('U0JDOE')), { slack: ['U0JDOE'] })).toBe(true);
+    // Membership counts on the platform the person acts through, not on another.
+    expect(p.isApprover(person('jdoe@synapse.org', slack('U0JDOE')), { teams: ['U0JDOE'] })).toBe(false);
+    expect(p.approverGroups()).toEqual([{ platform: 'slack', group: 'S0ITGROUP' }]);
+  });
+
+  it('lists every approvals venue', () => {
+    expect(parsePolicy(base, 'c.yaml').approvalVenues()).toEqual([{ platform: 'slack', kind: 'channel', channel: 'C0APPROVALS' }]);
+    expect(parsePolicy(emailKeyed, 'c.yaml').approvalVenues()).toEqual([
+      { platform: 'slack', kind: 'channel', channel: 'C0APPROVALS' },
+      { platform: 'teams', kind: 'channel', channel: '19:approvals@thread.tacv2', team: 'T-RESEARCH' },
+    ]);
+    const teamsOnly = emailKeyed.replace('  slack:\n    channel: C0APPROVALS      # Slack channel id of #sageit-approvals\n', '');
+    expect(parsePolicy(teamsOnly, 'c.yaml').approvalVenues().map((v) => v.platform)).toEqual(['teams']);
+    expect(parsePolicy(base, 'c.yaml').doc.approvals.maxOpenPerUser).toBe(10);
+  });
+
+  it('refuses what names no one, or names someone twice, pointing at the line', () => {
+    const cases: [string, string, RegExp][] = [
+      [base.replace('users: {}', 'users:\n  jdoe: { role: admin }'), 'jdoe:', /users\.jdoe: key each user by their email/],
+      [base.replace('users: {}', 'users:\n  jdoe@: { role: admin }'), 'jdoe@:', /users\.jdoe@: not an email address/],
+      [base.replace('users: {}', 'users:\n  jdoe@synapse.org: { email: jdoe@synapse.org }'), 'email: jdoe', /users\.jdoe@synapse\.org\.email: the key is this person's email already/],
+      [base.replace('users: {}', 'users:\n  jdoe@synapse.org: { role: admin }\n  JDOE@synapse.org: { role: guest }'), 'JDOE@', /users\.JDOE@synapse\.org: jdoe@synapse\.org is listed twice \(also as users\.jdoe@synapse\.org\)/],
+      [base.replace('users: {}', 'users:\n  jdoe@synapse.org: { role: admin }\n  U0JDOE: { email: jdoe@synapse.org }'), 'U0JDOE:', /users\.U0JDOE: jdoe@synapse\.org is listed twice/],
+      [base.replace('users: {}', 'users:\n  a@synapse.org: { slackId: U1 }\n  b@synapse.org: { slackId: U1 }'), 'b@synapse', /users\.b@synapse\.org: the Slack user U1 is listed twice/],
+      [base.replace('users: {}', 'users:\n  a@synapse.org: { slackId: jdoe }'), 'jdoe }', /users\.a@synapse\.org\.slackId: a Slack user id/],
+      [base.replace('emails: [it-admin1@synapse.org, it-admin2@synapse.org]', 'emails: [it-admin1]'), 'it-admin1]', /approvals\.approvers\.emails\.0: an email address/],
+    ];
+    for (const [text, at, message] of cases) {
+      expect(() => parsePolicy(text, 'c.yaml'), at).toThrow(message);
+      expect(() => parsePolicy(text, 'c.yaml'), at).toThrow(new RegExp(`^c\\.yaml:${lineCol(text, at)}: `));
+    }
+    const noVenue = base.replace('  slack:\n    channel: C0APPROVALS      # Slack channel id of #sageit-approvals\n', '');
+    expect(() => parsePolicy(noVenue, 'c.yaml')).toThrow(/approvals: say where requests are posted: slack: \{ channel: C… \} and\/or teams/);
+    const noApprover = base.replace('  approvers:\n    emails: [it-admin1@synapse.org, it-admin2@synapse.org]\n', '  approvers: {}\n');
+    expect(() => parsePolicy(noApprover, 'c.yaml')).toThrow(/approvals\.approvers: name the approvers/);
+  });
+});
+
+describe('a policy that names people by Slack id (the layout before email)', () => {
+  const legacy = base
+    .replace(
+      /approvals:\n {2}approvers:\n[^]*?\n {2}expiryHours: 72\n/,
+      'approvals:\n  channel: C0OLD\n  approvers:\n    users: [U0ITADMIN1, U0ITADMIN2]\n  expiryHours: 72\n',
+    )
+    .replace('  # emailDomain: synapse.org', '  emailDomain: synapse.org')
+    .replace('users: {}', 'users:\n  U123: { role: admin, email: jdoe@synapse.org, department: Genomics }\n  W456: { role: guest, username: guest1 }\n  U789: { role: admin }');
+
+  it('still loads, keyed by email where it can be, and warns once per legacy line with file:line', () => {
+    const p = parsePolicy(legacy, 'manifests/catalog.yaml');
+    expect(p.warnings).toEqual([
+      `manifests/catalog.yaml:${lineCol(legacy, 'channel: C0OLD')}: approvals.channel: moved: write approvals.slack.channel: C0OLD — the old key stops working in the next release`,
+      `manifests/catalog.yaml:${lineCol(legacy, 'users: [U0ITADMIN1')}: approvals.approvers.users: lists Slack user ids; list the approvers' emails under approvals.approvers.emails — Slack ids stop working in the next release`,
+      `manifests/catalog.yaml:${lineCol(legacy, 'U123:')}: users.U123: keyed by a Slack user id; key it by email (jdoe@synapse.org) — Slack ids stop working in the next release`,
+      `manifests/catalog.yaml:${lineCol(legacy, 'W456:')}: users.W456: keyed by a Slack user id; key it by email (guest1@synapse.org) — Slack ids stop working in the next release`,
+      `manifests/catalog.yaml:${lineCol(legacy, 'U789:')}: users.U789: keyed by a Slack user id; key it by email (the person's email) — Slack ids stop working in the next release`,
+    ]);
+    expect(lineCol(legacy, 'U123:')).toMatch(/^\d+:3$/);
+    expect(p.approvalVenues()).toEqual([{ platform: 'slack', kind: 'channel', channel: 'C0OLD' }]);
+    // An entry with an email is that person's, whichever handle they act through; its id still maps to the email.
+    expect(p.roleOf('jdoe@synapse.org')).toBe('admin');
+    expect(p.tagsFor('jdoe@synapse.org').Department).toBe('Genomics');
+    expect(p.emailOf({ platform: 'slack', userId: 'U123' })).toBe('jdoe@synapse.org');
+    expect(p.emailOf({ platform: 'slack', userId: 'W456' })).toBe('guest1@synapse.org');
+    expect(p.roleOf('guest1@synapse.org')).toBe('guest');
+    // Without one, it applies to whoever acts through that Slack id, and to no one else.
+    expect(p.roleOf({ email: 'boss@synapse.org', handles: [{ platform: 'slack', userId: 'U789' }] })).toBe('admin');
+    expect(p.roleOf({ email: 'boss@synapse.org', handles: [{ platform: 'teams', userId: 'U789' }] })).toBe('researcher');
+    expect(p.roleOf('boss@synapse.org')).toBe('researcher');
+    expect(p.isApprover({ email: 'it@synapse.org', handles: [{ platform: 'slack', userId: 'U0ITADMIN1' }] })).toBe(true);
+    expect(p.isApprover({ email: 'it@synapse.org', handles: [{ platform: 'slack', userId: 'U0OTHER' }] })).toBe(false);
+  });
+
+  it('reads the old userGroup as slackUserGroup, with a warning', () => {
+    const p = parsePolicy(legacy.replace('users: [U0ITADMIN1, U0ITADMIN2]', 'userGroup: S0IT'), 'c.yaml');
+    expect(p.approverGroups()).toEqual([{ platform: 'slack', group: 'S0IT' }]);
+    expect(p.warnings).toContain(`c.yaml:${lineCol(legacy.replace('users: [U0ITADMIN1, U0ITADMIN2]', 'userGroup: S0IT'), 'userGroup:')}: approvals.approvers.userGroup: renamed: write slackUserGroup — the old key stops working in the next release`);
+  });
+
+  it('refuses a channel said twice', () => {
+    const both = base.replace('  expiryHours: 72', '  channel: C0OLD\n  expiryHours: 72');
+    expect(() => parsePolicy(both, 'c.yaml')).toThrow(`c.yaml:${lineCol(both, 'channel: C0OLD')}: approvals.channel: approvals.slack.channel names the Slack channel already; drop channel`);
+  });
+
+  it('loads the shipped manifest without a warning', async () => {
+    expect((await loadPolicy('manifests/catalog.yaml')).warnings).toEqual([]);
   });
 });

@@ -461,7 +461,7 @@ describe('a limit on open requests', () => {
 
   it('is kept when requests are filed at the very same moment', async () => {
     const requester = { platform: 'slack' as const, userId: 'UERIN', email: 'uerin@synapse.org', name: 'uerin' };
-    const actor = { ...requester, username: 'uerin' };
+    const actor = { ...requester, username: 'uerin', handles: [{ platform: 'slack' as const, userId: requester.userId }] };
     const results = await Promise.allSettled(
       Array.from({ length: 10 }, (_, i) =>
         openRequest(

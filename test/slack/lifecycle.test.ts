@@ -1,8 +1,7 @@
 // A researcher's whole day through Slack's own door: signed slash commands and clicks in, recorded Web API calls out.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UpstreamError } from '../../src/core/errors.js';
-import { launchOptionsKey } from '../../src/core/catalog-cache.js';
-import type { CatalogPort, LaunchOptions } from '../../src/core/ports.js';
+import type { CatalogPort } from '../../src/core/ports.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness, SIGNING_SECRET } from '../support/harness.js';
 import { sign, slashCommandBody } from '../support/signed.js';
@@ -249,10 +248,10 @@ describe('the launch form, picked and submitted', () => {
     // An AMI list longer than a static select can hold, put where the form reads launch options from.
     const nb = (await sandbox.listProducts()).find((p) => p.name === 'EC2 Notebook')!;
     const version = nb.versions.filter((v) => v.active).at(-1)!;
-    const key = launchOptionsKey(h.app.deps, nb.id, version.id);
-    const options = (await h.app.store.getJson<LaunchOptions>(key)) ?? (await sandbox.launchOptions(nb.id, version.id));
+    const id = { productId: nb.id, versionId: version.id };
+    const options = (await h.app.deps.catalogCache.launchOptions(id)) ?? (await sandbox.launchOptions(nb.id, version.id));
     const amis = Array.from({ length: 150 }, (_, i) => `ami-${String(i).padStart(4, '0')}`);
-    await h.app.store.setJson(key, { ...options, parameters: [...options.parameters, { key: 'NotebookAmi', type: 'String', allowedValues: amis, defaultValue: 'ami-0042' }] });
+    await h.app.deps.catalogCache.saveLaunchOptions(id, { ...options, parameters: [...options.parameters, { key: 'NotebookAmi', type: 'String', allowedValues: amis, defaultValue: 'ami-0042' }] }, 10 * 60_000);
     const before = h.slack.of('views.update').length;
     await h.interaction(viewPayload('block_actions', { product: { product: { type: 'static_select', selected_option: { value: 'EC2 Notebook' } } } }));
     const update = await eventually(() => h.slack.of('views.update').slice(before).find((c) => JSON.stringify(c.body).includes('NotebookAmi')), 'form with the AMI list');
@@ -275,7 +274,8 @@ describe('the launch form, picked and submitted', () => {
       expect(listOptions).not.toHaveBeenCalled();
     } finally {
       listOptions.mockRestore();
-      await h.app.store.del(key);
+      // The options as they were: later tests see no AMI list.
+      await h.app.deps.catalogCache.saveLaunchOptions(id, options, 10 * 60_000);
     }
   });
 

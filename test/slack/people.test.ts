@@ -41,7 +41,7 @@ beforeAll(async () => {
   // emailDomain is set, as the shipped policy suggests: it must still never apply to a handle.
   const text = policyText()
     .replace('  principalTemplate:', '  emailDomain: synapse.org\n  principalTemplate:')
-    .replace('users:\n  UIT1: { role: admin }', `users:\n  UIT1: { role: admin }\n  ${MAPPED}: { username: mapped }`);
+    .replace('users:\n  uit1@synapse.org: { role: admin }', `users:\n  uit1@synapse.org: { role: admin }\n  ${MAPPED}: { username: mapped }`);
   h = await Harness.start({ catalog: sandbox, policy: parsePolicy(text, 'test-catalog.yaml') });
   // More than one users.list page before the people the tests name.
   for (let i = 0; i < 230; i++) h.slack.users[`UFILL${i}`] = { name: `filler${i}`, email: `filler${i}@synapse.org` };
@@ -107,7 +107,7 @@ describe('identity comes from a verified email only', () => {
   });
 
   it('refuses a policy whose username mapping has no emailDomain to complete it', () => {
-    const text = policyText().replace('users:\n  UIT1: { role: admin }', 'users:\n  UIT1: { role: admin }\n  UX: { username: x }');
+    const text = policyText().replace('users:\n  uit1@synapse.org: { role: admin }', 'users:\n  uit1@synapse.org: { role: admin }\n  UX: { username: x }');
     expect(() => parsePolicy(text, 'p.yaml')).toThrow(PolicyError);
     expect(() => parsePolicy(text, 'p.yaml')).toThrow(/users\.UX\.username: needs defaults\.emailDomain/);
   });

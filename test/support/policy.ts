@@ -2,17 +2,19 @@
 import { readFileSync } from 'node:fs';
 import { parsePolicy, type Policy } from '../../src/core/policy.js';
 
+/** Slack user ids of the approvers; the recording Slack API gives an unlisted user the email <id>@synapse.org. */
 export const APPROVERS = ['UIT1', 'UIT2'];
+export const APPROVER_EMAILS = APPROVERS.map((id) => `${id.toLowerCase()}@synapse.org`);
 export const APPROVALS_CHANNEL = 'CAPPROVE';
 
-/** `userGroup` names the approvers by a Slack user group id instead of a list of users. */
+/** `userGroup` names the approvers by a Slack user group id instead of by email. */
 export function policyText(expiryHours = 72, o: { userGroup?: string } = {}): string {
   return readFileSync('manifests/catalog.yaml', 'utf8')
     .replace('channel: C0APPROVALS', `channel: ${APPROVALS_CHANNEL}`)
-    .replace('users: [U0ITADMIN1, U0ITADMIN2]', o.userGroup ? `userGroup: ${o.userGroup}` : `users: [${APPROVERS.join(', ')}]`)
+    .replace('emails: [it-admin1@synapse.org, it-admin2@synapse.org]', o.userGroup ? `slackUserGroup: ${o.userGroup}` : `emails: [${APPROVER_EMAILS.join(', ')}]`)
     .replace('expiryHours: 72', `expiryHours: ${expiryHours}`)
     .replace('  # emailDomain: synapse.org', '  principalTemplate: "arn:aws:iam::111122223333:role/SC-Endusers/{email}"')
-    .replace('users: {}', `users:\n  ${APPROVERS[0]}: { role: admin }`);
+    .replace('users: {}', `users:\n  ${APPROVER_EMAILS[0]}: { role: admin }`);
 }
 
 export function testPolicy(expiryHours = 72, o: { userGroup?: string } = {}): Policy {

@@ -1,4 +1,4 @@
-// A Map whose entries may expire, by an injected clock: in-memory state with the TTLs its Redis twin gives keys.
+// A Map whose entries may expire, by an injected clock, holding copies: in-memory state with the TTLs its Redis twin gives keys.
 import type { Clock } from '../../core/ports.js';
 
 export class ExpiringMap<V> {
@@ -13,7 +13,7 @@ export class ExpiringMap<V> {
       this.entries.delete(key);
       return undefined;
     }
-    return e.value;
+    return structuredClone(e.value);
   }
 
   has(key: string): boolean {
@@ -22,7 +22,8 @@ export class ExpiringMap<V> {
 
   /** Without `ttlMs` the entry lasts until deleted. */
   set(key: string, value: V, ttlMs?: number): void {
-    this.entries.set(key, ttlMs === undefined ? { value } : { value, expiresAt: this.clock.now() + ttlMs });
+    const copy = structuredClone(value);
+    this.entries.set(key, ttlMs === undefined || ttlMs === Infinity ? { value: copy } : { value: copy, expiresAt: this.clock.now() + ttlMs });
   }
 
   delete(key: string): void {

@@ -1,0 +1,21 @@
+// The actor cache in one process's memory, for core scenarios and the console.
+import type { Handle, Person } from '../../core/context.js';
+import type { Clock } from '../../core/ports.js';
+import type { ActorRepository } from '../../core/repositories/actors.js';
+import { ExpiringMap } from './expiring-map.js';
+
+export class MemoryActors implements ActorRepository {
+  private readonly people: ExpiringMap<Person>;
+
+  constructor(clock: Clock) {
+    this.people = new ExpiringMap(clock);
+  }
+
+  async get(h: Handle): Promise<Person | undefined> {
+    return this.people.get(`${h.platform}:${h.userId}`);
+  }
+
+  async save(h: Handle, person: Person, ttlMs: number): Promise<void> {
+    this.people.set(`${h.platform}:${h.userId}`, person, ttlMs);
+  }
+}
