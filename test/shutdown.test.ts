@@ -148,7 +148,12 @@ async function startMain(env: Record<string, string>, args: string[] = []) {
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const health = () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
-  await eventually(async () => (await health()) === 200, 'scicomp listening', 20_000);
+  let gone = false;
+  void exited.then(() => (gone = true));
+  await eventually(async () => {
+    if (gone) throw new Error(`scicomp exited before listening: ${out.slice(0, 500)}`);
+    return (await health()) === 200;
+  }, 'scicomp listening', 20_000);
   return { child, exited, health, output: () => out, url: `http://127.0.0.1:${port}` };
 }
 
@@ -162,7 +167,8 @@ describe('the process (src/main.ts)', () => {
   });
 
   it('a worker process (--role=worker) serves its own /metrics and /healthz, and nothing else', async () => {
-    const p = await startMain({}, ['--role=worker']);
+    // Split roles share sealed values, so they need the one data key every process holds.
+    const p = await startMain({ SCICOMP_DATA_KEY: Buffer.alloc(32, 5).toString('base64') }, ['--role=worker']);
     try {
       const metrics = await fetch(`${p.url}/metrics`);
       expect(metrics.status).toBe(200);
