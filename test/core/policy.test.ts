@@ -145,7 +145,7 @@ describe('people named by email', () => {
     ]);
     const teamsOnly = emailKeyed.replace('  slack:\n    channel: C0APPROVALS      # Slack channel id of #sageit-approvals\n', '');
     expect(parsePolicy(teamsOnly, 'c.yaml').approvalVenues().map((v) => v.platform)).toEqual(['teams']);
-    expect(parsePolicy(base, 'c.yaml').doc.approvals.maxOpenPerUser).toBe(10);
+    expect(parsePolicy(base, 'c.yaml').doc.approvals.maxOpenPerUser).toBe(5);
   });
 
   it('refuses what names no one, or names someone twice, pointing at the line', () => {
