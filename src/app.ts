@@ -9,17 +9,20 @@ import * as deliverMessage from '../jobs/deliver-message.js';
 import * as expireRequest from '../jobs/expire-request.js';
 import * as postFeed from '../jobs/post-feed.js';
 import * as processSns from '../jobs/process-sns.js';
+import * as reconcileInventory from '../jobs/reconcile-inventory.js';
 import { Inbox, InboxPump } from '../jobs/inbox.js';
 import { Queues, redisConnection } from '../jobs/queues.js';
 import * as runCommand from '../jobs/run-command.js';
 import * as watchProvision from '../jobs/watch-provision.js';
 import { RedisAudit } from './adapters/redis/audit.js';
+import { RedisInventory } from './adapters/redis/inventory.js';
 import { Store } from './adapters/redis/store.js';
 import { createSlackApp } from './adapters/slack/app.js';
 import { optionListKey, SlackChat } from './adapters/slack/chat.js';
 import { LOG_REDACT, type Config } from './config.js';
 import { Bot, type Extensions } from './core/bot.js';
 import type { CoreDeps, Feed, People } from './core/context.js';
+import type { Inventory } from './core/inventory.js';
 import { resolveActor } from './core/directory.js';
 import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
@@ -48,6 +51,8 @@ export interface Overrides {
   chats?: Partial<Record<Platform, ChatPort>>;
   feed?: Feed;
   extensions?: Extensions;
+  /** Where the provisioned products are kept (default: Redis). */
+  inventory?: Inventory;
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
@@ -66,6 +71,8 @@ export class Scicomp {
   readonly deps: CoreDeps;
   private policyNow: Policy;
   private workers: Worker[] = [];
+  /** Settles once the inventory's reconcile is scheduled (startWorkers). */
+  inventoryScheduled: Promise<void> = Promise.resolve();
   private subscriber?: Redis;
   private server?: Server;
   private slack?: ReturnType<typeof createSlackApp>;
@@ -91,6 +98,8 @@ export class Scicomp {
     this.chats = { slack: this.slackChat, ...o.chats };
     this.deps = {
       catalog: o.catalog,
+      inventory: o.inventory ?? new RedisInventory(this.store),
+      inventoryPacing: { pagesPerSecond: config.INVENTORY_PAGES_PER_SECOND },
       store: this.store,
       outbox: this.queues.outbox,
       watcher: this.queues.watcher,
@@ -283,6 +292,7 @@ export class Scicomp {
           job,
           {
             catalog: this.deps.catalog,
+            inventory: this.deps.inventory,
             outbox: this.deps.outbox,
             feed: this.deps.feed,
             store: this.store,
@@ -309,6 +319,11 @@ export class Scicomp {
     make<processSns.Payload>(processSns.name, (job) => processSns.process(job, this.deps, delivery), 32);
     make<processSns.BatchPayload>(processSns.batchName, (job) => processSns.processBatch(job, this.deps, delivery, (m) => this.queues.snsRetryAlone(m)), 16);
     make<postFeed.Payload>(postFeed.name, (job) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, log: this.log }), 4);
+    // One at a time: a reconcile is long and paced; BullMQ renews its lock while it pages.
+    make<reconcileInventory.Payload>(reconcileInventory.name, (job) => reconcileInventory.process(job, this.deps), 1);
+    this.inventoryScheduled = reconcileInventory.schedule(this.queues.reconcile, c.INVENTORY_RECONCILE_MS).catch((err: Error) => {
+      this.log.error({ err: err.message }, 'could not schedule the inventory reconcile');
+    });
   }
 
   async stopWorkers(): Promise<void> {

@@ -6,7 +6,8 @@ import { NotAuthorizedError, UserInputError } from './errors.js';
 import { awsToken, newRequestId } from './ids.js';
 import { actorLabel } from './launch.js';
 import type { Field, Message } from './message.js';
-import { ownProduct, productsOwnedBy } from './ownership.js';
+import { markChanging } from './inventory.js';
+import { ownProduct, ownProductFresh, productsOwnedBy } from './ownership.js';
 import type { ProductKind, ProvisionedProduct, RecordOutput } from './ports.js';
 import { maskSecrets, noEchoKeys, validateParameters } from './products.js';
 import { openJson, sealJson, type Sealed } from './sealed.js';
@@ -122,7 +123,7 @@ async function askToConfirm(c: Omit<Confirmation, 'id'>, text: string, body: str
 }
 
 export async function update(name: string, params: Record<string, string>, ctx: Ctx, deps: CoreDeps): Promise<Message> {
-  const p = await ownProduct(deps, ctx.actor, name);
+  const p = await ownProductFresh(deps, ctx.actor, name);
   if (!p.productId || !p.versionId) throw new UserInputError(`${p.name} has no product version on record; ask IT.`);
   if (p.status === 'UNDER_CHANGE') throw new UserInputError(`${p.name} is already changing; wait for it to finish.`);
   const productName = p.productName ?? p.name;
@@ -162,7 +163,7 @@ export async function update(name: string, params: Record<string, string>, ctx: 
 }
 
 export async function terminate(name: string, ctx: Ctx, deps: CoreDeps): Promise<Message> {
-  const p = await ownProduct(deps, ctx.actor, name);
+  const p = await ownProductFresh(deps, ctx.actor, name);
   const kind = kindOf(p, deps);
   const body =
     kind === 'bucket'
@@ -218,6 +219,7 @@ export async function decideConfirmation(id: string, confirmed: boolean, ctx: Ct
       token,
     }));
   }
+  await markChanging(deps, c.provisionedProductId, recordId);
   await deps.audit.append({
     actor: actorLabel(ctx.actor),
     action: `aws.${c.action}`,

@@ -1,7 +1,10 @@
-// Which provisioned products belong to whom: the OwnerEmail tag is the source of truth.
+// Which provisioned products belong to whom: the OwnerEmail tag is the source of truth, read from the inventory.
 import type { Actor, CoreDeps } from './context.js';
 import { NotAuthorizedError, NotFoundError } from './errors.js';
+import { refreshProduct, warmInventory } from './inventory.js';
 import type { ProvisionedProduct } from './ports.js';
+
+type Deps = Pick<CoreDeps, 'catalog' | 'inventory' | 'clock' | 'inventoryPacing'>;
 
 export function ownerOf(p: ProvisionedProduct): string | undefined {
   return p.tags.OwnerEmail?.toLowerCase();
@@ -11,18 +14,37 @@ export function isOwner(p: ProvisionedProduct, email: string): boolean {
   return ownerOf(p) === email.toLowerCase();
 }
 
-export async function productsOwnedBy(deps: Pick<CoreDeps, 'catalog'>, email: string): Promise<ProvisionedProduct[]> {
-  const all = await deps.catalog.searchProvisioned();
-  return all.filter((p) => isOwner(p, email)).sort((a, b) => a.name.localeCompare(b.name));
+export async function productsOwnedBy(deps: Deps, email: string): Promise<ProvisionedProduct[]> {
+  await warmInventory(deps);
+  return (await deps.inventory.byOwner(email)).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** One product by its id, from the inventory. */
+export async function productById(deps: Deps, id: string): Promise<ProvisionedProduct | undefined> {
+  await warmInventory(deps);
+  return deps.inventory.byId(id);
+}
+
+function notYours(p: ProvisionedProduct): NotAuthorizedError {
+  return new NotAuthorizedError(`${p.name} belongs to someone else; you can act only on your own products.`);
 }
 
 /** Finds a product by its full name or the name without the owner's prefix; refuses another user's product. */
-export async function ownProduct(deps: Pick<CoreDeps, 'catalog'>, actor: Actor, name: string): Promise<ProvisionedProduct> {
-  const all = await deps.catalog.searchProvisioned();
-  const wanted = [name, `${actor.username}-${name}`].map((n) => n.toLowerCase());
-  const matches = all.filter((p) => wanted.includes(p.name.toLowerCase()));
+export async function ownProduct(deps: Deps, actor: Actor, name: string): Promise<ProvisionedProduct> {
+  await warmInventory(deps);
+  const wanted = [...new Set([name, `${actor.username}-${name}`].map((n) => n.toLowerCase()))];
+  const matches = (await Promise.all(wanted.map((n) => deps.inventory.byName(n)))).flat();
   const mine = matches.find((p) => isOwner(p, actor.email));
   if (mine) return mine;
-  if (matches.length > 0) throw new NotAuthorizedError(`${matches[0]!.name} belongs to someone else; you can act only on your own products.`);
+  if (matches.length > 0) throw notYours(matches[0]!);
   throw new NotFoundError(`You have no product called "${name}". See /scicomp list.`);
+}
+
+/** `ownProduct`, then that one product re-read from Service Catalog: for changing it, not only showing it. */
+export async function ownProductFresh(deps: Deps, actor: Actor, name: string): Promise<ProvisionedProduct> {
+  const known = await ownProduct(deps, actor, name);
+  const fresh = await refreshProduct(deps, known.id);
+  if (!fresh) throw new NotFoundError(`${known.name} no longer exists. See /scicomp list.`);
+  if (!isOwner(fresh, actor.email)) throw notYours(fresh);
+  return fresh;
 }
