@@ -80,20 +80,12 @@ export async function reconcileInventory(deps: InventoryDeps): Promise<ReplaceOu
   return deps.inventory.replaceAll(snapshot, mark, deps.clock.now());
 }
 
-const warming = new WeakMap<Inventory, Promise<void>>();
-
 /**
  * Before the first snapshot the inventory knows nothing, and "you have no products" would be a lie: the first reader
- * takes the snapshot (or waits for the replica taking it). One per process at a time.
+ * takes the snapshot, and every other reader, on any replica, waits for it (the snapshot's lease lets one scan).
  */
 export async function warmInventory(deps: InventoryDeps): Promise<void> {
-  if ((await deps.inventory.syncedAt()) !== undefined) return;
-  let pending = warming.get(deps.inventory);
-  if (!pending) {
-    pending = coldStart(deps).finally(() => warming.delete(deps.inventory));
-    warming.set(deps.inventory, pending);
-  }
-  await pending;
+  if ((await deps.inventory.syncedAt()) === undefined) await coldStart(deps);
 }
 
 async function coldStart(deps: InventoryDeps): Promise<void> {
