@@ -32,10 +32,12 @@ function notYours(p: ProvisionedProduct): NotAuthorizedError {
 /** Finds a product by its full name or the name without the owner's prefix; refuses another user's product. */
 export async function ownProduct(deps: Deps, actor: Actor, name: string): Promise<ProvisionedProduct> {
   await warmInventory(deps);
-  const wanted = [...new Set([name, `${actor.username}-${name}`].map((n) => n.toLowerCase()))];
-  const matches = (await Promise.all(wanted.map((n) => deps.inventory.byName(n)))).flat();
-  const mine = matches.find((p) => isOwner(p, actor.email));
-  if (mine) return mine;
+  const matches: ProvisionedProduct[] = [];
+  for (const wanted of new Set([name, `${actor.username}-${name}`].map((n) => n.toLowerCase()))) {
+    matches.push(...(await deps.inventory.byName(wanted)));
+    const mine = matches.find((p) => isOwner(p, actor.email));
+    if (mine) return mine;
+  }
   if (matches.length > 0) throw notYours(matches[0]!);
   throw new NotFoundError(`You have no product called "${name}". See /scicomp list.`);
 }
