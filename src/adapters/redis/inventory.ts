@@ -1,4 +1,5 @@
 // The inventory in Redis, shared by every replica: products by id, owner and name, replaced by snapshots in one step.
+import { createHash } from 'node:crypto';
 import type { Inventory, ReplaceOutcome } from '../../core/inventory.js';
 import { ownerOf } from '../../core/ownership.js';
 import type { ProvisionedProduct } from '../../core/ports.js';
@@ -75,10 +76,11 @@ if redis.call('GET', ARGV[1] .. ':lease') == ARGV[2] then redis.call('DEL', ARGV
 return 1`;
 
 /**
- * ARGV: base, mark, at, then id, owner, name, json for each product of the snapshot. A per-key diff in one script: readers
- * see the inventory before or after, never half of it. Ids the bot wrote after `mark` keep the bot's newer view.
+ * ARGV: base, mark, at, n, then id, owner, name, json for each of n products to write, then the ids to drop: the
+ * difference between a snapshot and what was stored, applied in one step, so readers see the inventory before or after,
+ * never half of it. Ids the bot wrote after `mark` keep the bot's newer view.
  */
-const REPLACE = `${INDEX}
+const APPLY = `${INDEX}
 local mark = tonumber(ARGV[2])
 local lease = redis.call('GET', base .. ':lease')
 if lease == ARGV[2] then redis.call('DEL', base .. ':lease') end
@@ -87,28 +89,20 @@ if applied > mark then return {0, 0, 0, 0, 0, redis.call('HLEN', base .. ':produ
 local function newer(id)
   return tonumber(redis.call('HGET', base .. ':touched', id) or '0') > mark
 end
-local seen = {}
 local added, updated, removed, kept = 0, 0, 0, 0
-for i = 4, #ARGV, 4 do
-  local id, owner, name, json = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  seen[id] = true
+local last = 4 + 4 * tonumber(ARGV[4])
+for i = 5, last, 4 do
+  local id = ARGV[i]
   if newer(id) then
     kept = kept + 1
   else
-    local current = redis.call('HGET', base .. ':products', id)
-    if not current then
-      added = added + 1
-      put(id, owner, name, json)
-    elseif current ~= json then
-      updated = updated + 1
-      put(id, owner, name, json)
-    end
+    if redis.call('HEXISTS', base .. ':products', id) == 1 then updated = updated + 1 else added = added + 1 end
+    put(id, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
   end
 end
-for _, id in ipairs(redis.call('HKEYS', base .. ':products')) do
-  if not seen[id] then
-    if newer(id) then kept = kept + 1 else drop(id); removed = removed + 1 end
-  end
+for i = last + 1, #ARGV do
+  local id = ARGV[i]
+  if newer(id) then kept = kept + 1 elseif redis.call('HEXISTS', base .. ':products', id) == 1 then drop(id); removed = removed + 1 end
 end
 local touched = redis.call('HGETALL', base .. ':touched')
 for i = 1, #touched, 2 do
@@ -116,6 +110,8 @@ for i = 1, #touched, 2 do
 end
 redis.call('HSET', base .. ':synced', 'mark', mark, 'at', ARGV[3])
 return {1, added, updated, removed, kept, redis.call('HLEN', base .. ':products')}`;
+
+const SHAS = new Map<string, string>();
 
 function entry(p: ProvisionedProduct): [string, string, string, string] {
   return [p.id, ownerOf(p) ?? '', p.name.toLowerCase(), JSON.stringify(p)];
@@ -167,9 +163,34 @@ export class RedisInventory implements Inventory {
     await this.store.script(ABANDON, [], [this.base, mark]);
   }
 
+  /**
+   * Only the difference goes to Redis: what the snapshot changed since the stored copy was read (after `mark`, so an id
+   * the script does not skip as newer has not changed since). A steady account costs Redis next to nothing.
+   */
   async replaceAll(snapshot: ProvisionedProduct[], mark: number, at: number): Promise<ReplaceOutcome> {
-    const [applied, added, updated, removed, kept, total] = await this.store.script<number[]>(REPLACE, [], [this.base, mark, at, ...snapshot.flatMap(entry)]);
+    const stored = await this.store.redis.hgetall(`${this.base}:products`);
+    const writes: string[] = [];
+    const seen = new Set<string>();
+    for (const p of snapshot) {
+      seen.add(p.id);
+      const e = entry(p);
+      if (stored[p.id] !== e[3]) writes.push(...e);
+    }
+    const drops = Object.keys(stored).filter((id) => !seen.has(id));
+    const [applied, added, updated, removed, kept, total] = await this.run<number[]>(APPLY, [this.base, String(mark), String(at), String(writes.length / 4), ...writes, ...drops]);
     return { applied: applied === 1, added: added!, updated: updated!, removed: removed!, kept: kept!, total: total! };
+  }
+
+  /** A script whose arguments may number in the tens of thousands: passed as one array, never spread onto the stack. */
+  private async run<T>(lua: string, args: string[]): Promise<T> {
+    let sha = SHAS.get(lua);
+    if (!sha) SHAS.set(lua, (sha = createHash('sha1').update(lua).digest('hex')));
+    try {
+      return (await this.store.redis.evalsha(sha, 0, args)) as T;
+    } catch (err) {
+      if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+      return (await this.store.redis.eval(lua, 0, args)) as T;
+    }
   }
 
   async syncedAt(): Promise<number | undefined> {
