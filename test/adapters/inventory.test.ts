@@ -141,13 +141,18 @@ describe.each(implementations)('%s', (_name, make) => {
     expect(await inv.holdSnapshot(third, 10_000)).toBe(false);
   });
 
-  it('replaces thousands of products in one step', async () => {
+  it('replaces tens of thousands of products in one step, then only what changed', async () => {
     const inv = make();
-    const many = Array.from({ length: 5000 }, (_, i) => product(`pp-${i}`, `u${i % 500}-p${i}`, `u${i % 500}@synapse.org`));
+    const many = Array.from({ length: 50_000 }, (_, i) => product(`pp-${i}`, `u${i % 5000}-p${i}`, `u${i % 5000}@synapse.org`));
     const mark = (await inv.beginSnapshot(10_000))!;
-    expect(await inv.replaceAll(many, mark, 1)).toMatchObject({ applied: true, added: 5000, total: 5000 });
+    expect(await inv.replaceAll(many, mark, 1)).toMatchObject({ applied: true, added: 50_000, total: 50_000 });
     expect(ids(await inv.byOwner('u7@synapse.org'))).toHaveLength(10);
     const again = (await inv.beginSnapshot(10_000))!;
-    expect(await inv.replaceAll(many, again, 2)).toMatchObject({ added: 0, updated: 0, removed: 0, total: 5000 });
+    many[7] = product('pp-7', 'u7-p7', 'u8@synapse.org');
+    expect(await inv.replaceAll(many.slice(1), again, 2)).toMatchObject({ added: 0, updated: 1, removed: 1, total: 49_999 });
+    // pp-7 went to u8, pp-0 (u0's) is gone.
+    expect(ids(await inv.byOwner('u7@synapse.org'))).toHaveLength(9);
+    expect(ids(await inv.byOwner('u8@synapse.org'))).toContain('pp-7');
+    expect(ids(await inv.byOwner('u0@synapse.org'))).toHaveLength(9);
   });
 });
