@@ -125,6 +125,20 @@ describe('commands read the inventory', () => {
     expect(searches).toEqual(['name:useed6-console']);
   });
 
+  it('a launch re-reads the product the inventory knows by that name: a name freed outside the bot can be used again', async () => {
+    const { user, product } = seeded(6);
+    const old = await byName(sandbox, product(3));
+    await sandbox.terminate({ provisionedProductId: old.id, token: 'console-free-name' });
+    await eventually(async () => !(await sandbox.describeProvisioned(old.id)), 'terminated in the account');
+    const { value, searches } = await counted(sandbox, () => answer(user, 'launch "EC2 Linux" p3'));
+    expect(value).toContain(`Launching ${product(3)}`);
+    expect(searches).toEqual([`id:${old.id}`, `name:${product(3)}`]);
+    // And a name that is taken is refused on Service Catalog's word, with one call.
+    const taken = await counted(sandbox, () => answer(user, `launch "EC2 Linux" p5`));
+    expect(taken.value).toContain(`You already have a product called ${product(5)}`);
+    expect(taken.searches).toEqual([`id:${(await byName(sandbox, product(5))).id}`]);
+  });
+
   it('what the bot launches is listed at once, available once ready, and gone once terminated, with no scan', async () => {
     const { user } = seeded(7);
     const { value: text, searches } = await counted(sandbox, async () => {
