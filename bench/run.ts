@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { benchAck } from './ack.js';
 import { benchAlerts } from './alerts.js';
+import { benchInventory } from './inventory.js';
 
 // The load generator stays off the servers' core.
 execFileSync('taskset', ['-p', '-c', '0', String(process.pid)]);
@@ -9,4 +10,5 @@ execFileSync('taskset', ['-p', '-c', '0', String(process.pid)]);
 const only = process.argv[2];
 if (!only || only === 'ack') for (const l of await benchAck()) process.stdout.write(`${l}\n`);
 if (!only || only === 'alerts') for (const l of await benchAlerts()) process.stdout.write(`${l}\n`);
+if (!only || only === 'inventory') for (const l of await benchInventory()) process.stdout.write(`${l}\n`);
 process.exit(0);

@@ -3,17 +3,21 @@
 // `alerts`: web and workers, Slack pointed at the parent's recorder, trusting the parent's SNS signing certificate;
 // `floor`: the least a safe alert path can do on node: read a POST, check it (schema and signature, as SNS requires),
 // answer it, make one Slack call; no Redis, no queue, no state; `floor-job`: the same with one BullMQ job per message;
-// `raw`: BullMQ adding and processing N empty jobs, printing jobs/s.
+// `raw`: BullMQ adding and processing N empty jobs, printing jobs/s; `inventory`: web and workers on a sandbox account of
+// SANDBOX_PRODUCTS products at SANDBOX_API_LATENCY_MS a call, reading the inventory (warmed first) or, with
+// BENCH_READ=scan, the whole account each time; it answers 'calls' with the Service Catalog calls made so far.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { warmInventory } from '../src/core/inventory.js';
 import { parseSnsMessage, SnsVerifier } from '../src/http/sns.js';
 import { SandboxCatalog } from '../src/sandbox/catalog.js';
 import { dropPrefix, Harness, SIGNING_SECRET } from '../test/support/harness.js';
 import { SlackApi } from '../test/support/slack-api.js';
+import { ScanInventory } from './scan-inventory.js';
 
 const kind = process.argv[2];
 const env = process.env;
@@ -62,6 +66,7 @@ async function raw(count: number, warmup: number): Promise<number> {
 }
 
 let stop: () => Promise<void> = async () => {};
+let account: SandboxCatalog | undefined;
 if (kind === 'raw') {
   process.send?.({ perSecond: await raw(Number(process.argv[3] ?? 2000), Number(process.argv[4] ?? 0)) });
 } else if (kind === 'floor' || kind === 'floor-job') {
@@ -108,6 +113,25 @@ if (kind === 'raw') {
   const server = await receiver.start(0);
   process.send?.({ port: (server.address() as AddressInfo).port });
   stop = () => receiver.stop();
+} else if (kind === 'inventory') {
+  account = new SandboxCatalog({ provisionMs: 1000, products: Number(env.SANDBOX_PRODUCTS ?? 10_000), apiLatencyMs: Number(env.SANDBOX_API_LATENCY_MS ?? 200) });
+  const slack = Object.assign(new SlackApi(), { url: env.BENCH_SLACK_URL ?? '' });
+  const scan = env.BENCH_READ === 'scan';
+  const h = await Harness.start({
+    catalog: account,
+    slack,
+    prefix: env.BENCH_PREFIX ?? `bench${process.pid}`,
+    env: { INVENTORY_PAGES_PER_SECOND: env.INVENTORY_PAGES_PER_SECOND ?? '5' },
+    ...(scan ? { extra: { inventory: new ScanInventory(account) } } : {}),
+  });
+  // The first snapshot, as a cold start takes it (the scheduler's first run races it; one of them scans).
+  const t0 = performance.now();
+  if (!scan) await warmInventory(h.app.deps);
+  process.send?.({ port: Number(new URL(h.url).port), warmMs: performance.now() - t0, warmCalls: account.callCount() });
+  stop = async () => {
+    await dropPrefix(h.app);
+    await h.close();
+  };
 } else {
   const alerts = kind === 'alerts';
   // The parent records Slack calls; this process only needs an object whose URL points there.
@@ -125,6 +149,7 @@ if (kind === 'raw') {
   };
 }
 process.on('message', (m) => void (async () => {
+  if (m === 'calls') process.send?.({ calls: account?.callCount() ?? 0 });
   if (m === 'cpu') {
     await startProfile();
     process.send?.({ cpu: process.cpuUsage() });

@@ -21,6 +21,7 @@ export const QUEUE = {
   /** Its own queue: a worker from before batching, reading a batch as one message, would drop it during a rollout. */
   snsBatch: 'process-sns-batch',
   feed: 'post-feed',
+  reconcile: 'reconcile-inventory',
 } as const;
 
 /** Commands that block their connection: never batched with others (duplicates of a pipelined connection inherit this). */
@@ -59,6 +60,7 @@ export class Queues {
   readonly sns: Queue;
   readonly snsBatchQueue: Queue;
   readonly feed: Queue;
+  readonly reconcile: Queue;
   readonly refs: RefStore;
   /** The admin feeds' digests, posted by post-feed. */
   readonly digest: FeedDigest;
@@ -81,13 +83,14 @@ export class Queues {
     this.sns = new Queue(QUEUE.sns, opts);
     this.snsBatchQueue = new Queue(QUEUE.snsBatch, opts);
     this.feed = new Queue(QUEUE.feed, opts);
+    this.reconcile = new Queue(QUEUE.reconcile, opts);
     for (const q of this.all()) q.on('error', onError);
     this.refs = new RefStore(new Store(connection, prefix), this.deliver, chat);
     this.digest = new FeedDigest(new Store(connection, prefix), feedIntervalMs);
   }
 
   all(): Queue[] {
-    return [this.command, this.watch, this.deliver, this.expire, this.carry, this.sns, this.snsBatchQueue, this.feed];
+    return [this.command, this.watch, this.deliver, this.expire, this.carry, this.sns, this.snsBatchQueue, this.feed, this.reconcile];
   }
 
   async close(): Promise<void> {

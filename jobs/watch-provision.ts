@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../src/adapters/redis/store.js';
 import type { ConnectSettings, Feed, Outbox, WatchRequest } from '../src/core/context.js';
 import { UpstreamError, isUserFacing } from '../src/core/errors.js';
+import { recordSettled, type Inventory } from '../src/core/inventory.js';
 import { ARCHIVE_DAYS, instanceIdOf, outputFields } from '../src/core/lifecycle.js';
 import type { Message } from '../src/core/message.js';
 import { type Address, type CatalogPort, type Clock, type ProductRecord, TERMINAL_RECORD_STATUSES } from '../src/core/ports.js';
@@ -17,6 +18,7 @@ export type SettledHook = (w: WatchRequest, record: ProductRecord) => Promise<vo
 
 export interface Deps {
   catalog: CatalogPort;
+  inventory: Inventory;
   outbox: Outbox;
   feed: Feed;
   store: Store;
@@ -112,6 +114,9 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
     await job.moveToDelayed(Date.now() + delayFor(polls, deps.minPollMs, deps.maxPollMs), token);
     throw new DelayedError();
   }
+  // The inventory first: once the owner hears the outcome, list and status already show it.
+  const ppId = w.provisionedProductId ?? record.provisionedProductId;
+  if (ppId) await recordSettled(deps, ppId, w.action, record.status === 'SUCCEEDED');
   if (w.action === 'terminate' && w.kind === 'bucket' && record.status === 'SUCCEEDED') {
     await deps.store.redis.hset(
       deps.store.key('archive', w.owner.email),

@@ -10,6 +10,7 @@ import * as deliverMessage from '../jobs/deliver-message.js';
 import * as expireRequest from '../jobs/expire-request.js';
 import * as postFeed from '../jobs/post-feed.js';
 import * as processSns from '../jobs/process-sns.js';
+import * as reconcileInventory from '../jobs/reconcile-inventory.js';
 import { Inbox, InboxPump } from '../jobs/inbox.js';
 import { Queues, redisConnection } from '../jobs/queues.js';
 import * as runCommand from '../jobs/run-command.js';
@@ -18,6 +19,7 @@ import { RedisAlertState } from './adapters/redis/alert-state.js';
 import { RedisAudit } from './adapters/redis/audit.js';
 import { RedisSnoozes } from './adapters/redis/snoozes.js';
 import { RedisWiring } from './adapters/redis/wiring.js';
+import { RedisInventory } from './adapters/redis/inventory.js';
 import { Store } from './adapters/redis/store.js';
 import { RedisActors } from './adapters/redis/actors.js';
 import { RedisCatalogCache } from './adapters/redis/catalog-cache.js';
@@ -28,6 +30,7 @@ import { Bot, type Extensions } from './core/bot.js';
 import type { CoreDeps, Feed, People } from './core/context.js';
 import { Directory } from './core/directory.js';
 import type { ActorRepository } from './core/repositories/actors.js';
+import type { Inventory } from './core/inventory.js';
 import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
 import { budgetCommand, idleActions, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
@@ -69,6 +72,8 @@ export interface Overrides {
   alertState?: AlertStateRepository;
   snoozes?: SnoozesRepository;
   wiring?: WiringRepository;
+  /** Where the provisioned products are kept (default: Redis). */
+  inventory?: Inventory;
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
@@ -112,6 +117,8 @@ export class Scicomp {
   private readonly enqueues = new Set<Promise<unknown>>();
   private draining = false;
   private closing?: Promise<void>;
+  /** Settles once the inventory's reconcile is scheduled (startWorkers). */
+  inventoryScheduled: Promise<void> = Promise.resolve();
   private subscriber?: Redis;
   private server?: Server;
   private slack?: ReturnType<typeof createSlackApp>;
@@ -140,6 +147,8 @@ export class Scicomp {
     const actors = new RedisActors(this.store);
     this.deps = {
       catalog: o.catalog,
+      inventory: o.inventory ?? new RedisInventory(this.store),
+      inventoryPacing: { pagesPerSecond: config.INVENTORY_PAGES_PER_SECOND },
       store: this.store,
       outbox: this.queues.outbox,
       watcher: this.queues.watcher,
@@ -406,6 +415,7 @@ export class Scicomp {
           job,
           {
             catalog: this.deps.catalog,
+            inventory: this.deps.inventory,
             outbox: this.deps.outbox,
             feed: this.deps.feed,
             store: this.store,
@@ -427,6 +437,11 @@ export class Scicomp {
     make<processSns.Payload>(processSns.name, (job, _token, log) => processSns.process(job, { ...this.deps, log }, delivery(log)), 32);
     make<processSns.BatchPayload>(processSns.batchName, (job, _token, log) => processSns.processBatch(job, { ...this.deps, log }, delivery(log), (m) => this.queues.snsRetryAlone(m)), 16);
     make<postFeed.Payload>(postFeed.name, (job, token, log) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, digest: this.queues.digest, log }, token), 4);
+    // One at a time: a reconcile is long and paced; BullMQ renews its lock while it pages.
+    make<reconcileInventory.Payload>(reconcileInventory.name, (job, _token, log) => reconcileInventory.process(job, { ...this.deps, log }), 1);
+    this.inventoryScheduled = reconcileInventory.schedule(this.queues.reconcile, c.INVENTORY_RECONCILE_MS).catch((err: Error) => {
+      this.log.error({ err }, 'could not schedule the inventory reconcile');
+    });
   }
 
   /**

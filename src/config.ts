@@ -31,6 +31,14 @@ const schema = z.object({
   SCICOMP_SECRET_TTL_MS: int(1).default(300_000),
   SCICOMP_DATA_KEY: optionalString.refine((v) => v === undefined || dataKeyProblem(v) === undefined, { message: dataKeyProblem('') }),
   SANDBOX_PROVISION_MS: int(1).default(5_000),
+  /** Seeds the sandbox account with this many provisioned products, ten to an owner (for measuring at scale). */
+  SANDBOX_PRODUCTS: int(0, 1_000_000).default(0),
+  /** How long each sandbox API call (each page) takes. */
+  SANDBOX_API_LATENCY_MS: int(0, 60_000).default(0),
+  /** How often the inventory of provisioned products is reconciled with the account (changes made outside the bot show within it). */
+  INVENTORY_RECONCILE_MS: int(1_000).default(300_000),
+  /** Service Catalog pages (100 products each) a reconcile reads at most per second, below the account's API limits. */
+  INVENTORY_PAGES_PER_SECOND: int(1, 100).default(2),
   SCICOMP_POLICY: z.string().default('manifests/catalog.yaml'),
   SCICOMP_PUBLIC_URL: optionalString.pipe(z.string().url().optional()),
   SCICOMP_SNS_TOPICS: optionalString,

@@ -65,7 +65,8 @@ async function awsPorts(c: Config, log: Logger, metrics: Metrics): Promise<AwsPo
   // Loaded only here, so production wiring never depends on the sandbox.
   const { SandboxCatalog } = await import('./sandbox/catalog.js');
   const { SandboxAlarms, SandboxBudgets, SandboxTopics } = await import('./sandbox/alerts.js');
-  return { catalog: new SandboxCatalog({ provisionMs: c.SANDBOX_PROVISION_MS }), topics: new SandboxTopics(), alarms: new SandboxAlarms(), budgets: new SandboxBudgets() };
+  const catalog = new SandboxCatalog({ provisionMs: c.SANDBOX_PROVISION_MS, products: c.SANDBOX_PRODUCTS, apiLatencyMs: c.SANDBOX_API_LATENCY_MS });
+  return { catalog, topics: new SandboxTopics(), alarms: new SandboxAlarms(), budgets: new SandboxBudgets() };
 }
 
 async function main(): Promise<void> {

@@ -24,6 +24,19 @@ describe('config', () => {
     expect(loadConfig({ AWS_PROFILE: 'research', SCICOMP_AWS: 'sandbox' }).aws).toBe('sandbox');
   });
 
+  it('reconciles the inventory every 5 minutes at 2 pages a second unless told otherwise', () => {
+    expect(loadConfig({})).toMatchObject({ INVENTORY_RECONCILE_MS: 300_000, INVENTORY_PAGES_PER_SECOND: 2, SANDBOX_PRODUCTS: 0, SANDBOX_API_LATENCY_MS: 0 });
+    expect(loadConfig({ INVENTORY_RECONCILE_MS: '60000', INVENTORY_PAGES_PER_SECOND: '5' })).toMatchObject({ INVENTORY_RECONCILE_MS: 60_000, INVENTORY_PAGES_PER_SECOND: 5 });
+    expect(() => loadConfig({ INVENTORY_RECONCILE_MS: '10' })).toThrow(/^invalid configuration: INVENTORY_RECONCILE_MS: .*\(got "10"\)$/);
+    expect(() => loadConfig({ INVENTORY_PAGES_PER_SECOND: '0' })).toThrow(/INVENTORY_PAGES_PER_SECOND/);
+  });
+
+  it('seeds the sandbox and slows its calls only when asked', () => {
+    expect(loadConfig({ SANDBOX_PRODUCTS: '10000', SANDBOX_API_LATENCY_MS: '200' })).toMatchObject({ SANDBOX_PRODUCTS: 10_000, SANDBOX_API_LATENCY_MS: 200 });
+    expect(() => loadConfig({ SANDBOX_PRODUCTS: '-1' })).toThrow(/SANDBOX_PRODUCTS/);
+    expect(() => loadConfig({ SANDBOX_API_LATENCY_MS: 'slow' })).toThrow(/SANDBOX_API_LATENCY_MS/);
+  });
+
   it('takes an empty number as unset, not as zero', () => {
     expect(loadConfig({ PORT: '' }).PORT).toBe(3000);
     expect(loadConfig({ CHANNEL_INTERVAL_MS: ' ' }).CHANNEL_INTERVAL_MS).toBe(1000);

@@ -126,4 +126,31 @@ describe('start-up', () => {
       await exited;
     }
   });
+
+  it('seeds the sandbox account with SANDBOX_PRODUCTS products of other owners', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+      env: cleanEnv({ SCICOMP_CONSOLE: 'true', PORT: String(await freePort()), SANDBOX_PRODUCTS: '30', SANDBOX_API_LATENCY_MS: '5', SCICOMP_PREFIX: `seeded${process.pid}${Date.now()}` }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const seen = async (text: RegExp, what: string) => {
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        if (text.test(out)) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`timed out waiting for ${what}; console showed:\n${out}`);
+    };
+    try {
+      await seen(/scicomp> /, 'the prompt');
+      child.stdin.write('/scicomp status useed2-p7\n');
+      await seen(/useed2-p7 belongs to someone else/, 'the seeded product, owned by someone else');
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.stdin.end('quit\n');
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
 });

@@ -7,7 +7,7 @@ import { actorLabel } from './launch.js';
 import { instanceIdOf, statusOf, terminate } from './lifecycle.js';
 import type { Message } from './message.js';
 import { parseAlert, type AlarmAlert, type BudgetAlert, type BudgetPeriod, type SnsNotification, type UnrecognisedAlert } from './notifications.js';
-import { isOwner, ownProduct } from './ownership.js';
+import { isOwner, ownProduct, productById } from './ownership.js';
 import type { AlarmKind, ProductRecord } from './ports.js';
 import type { AlertState, AlertStep, AlertWindows, Owner, WatchedProduct } from './repositories/alert-state.js';
 
@@ -321,7 +321,7 @@ async function deliverAlarm(n: SnsNotification, p: AlarmAlert, deps: CoreDeps): 
 // ---------- acting on alerts ----------
 
 async function ownedWatched(ppId: string, actor: Actor, deps: CoreDeps) {
-  const product = (await deps.catalog.searchProvisioned()).find((p) => p.id === ppId);
+  const product = await productById(deps, ppId);
   if (!product) throw new NotFoundError('That product no longer exists.');
   if (!isOwner(product, actor.email)) throw new NotAuthorizedError(`${product.name} is not yours; only its owner can act on its alerts.`);
   return product;

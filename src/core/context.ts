@@ -1,6 +1,7 @@
 // Who is acting, where to answer, and the collaborators every core handler receives.
 import type { Logger } from 'pino';
 import type { Store } from '../adapters/redis/store.js';
+import type { Inventory, InventoryPacing } from './inventory.js';
 import type { Message } from './message.js';
 import type { Policy } from './policy.js';
 import type { Address, AlarmsPort, BudgetsPort, CatalogPort, Clock, Platform, ProductKind, TopicsPort } from './ports.js';
@@ -131,6 +132,10 @@ export interface ConnectSettings {
 
 export interface CoreDeps {
   catalog: CatalogPort;
+  /** The provisioned products commands read, instead of scanning the account (core/inventory.ts). */
+  inventory: Inventory;
+  /** How fast the inventory's snapshots read the account. */
+  inventoryPacing: InventoryPacing;
   store: Store;
   outbox: Outbox;
   watcher: Watcher;

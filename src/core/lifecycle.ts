@@ -7,7 +7,8 @@ import { NotAuthorizedError, NotFoundError, UserInputError, isUserFacing } from 
 import { awsToken, newRequestId } from './ids.js';
 import { actorLabel } from './launch.js';
 import type { Field, Message } from './message.js';
-import { isOwner, ownProduct, productsOwnedBy } from './ownership.js';
+import { markChanging, refreshProduct } from './inventory.js';
+import { isOwner, ownProduct, ownProductFresh, productsOwnedBy } from './ownership.js';
 import type { Platform, ProductKind, ProvisionedProduct, RecordOutput } from './ports.js';
 import { maskSecrets, noEchoKeys } from './products.js';
 import { currentParameters, rememberRecordParameters } from './provisioned-parameters.js';
@@ -191,6 +192,7 @@ export async function applyUpdate(plan: UpdatePlan, token: string, actor: string
     parameterKeys: plan.parameterKeys,
     token,
   });
+  await markChanging(deps, plan.provisionedProductId, recordId);
   await rememberRecordParameters(deps, recordId, { ...plan.current, ...plan.parameters }, plan.secretKeys);
   await deps.audit.append({ actor, action: 'aws.update', target: plan.name, parameters: maskSecrets(plan.parameters, plan.secretKeys), outcome: `record ${recordId}`, requestId });
   await deps.watcher.watch({
@@ -207,7 +209,7 @@ export async function applyUpdate(plan: UpdatePlan, token: string, actor: string
 }
 
 export async function update(name: string, params: Record<string, string>, ctx: Ctx, deps: CoreDeps): Promise<Message> {
-  const p = await ownProduct(deps, ctx.actor, name);
+  const p = await ownProductFresh(deps, ctx.actor, name);
   refuseIfChanging(p);
   const { plan, reason } = await planUpdate(p, params, ctx.actor, deps);
   const changes = Object.entries(maskSecrets(plan.parameters, plan.secretKeys)).map(([k, v]) => `${k} → ${v}`).join(', ');
@@ -242,7 +244,7 @@ export async function update(name: string, params: Record<string, string>, ctx: 
 }
 
 export async function terminate(name: string, ctx: Ctx, deps: CoreDeps): Promise<Message> {
-  const p = await ownProduct(deps, ctx.actor, name);
+  const p = await ownProductFresh(deps, ctx.actor, name);
   const kind = kindOf(p, deps);
   const body =
     kind === 'bucket'
@@ -271,7 +273,7 @@ export async function terminate(name: string, ctx: Ctx, deps: CoreDeps): Promise
 
 /** The product a confirmation was asked about, as it is now: still there, still the actor's, and not in the middle of a change. */
 async function stillActionable(c: Confirmation, actor: Actor, deps: CoreDeps): Promise<ProvisionedProduct> {
-  const p = (await deps.catalog.searchProvisioned()).find((x) => x.id === c.provisionedProductId);
+  const p = await refreshProduct(deps, c.provisionedProductId);
   if (!p) throw new NotFoundError(`${c.name} no longer exists; nothing was done.`);
   if (!isOwner(p, actor.email)) throw new NotAuthorizedError(`${c.name} is no longer yours (it changed hands after you asked); nothing was done.`);
   refuseIfChanging(p);
@@ -333,6 +335,7 @@ async function carryOutConfirmation(c: Confirmation, key: string, ctx: Ctx, deps
   const who = actorLabel(ctx.actor);
   if ('terminate' in plan) {
     const { recordId } = await deps.catalog.terminate({ provisionedProductId: c.provisionedProductId, token });
+    await markChanging(deps, c.provisionedProductId, recordId);
     await deps.audit.append({ actor: who, action: 'aws.terminate', target: c.name, outcome: `record ${recordId}`, requestId: c.id });
     await deps.watcher.watch({
       recordId,

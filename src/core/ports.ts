@@ -139,8 +139,15 @@ export interface CatalogPort {
   launchOptions(productId: string, versionId: string, pathId?: string): Promise<LaunchOptions>;
   provision(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }>;
   describeRecord(recordId: string): Promise<ProductRecord>;
-  /** Every provisioned product in the account (SearchProvisionedProducts, AccessLevelFilter Account/self, paginated). */
-  searchProvisioned(): Promise<ProvisionedProduct[]>;
+  /**
+   * Every provisioned product in the account (SearchProvisionedProducts, AccessLevelFilter Account/self, 100 a page).
+   * `beforePage` runs before each page's call: the inventory's reconcile paces itself there.
+   */
+  searchProvisioned(opts?: { beforePage?: () => Promise<void> }): Promise<ProvisionedProduct[]>;
+  /** One provisioned product, tags included, read afresh (SearchProvisionedProducts `id:`); undefined once it is gone. */
+  describeProvisioned(provisionedProductId: string): Promise<ProvisionedProduct | undefined>;
+  /** The live provisioned product of that name (any case), read afresh (SearchProvisionedProducts `name:`). */
+  findProvisionedByName(name: string): Promise<ProvisionedProduct | undefined>;
   update(input: UpdateInput): Promise<{ recordId: string }>;
   terminate(input: { provisionedProductId: string; token: string }): Promise<{ recordId: string }>;
   /** UpdateProvisionedProductProperties with OWNER. */

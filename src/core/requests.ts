@@ -9,7 +9,8 @@ import { awsToken } from './ids.js';
 import { actorLabel, launchStartedMessage, provisionPlan, type LaunchPlan } from './launch.js';
 import { applyUpdate, ARCHIVE_DAYS, changeFields, refuseIfChanging, type UpdatePlan } from './lifecycle.js';
 import type { Action, Field, Form, Message } from './message.js';
-import { isOwner, ownProduct, productsOwnedBy } from './ownership.js';
+import { markChanging, refreshProduct } from './inventory.js';
+import { isOwner, ownProductFresh, productsOwnedBy } from './ownership.js';
 import type { Address, Platform, ProductKind, ProductRecord, ProvisionedProduct } from './ports.js';
 import { maskSecrets, noEchoKeys } from './products.js';
 import { handleOn } from './directory.js';
@@ -76,7 +77,7 @@ export interface RequestJobs {
 async function transferRequest(cmd: Extract<Command, { verb: 'transfer' }>, ctx: Ctx, deps: CoreDeps, jobs: RequestJobs): Promise<Message> {
   const to = cmd.to;
   if (to.email === ctx.actor.email) throw new UserInputError('You cannot transfer a product to yourself.');
-  const product = await ownProduct(deps, ctx.actor, cmd.name);
+  const product = await ownProductFresh(deps, ctx.actor, cmd.name);
   const transfer: TransferPayload = {
     provisionedProductId: product.id,
     name: product.name,
@@ -171,7 +172,7 @@ export async function transferProduct(t: TransferPayload, tokenBase: string, act
   const token = (purpose: string) => awsToken(purpose, tokenBase);
   const { recordId } = await deps.catalog.setOwner({ provisionedProductId: t.provisionedProductId, ownerArn: t.to.principal, token: token('owner') });
   await deps.audit.append({ actor, action: 'aws.set-owner', target: t.name, parameters: { to: t.to.email, principal: t.to.principal }, outcome: `record ${recordId}`, requestId: tokenBase });
-  const product = (await deps.catalog.searchProvisioned()).find((p) => p.id === t.provisionedProductId);
+  const product = await deps.catalog.describeProvisioned(t.provisionedProductId);
   if (!product?.productId || !product.versionId) throw new NotFoundError(`${t.name} no longer exists.`);
   const options = await cachedLaunchOptions(deps, product.productId, product.versionId);
   const retag = await deps.catalog.update({
@@ -184,6 +185,7 @@ export async function transferProduct(t: TransferPayload, tokenBase: string, act
     token: token('retag'),
   });
   await deps.audit.append({ actor, action: 'aws.retag', target: t.name, parameters: { OwnerEmail: t.to.email }, outcome: `record ${retag.recordId}`, requestId: tokenBase });
+  await deps.inventory.upsert({ ...product, tags: { ...product.tags, OwnerEmail: t.to.email }, status: 'UNDER_CHANGE', lastRecordId: retag.recordId });
   const kind = deps.policy().productRule(t.productName).kind;
   await deps.watcher.watch({
     recordId: retag.recordId,
@@ -240,7 +242,7 @@ const STARTED_TTL_MS = 7 * 86400_000;
 async function notReady(action: string, ppId: string, ownerEmail: string, deps: CoreDeps, also?: (p: ProvisionedProduct) => string | undefined): Promise<string | undefined> {
   const begun = deps.store.key('begun', action, ppId);
   if (await deps.store.redis.exists(begun)) return undefined;
-  const p = (await deps.catalog.searchProvisioned()).find((x) => x.id === ppId);
+  const p = await refreshProduct(deps, ppId);
   if (!p) return 'the product no longer exists';
   if (!isOwner(p, ownerEmail)) return `${p.name} no longer belongs to ${ownerEmail}`;
   try {
@@ -344,6 +346,7 @@ async function approvedOffboard(id: string, who: Clicker, deps: CoreDeps): Promi
 
 async function offboardTerminate(id: string, product: ProvisionedProduct, ctx: Ctx, deps: CoreDeps, request: ApprovalRequest): Promise<string> {
   const { recordId } = await deps.catalog.terminate({ provisionedProductId: product.id, token: awsToken('offboard', `${id}-${product.id}`) });
+  await markChanging(deps, product.id, recordId);
   const user = request.payload.kind === 'offboard' ? request.payload.offboard.user : request.requester;
   await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'aws.terminate', target: product.name, outcome: `record ${recordId}`, requestId: id });
   await deps.watcher.watch({
@@ -410,8 +413,9 @@ async function readyAll(action: string, products: ProvisionedProduct[], deps: Co
 }
 
 async function ownedBy(request: ApprovalRequest & { payload: { kind: 'offboard' } }, ppId: string, deps: CoreDeps): Promise<ProvisionedProduct> {
-  const product = (await productsOwnedBy(deps, request.payload.offboard.user.email)).find((p) => p.id === ppId);
-  if (!product) throw new NotFoundError(`${request.payload.offboard.user.name} no longer owns that product.`);
+  // Acted on at once: read afresh from Service Catalog, not from the inventory.
+  const product = await refreshProduct(deps, ppId);
+  if (!product || !isOwner(product, request.payload.offboard.user.email)) throw new NotFoundError(`${request.payload.offboard.user.name} no longer owns that product.`);
   return product;
 }
 

@@ -1,5 +1,7 @@
 // An in-process fake AWS Service Catalog account with the products of SPEC.md, for `npm start` without credentials and for tests.
 // Records move CREATED → IN_PROGRESS → SUCCEEDED over `provisionMs`; a product whose name contains "fail", or failNext(), ends FAILED.
+// For measuring at scale: `products` seeds the account, `apiLatencyMs` makes every call (every page) take that long,
+// and `calls` counts the calls by Service Catalog operation.
 import { createHash } from 'node:crypto';
 import { NotFoundError, UpstreamError, UserInputError } from '../core/errors.js';
 import {
@@ -155,6 +157,9 @@ export const SANDBOX_PRODUCT_IDS: Record<string, string> = Object.fromEntries(sa
 
 type Operation = 'provision' | 'update' | 'terminate';
 
+const SEARCH_PAGE_SIZE = 100;
+const SEED_PER_OWNER = 10;
+
 interface SandboxRecord {
   id: string;
   type: string;
@@ -196,11 +201,61 @@ export class SandboxCatalog implements CatalogPort {
   private readonly provisionMs: number;
   private readonly clock: Clock;
   private readonly accountId: string;
+  private readonly apiLatencyMs: number;
+  /** Calls made so far, by Service Catalog operation (a page is a call). */
+  readonly calls: Record<string, number> = {};
+  /** The SearchQuery of every SearchProvisionedProducts call, in order; '' for a page of the whole account. */
+  readonly searches: string[] = [];
 
-  constructor(opts: { provisionMs?: number; clock?: Clock; accountId?: string } = {}) {
+  constructor(opts: { provisionMs?: number; clock?: Clock; accountId?: string; products?: number; apiLatencyMs?: number } = {}) {
     this.provisionMs = opts.provisionMs ?? 3000;
     this.clock = opts.clock ?? systemClock;
     this.accountId = opts.accountId ?? '111122223333';
+    this.apiLatencyMs = opts.apiLatencyMs ?? 0;
+    if (opts.products) this.seed(opts.products);
+  }
+
+  /** Every call made so far, whatever its operation. */
+  callCount(): number {
+    return Object.values(this.calls).reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * `count` AVAILABLE products, ten to an owner: `useed<k>@synapse.org` owns `useed<k>-p<i>` (Slack user USEED<k> is that
+   * owner in the tests' recording Slack API). Made as if long ago, so no call is counted for them.
+   */
+  private seed(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const owner = Math.floor(i / SEED_PER_OWNER);
+      const product = this.products[i % this.products.length]!;
+      const version = product.versions.find((v) => v.active) ?? product.versions[0]!;
+      const path = product.paths[0]!;
+      const parameters = Object.fromEntries(this.parametersOf(product, path.id).map((p) => [p.key, p.defaultValue ?? p.allowedValues?.[0] ?? `seed${owner}`]));
+      const pp: Provisioned = {
+        id: awsId('pp', `seed#${i}`),
+        name: `useed${owner}-p${i % SEED_PER_OWNER}`,
+        product,
+        versionId: version.id,
+        pathId: path.id,
+        parameters,
+        tags: { OwnerEmail: `useed${owner}@synapse.org`, Department: 'Research', Project: 'scicomp' },
+        createdAt: this.clock.now(),
+        records: [],
+        terminated: false,
+        instanceState: 'running',
+        generation: 0,
+      };
+      this.provisioned.set(pp.id, pp);
+      this.settle(this.records.get(this.record(pp, 'provision', 'PROVISION_PRODUCT', 0))!);
+    }
+  }
+
+  /** One API call: counted, as slow as the account is set to be, and throttled when asked to be. */
+  private async call(operation: string, searchQuery?: string): Promise<void> {
+    this.calls[operation] = (this.calls[operation] ?? 0) + 1;
+    if (searchQuery !== undefined) this.searches.push(searchQuery);
+    if (this.apiLatencyMs > 0) await new Promise((r) => setTimeout(r, this.apiLatencyMs));
+    this.gate();
   }
 
   /** The next record of this kind ends FAILED with a CloudFormation-like error. */
@@ -311,12 +366,12 @@ export class SandboxCatalog implements CatalogPort {
   }
 
   async listProducts(): Promise<Product[]> {
-    this.gate();
+    await this.call('SearchProducts');
     return this.products.map(({ id, name, description, owner, versions }) => ({ id, name, description, owner, versions: versions.map((v) => ({ ...v })) }));
   }
 
   async getProduct(productId: string): Promise<Product> {
-    this.gate();
+    await this.call('DescribeProduct');
     const { id, name, description, owner, versions } = this.product(productId);
     return { id, name, description, owner, versions: versions.map((v) => ({ ...v })) };
   }
@@ -332,7 +387,7 @@ export class SandboxCatalog implements CatalogPort {
   }
 
   async launchOptions(productId: string, versionId: string, pathId?: string): Promise<LaunchOptions> {
-    this.gate();
+    await this.call('DescribeProvisioningParameters');
     const p = this.product(productId);
     this.version(p, versionId);
     const path = pathId ? this.path(p, pathId) : p.paths[0]!;
@@ -345,7 +400,7 @@ export class SandboxCatalog implements CatalogPort {
   }
 
   async provision(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }> {
-    this.gate();
+    await this.call('ProvisionProduct');
     const seen = this.tokens.get(`provision:${input.token}`);
     if (seen) return { recordId: seen, provisionedProductId: this.records.get(seen)!.provisionedProductId };
     const p = this.product(input.productId);
@@ -376,7 +431,7 @@ export class SandboxCatalog implements CatalogPort {
   }
 
   async describeRecord(recordId: string): Promise<ProductRecord> {
-    this.gate();
+    await this.call('DescribeRecord');
     const r = this.records.get(recordId);
     if (!r) throw new NotFoundError(`Record ${recordId} not found.`);
     this.settle(r);
@@ -405,26 +460,53 @@ export class SandboxCatalog implements CatalogPort {
     return 'AVAILABLE';
   }
 
-  async searchProvisioned(): Promise<ProvisionedProduct[]> {
-    this.gate();
+  private view(pp: Provisioned): ProvisionedProduct {
+    return {
+      id: pp.id,
+      name: pp.name,
+      type: 'CFN_STACK',
+      status: this.statusOfProduct(pp),
+      productId: pp.product.id,
+      productName: pp.product.name,
+      versionId: pp.versionId,
+      versionName: this.version(pp.product, pp.versionId).name,
+      lastRecordId: pp.records.at(-1),
+      lastSuccessfulRecordId: pp.lastSuccessfulRecordId,
+      createdTime: new Date(pp.createdAt).toISOString(),
+      physicalId: `arn:aws:cloudformation:us-east-1:${this.accountId}:stack/SC-${this.accountId}-${pp.id}/${pp.id}`,
+      tags: { ...pp.tags },
+    };
+  }
+
+  /** Pages of 100, as Service Catalog's; each page is a call. */
+  async searchProvisioned(opts: { beforePage?: () => Promise<void> } = {}): Promise<ProvisionedProduct[]> {
+    const out: ProvisionedProduct[] = [];
+    let all: Provisioned[] | undefined;
+    do {
+      await opts.beforePage?.();
+      await this.call('SearchProvisionedProducts', '');
+      if (!all) {
+        this.settleAll();
+        all = [...this.provisioned.values()].filter((pp) => !pp.terminated);
+      }
+      out.push(...all.slice(out.length, out.length + SEARCH_PAGE_SIZE).map((pp) => this.view(pp)));
+    } while (out.length < all.length);
+    return out;
+  }
+
+  async describeProvisioned(provisionedProductId: string): Promise<ProvisionedProduct | undefined> {
+    await this.call('SearchProvisionedProducts', `id:${provisionedProductId}`);
     this.settleAll();
-    return [...this.provisioned.values()]
-      .filter((pp) => !pp.terminated)
-      .map((pp) => ({
-        id: pp.id,
-        name: pp.name,
-        type: 'CFN_STACK',
-        status: this.statusOfProduct(pp),
-        productId: pp.product.id,
-        productName: pp.product.name,
-        versionId: pp.versionId,
-        versionName: this.version(pp.product, pp.versionId).name,
-        lastRecordId: pp.records.at(-1),
-        lastSuccessfulRecordId: pp.lastSuccessfulRecordId,
-        createdTime: new Date(pp.createdAt).toISOString(),
-        physicalId: `arn:aws:cloudformation:us-east-1:${this.accountId}:stack/SC-${this.accountId}-${pp.id}/${pp.id}`,
-        tags: { ...pp.tags },
-      }));
+    const pp = this.provisioned.get(provisionedProductId);
+    return pp && !pp.terminated ? this.view(pp) : undefined;
+  }
+
+  async findProvisionedByName(name: string): Promise<ProvisionedProduct | undefined> {
+    await this.call('SearchProvisionedProducts', `name:${name}`);
+    this.settleAll();
+    const wanted = name.toLowerCase();
+    const pp = [...this.provisioned.values()].find((x) => !x.terminated && x.name.toLowerCase() === wanted);
+    return pp && this.view(pp);
   }
 
   private live(id: string): Provisioned {
@@ -435,7 +517,7 @@ export class SandboxCatalog implements CatalogPort {
   }
 
   async update(input: UpdateInput): Promise<{ recordId: string }> {
-    this.gate();
+    await this.call('UpdateProvisionedProduct');
     const seen = this.tokens.get(`update:${input.token}`);
     if (seen) return { recordId: seen };
     const pp = this.live(input.provisionedProductId);
@@ -451,7 +533,7 @@ export class SandboxCatalog implements CatalogPort {
   }
 
   async terminate(input: { provisionedProductId: string; token: string }): Promise<{ recordId: string }> {
-    this.gate();
+    await this.call('TerminateProvisionedProduct');
     const seen = this.tokens.get(`terminate:${input.token}`);
     if (seen) return { recordId: seen };
     const pp = this.live(input.provisionedProductId);
@@ -459,7 +541,7 @@ export class SandboxCatalog implements CatalogPort {
   }
 
   async setOwner(input: { provisionedProductId: string; ownerArn: string; token: string }): Promise<{ recordId: string }> {
-    this.gate();
+    await this.call('UpdateProvisionedProductProperties');
     const seen = this.tokens.get(`properties:${input.token}`);
     if (seen) return { recordId: seen };
     const pp = this.live(input.provisionedProductId);
@@ -473,14 +555,14 @@ export class SandboxCatalog implements CatalogPort {
   }
 
   async listServiceActions(productId: string, versionId: string): Promise<ServiceAction[]> {
-    this.gate();
+    await this.call('ListServiceActionsForProvisioningArtifact');
     const p = this.product(productId);
     this.version(p, versionId);
     return this.actions(p);
   }
 
   async executeServiceAction(input: { provisionedProductId: string; serviceActionId: string; token: string }): Promise<{ recordId: string }> {
-    this.gate();
+    await this.call('ExecuteProvisionedProductServiceAction');
     const seen = this.tokens.get(`action:${input.token}`);
     if (seen) return { recordId: seen };
     const pp = this.live(input.provisionedProductId);

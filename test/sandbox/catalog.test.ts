@@ -108,4 +108,56 @@ describe('SandboxCatalog', () => {
     await expect(sc.listProducts()).rejects.toThrow(UpstreamError);
     expect((await sc.listProducts()).length).toBe(7);
   });
+
+  it('seeds the account with SANDBOX_PRODUCTS products, ten to an owner, available, at no call', async () => {
+    const sc = new SandboxCatalog({ products: 250 });
+    expect(sc.callCount()).toBe(0);
+    const all = await sc.searchProvisioned();
+    expect(all).toHaveLength(250);
+    expect(new Set(all.map((p) => p.tags.OwnerEmail)).size).toBe(25);
+    expect(all.filter((p) => p.tags.OwnerEmail === 'useed3@synapse.org').map((p) => p.name)).toEqual(Array.from({ length: 10 }, (_, i) => `useed3-p${i}`));
+    expect(new Set(all.map((p) => p.productName)).size).toBeGreaterThan(3);
+    expect(all.every((p) => p.status === 'AVAILABLE' && p.lastSuccessfulRecordId && p.lastRecordId === p.lastSuccessfulRecordId)).toBe(true);
+    // Seeded products act like any other: their record has outputs, and they can be terminated.
+    expect((await sc.describeRecord(all[0]!.lastRecordId!)).status).toBe('SUCCEEDED');
+  });
+
+  it('pages the account by 100, each page a SearchProvisionedProducts call, and counts every call by operation', async () => {
+    const sc = new SandboxCatalog({ products: 250 });
+    let pages = 0;
+    await sc.searchProvisioned({ beforePage: async () => void pages++ });
+    expect(pages).toBe(3);
+    expect(sc.calls).toEqual({ SearchProvisionedProducts: 3 });
+    expect(sc.searches).toEqual(['', '', '']);
+    const one = await sc.describeProvisioned((await sc.findProvisionedByName('USEED7-P3'))!.id);
+    expect(one).toMatchObject({ name: 'useed7-p3', tags: { OwnerEmail: 'useed7@synapse.org' } });
+    expect(await sc.describeProvisioned('pp-nosuchthing')).toBeUndefined();
+    await sc.describeRecord(one!.lastRecordId!);
+    expect(sc.calls).toEqual({ SearchProvisionedProducts: 6, DescribeRecord: 1 });
+    expect(sc.searches.slice(3)).toEqual(['name:USEED7-P3', `id:${one!.id}`, 'id:pp-nosuchthing']);
+    expect(sc.callCount()).toBe(7);
+  });
+
+  it('makes every call take SANDBOX_API_LATENCY_MS', async () => {
+    const sc = new SandboxCatalog({ products: 150, apiLatencyMs: 60 });
+    const t0 = performance.now();
+    await sc.searchProvisioned();
+    // Two pages, one after the other.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(115);
+    const t1 = performance.now();
+    await sc.listProducts();
+    expect(performance.now() - t1).toBeGreaterThanOrEqual(55);
+  });
+
+  it('says a terminated product is gone when it is re-read', async () => {
+    const { sc, clock } = setup();
+    const { provisionedProductId } = await launch(sc, 'a-box');
+    expect((await sc.describeProvisioned(provisionedProductId!))?.status).toBe('UNDER_CHANGE');
+    clock.t += 1000;
+    expect((await sc.describeProvisioned(provisionedProductId!))?.status).toBe('AVAILABLE');
+    await sc.terminate({ provisionedProductId: provisionedProductId!, token: 't1' });
+    clock.t += 1000;
+    expect(await sc.describeProvisioned(provisionedProductId!)).toBeUndefined();
+    expect(await sc.findProvisionedByName('a-box')).toBeUndefined();
+  });
 });

@@ -32,6 +32,9 @@ import type {
 } from '../../core/ports.js';
 
 const TOKEN = /^[a-zA-Z0-9_-]{1,128}$/;
+const ACCOUNT = { Key: 'Account', Value: 'self' } as const;
+/** A looked-for product is on the first page of its search; a few more pages allow for a loose match, no more. */
+const SEARCH_PAGES_MAX = 3;
 const RETRYABLE = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'ServiceUnavailable', 'ServiceUnavailableException', 'InternalFailure', 'RequestTimeout', 'TimeoutError']);
 
 export function mapAwsError(err: unknown, what: string): Error {
@@ -206,17 +209,42 @@ export class AwsCatalog implements CatalogPort {
     return record;
   }
 
-  async searchProvisioned(): Promise<ProvisionedProduct[]> {
+  async searchProvisioned(opts: { beforePage?: () => Promise<void> } = {}): Promise<ProvisionedProduct[]> {
     const out: ProvisionedProduct[] = [];
     let PageToken: string | undefined;
     do {
+      await opts.beforePage?.();
       const page = await this.send('SearchProvisionedProducts', () =>
-        this.client.send(new SearchProvisionedProductsCommand({ AccessLevelFilter: { Key: 'Account', Value: 'self' }, PageSize: 100, PageToken })),
+        this.client.send(new SearchProvisionedProductsCommand({ AccessLevelFilter: ACCOUNT, PageSize: 100, PageToken })),
       );
       out.push(...(page.ProvisionedProducts ?? []).map(toProvisioned));
       PageToken = page.NextPageToken || undefined;
     } while (PageToken);
     return out;
+  }
+
+  /** The products a SearchQuery (`id:…`, `name:…`) finds that `matches` keeps: the search matches more loosely than that. */
+  private async searchFor(query: string, matches: (p: ProvisionedProduct) => boolean): Promise<ProvisionedProduct | undefined> {
+    let PageToken: string | undefined;
+    for (let page = 0; page < SEARCH_PAGES_MAX; page++) {
+      const res = await this.send('SearchProvisionedProducts', () =>
+        this.client.send(new SearchProvisionedProductsCommand({ AccessLevelFilter: ACCOUNT, Filters: { SearchQuery: [query] }, PageSize: 100, PageToken })),
+      );
+      const found = (res.ProvisionedProducts ?? []).map(toProvisioned).find(matches);
+      if (found) return found;
+      PageToken = res.NextPageToken || undefined;
+      if (!PageToken) break;
+    }
+    return undefined;
+  }
+
+  async describeProvisioned(provisionedProductId: string): Promise<ProvisionedProduct | undefined> {
+    return this.searchFor(`id:${provisionedProductId}`, (p) => p.id === provisionedProductId);
+  }
+
+  async findProvisionedByName(name: string): Promise<ProvisionedProduct | undefined> {
+    const wanted = name.toLowerCase();
+    return this.searchFor(`name:${name}`, (p) => p.name.toLowerCase() === wanted);
   }
 
   async update(input: UpdateInput): Promise<{ recordId: string }> {

@@ -181,6 +181,62 @@ describe('AwsCatalog', () => {
     expect(all[0]).toMatchObject({ id: 'pp-1', lastSuccessfulRecordId: 'rec-1', tags: { OwnerEmail: 'jdoe@synapse.org' } });
   });
 
+  it('calls beforePage ahead of every page of the account, so a reconcile can pace itself', async () => {
+    sc.on(SearchProvisionedProductsCommand, { PageToken: undefined })
+      .resolves({ ProvisionedProducts: [{ Id: 'pp-1', Name: 'a-1' }], NextPageToken: 'p2' })
+      .on(SearchProvisionedProductsCommand, { PageToken: 'p2' })
+      .resolves({ ProvisionedProducts: [{ Id: 'pp-2', Name: 'a-2' }] });
+    const order: string[] = [];
+    const all = await catalog.searchProvisioned({
+      beforePage: async () => {
+        order.push(`before ${sc.commandCalls(SearchProvisionedProductsCommand).length}`);
+      },
+    });
+    expect(all.map((p) => p.id)).toEqual(['pp-1', 'pp-2']);
+    expect(order).toEqual(['before 0', 'before 1']);
+    expect(inputs(SearchProvisionedProductsCommand)).toEqual([
+      { AccessLevelFilter: { Key: 'Account', Value: 'self' }, PageSize: 100 },
+      { AccessLevelFilter: { Key: 'Account', Value: 'self' }, PageSize: 100, PageToken: 'p2' },
+    ]);
+  });
+
+  it('re-reads one provisioned product, tags included, with an id: search query', async () => {
+    sc.on(SearchProvisionedProductsCommand).resolves({
+      ProvisionedProducts: [
+        // The search matches loosely: only the exact id is the product asked for.
+        { Id: 'pp-12', Name: 'jdoe-other', Status: 'AVAILABLE', Tags: [] },
+        { Id: 'pp-1', Name: 'jdoe-box', Status: 'UNDER_CHANGE', LastRecordId: 'rec-9', Tags: [{ Key: 'OwnerEmail', Value: 'jdoe@synapse.org' }] },
+      ],
+    });
+    const p = await catalog.describeProvisioned('pp-1');
+    expect(inputs(SearchProvisionedProductsCommand)).toEqual([
+      { AccessLevelFilter: { Key: 'Account', Value: 'self' }, Filters: { SearchQuery: ['id:pp-1'] }, PageSize: 100 },
+    ]);
+    expect(p).toMatchObject({ id: 'pp-1', name: 'jdoe-box', status: 'UNDER_CHANGE', lastRecordId: 'rec-9', tags: { OwnerEmail: 'jdoe@synapse.org' } });
+  });
+
+  it('says a provisioned product is gone when the id: search finds nothing', async () => {
+    sc.on(SearchProvisionedProductsCommand).resolves({ ProvisionedProducts: [] });
+    expect(await catalog.describeProvisioned('pp-gone')).toBeUndefined();
+    expect(sc.commandCalls(SearchProvisionedProductsCommand)).toHaveLength(1);
+  });
+
+  it('finds a provisioned product by its exact name (any case) with a name: search query, a few pages at most', async () => {
+    sc.on(SearchProvisionedProductsCommand, { PageToken: undefined })
+      .resolves({ ProvisionedProducts: [{ Id: 'pp-2', Name: 'jdoe-box-2' }], NextPageToken: 'n2' })
+      .on(SearchProvisionedProductsCommand, { PageToken: 'n2' })
+      .resolves({ ProvisionedProducts: [{ Id: 'pp-1', Name: 'JDoe-Box', Tags: [{ Key: 'OwnerEmail', Value: 'jdoe@synapse.org' }] }], NextPageToken: 'n3' });
+    expect(await catalog.findProvisionedByName('jdoe-box')).toMatchObject({ id: 'pp-1', name: 'JDoe-Box' });
+    expect(inputs(SearchProvisionedProductsCommand)).toEqual([
+      { AccessLevelFilter: { Key: 'Account', Value: 'self' }, Filters: { SearchQuery: ['name:jdoe-box'] }, PageSize: 100 },
+      { AccessLevelFilter: { Key: 'Account', Value: 'self' }, Filters: { SearchQuery: ['name:jdoe-box'] }, PageSize: 100, PageToken: 'n2' },
+    ]);
+    sc.reset();
+    sc.on(SearchProvisionedProductsCommand).resolves({ ProvisionedProducts: [{ Id: 'pp-3', Name: 'jdoe-box-3' }], NextPageToken: 'again' });
+    expect(await catalog.findProvisionedByName('jdoe-box')).toBeUndefined();
+    expect(sc.commandCalls(SearchProvisionedProductsCommand)).toHaveLength(3);
+  });
+
   it('updates with UsePreviousValue for every unchanged parameter', async () => {
     sc.on(UpdateProvisionedProductCommand).resolves({ RecordDetail: { RecordId: 'rec-3' } });
     await catalog.update({
