@@ -23,9 +23,15 @@ export function venueKey(id: string, what: string, platform: Platform): string {
 /** The outbox key of a request's parent message (summary and buttons) in the venue on this platform. */
 export const parentKey = (id: string, platform: Platform) => venueKey(id, 'parent', platform);
 
-/** Where a new request is posted: the approvals channel, on the requester's platform. */
+/**
+ * Where a new request is posted: every approvals venue the policy names, one per platform. The console (one person
+ * trying scicomp on their machine) shows requests there alone, as it always did.
+ */
 function venuesFor(platform: Platform, deps: CoreDeps): Address[] {
-  return [{ platform, kind: 'channel', channel: deps.policy().doc.approvals.channel }];
+  const venues = deps.policy().approvalVenues();
+  if (platform !== 'console') return venues;
+  const channel = venues[0]?.kind === 'channel' ? venues[0].channel : 'approvals';
+  return [{ platform, kind: 'channel', channel }];
 }
 
 /** The venues a request was posted in; one filed before there were several was posted on its requester's platform only. */
@@ -189,8 +195,10 @@ async function alreadyDecided(id: string, d: Decision | undefined, deps: CoreDep
 }
 
 async function nameOf(label: string, deps: CoreDeps): Promise<string> {
-  const [platform, userId] = label.split(':') as [Platform, string];
-  if (!userId) return label;
+  // `platform:userId`, where a user id may hold colons itself (Teams: `29:1a2b…`).
+  const at = label.indexOf(':');
+  const [platform, userId] = [label.slice(0, at) as Platform, label.slice(at + 1)];
+  if (at < 0 || !userId) return label;
   try {
     return (await deps.people.actor(platform, userId)).name;
   } catch {

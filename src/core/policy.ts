@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isNode, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import type { CatalogPort, ProductKind } from './ports.js';
+import type { Address, CatalogPort, ProductKind } from './ports.js';
 import type { ParameterOverrides } from './products.js';
 import { listElements, productKind } from './products.js';
 
@@ -189,6 +189,11 @@ export class Policy {
     return `approval when ${approval.when
       .map((c) => ('in' in c ? `${c.parameter} is ${c.in.join('/')}` : `${c.parameter} > ${c.above}`))
       .join(' or ')}`;
+  }
+
+  /** Where approval requests are posted and decided: one channel per platform in use. */
+  approvalVenues(): Address[] {
+    return [{ platform: 'slack', kind: 'channel', channel: this.doc.approvals.channel }];
   }
 
   isApprover(userId: string, groupMembers: readonly string[] = []): boolean {
