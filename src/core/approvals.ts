@@ -96,8 +96,17 @@ export function transition(deps: Pick<CoreDeps, 'approvals'>, id: string, from: 
   return deps.approvals.transition(id, from, to, fields);
 }
 
-/** Who clicked: enough to check approver membership before the full profile is looked up. */
-export type Clicker = Pick<Actor, 'platform' | 'userId'>;
+/**
+ * Who clicked: enough to check approver membership before the full profile is looked up. Their email, when known, is
+ * who they are: it decides whether a request is their own whichever platform they click from.
+ */
+export type Clicker = Pick<Actor, 'platform' | 'userId'> & Partial<Pick<Actor, 'email'>>;
+
+/** The same person: the same email, or (with no email to hand) the same handle on the same platform. */
+function samePerson(a: { platform: Platform; userId: string; email?: string }, b: Clicker): boolean {
+  if (a.email && b.email && a.email.toLowerCase() === b.email.toLowerCase()) return true;
+  return a.platform === b.platform && a.userId === b.userId;
+}
 
 export async function isApprover(actor: Clicker, deps: CoreDeps): Promise<boolean> {
   const a = deps.policy().doc.approvals.approvers;
@@ -216,10 +225,8 @@ export async function mayDecide(id: string, who: Clicker, deps: CoreDeps): Promi
   if (!found) throw new NotFoundError(`There is no request ${id}.`);
   await requireApprover(who, deps, 'decide requests');
   const { request } = found;
-  if (request.requester.userId === who.userId && request.requester.platform === who.platform) {
-    throw new NotAuthorizedError('You cannot decide your own request; another approver must.');
-  }
-  if (request.payload.kind === 'transfer' && request.payload.transfer.to.userId === who.userId && request.requester.platform === who.platform) {
+  if (samePerson(request.requester, who)) throw new NotAuthorizedError('You cannot decide your own request; another approver must.');
+  if (request.payload.kind === 'transfer' && samePerson({ ...request.payload.transfer.to, platform: request.requester.platform }, who)) {
     throw new NotAuthorizedError('You cannot decide a transfer to yourself; another approver must.');
   }
   return found;

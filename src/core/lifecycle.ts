@@ -264,7 +264,8 @@ async function stillActionable(c: Confirmation, actor: Actor, deps: CoreDeps): P
 export async function decideConfirmation(id: string, confirmed: boolean, ctx: Ctx, deps: CoreDeps, routeUpdate?: UpdateApprovalRouter): Promise<Message> {
   const c = await openJson(deps.sealer, await deps.confirmations.get(id));
   if (!c) return { text: 'This confirmation has expired or was already used. Run the command again.', tone: 'info' };
-  if (c.requester !== ctx.actor.userId) throw new NotAuthorizedError('Only the person who asked can confirm this.');
+  // The person who asked, by email, whichever of their handles clicks.
+  if (c.email.toLowerCase() !== ctx.actor.email.toLowerCase()) throw new NotAuthorizedError('Only the person who asked can confirm this.');
   // Claimed by this click (a double click is another click); kept until AWS has the request, so a retried job carries on.
   if (!(await deps.confirmations.claim(id, ctx.requestId, CONFIRMATION_TTL_MS))) return { text: 'This confirmation was already used.', tone: 'info' };
   if (!confirmed) {

@@ -107,4 +107,11 @@ describe('a request in two venues', () => {
     await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-tall is ready')), 'provisioned');
     expect((await sandbox.searchProvisioned()).filter((p) => p.name === 'ualice-tall')).toHaveLength(1);
   });
+
+  it('refuses an approver deciding their own Slack request from Teams: a person is their email', async () => {
+    const id = await file(IT1, 'launch "EC2 Linux" mine InstanceType=c5.2xlarge');
+    expect(await teamsClick('29:uit1', 'approve', id)).toContain('You cannot decide your own request; another approver must.');
+    expect((await h.app.deps.approvals.load(id))!.decision.state).toBe('pending');
+    expect(slackChannel().some((p) => p.method === 'chat.update' && p.text.includes('uit1-mine'))).toBe(false);
+  });
 });
