@@ -1,12 +1,12 @@
 // Follows one Service Catalog record to a terminal status and tells its owner, in their DM, how it went.
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Store } from '../src/adapters/redis/store.js';
 import type { ConnectSettings, Feed, Outbox, WatchRequest } from '../src/core/context.js';
 import { UpstreamError, isUserFacing } from '../src/core/errors.js';
 import { recordSettled, type Inventory } from '../src/core/inventory.js';
 import { ARCHIVE_DAYS, instanceIdOf, outputFields } from '../src/core/lifecycle.js';
 import type { Message } from '../src/core/message.js';
+import type { ArchivesRepository } from '../src/core/repositories/archives.js';
 import { type Address, type CatalogPort, type Clock, type ProductRecord, TERMINAL_RECORD_STATUSES } from '../src/core/ports.js';
 import { QUEUE } from './queues.js';
 
@@ -21,7 +21,8 @@ export interface Deps {
   inventory: Inventory;
   outbox: Outbox;
   feed: Feed;
-  store: Store;
+  /** Where a terminated bucket is recorded, for its owner to ask IT to restore. */
+  archives: ArchivesRepository;
   clock: Clock;
   connect: ConnectSettings;
   minPollMs: number;
@@ -118,11 +119,7 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
   const ppId = w.provisionedProductId ?? record.provisionedProductId;
   if (ppId) await recordSettled(deps, ppId, w.action, record.status === 'SUCCEEDED');
   if (w.action === 'terminate' && w.kind === 'bucket' && record.status === 'SUCCEEDED') {
-    await deps.store.redis.hset(
-      deps.store.key('archive', w.owner.email),
-      w.name,
-      JSON.stringify({ terminatedAt: deps.clock.now(), provisionedProductId: w.provisionedProductId, productName: w.productName }),
-    );
+    await deps.archives.add(w.owner.email, w.name, { terminatedAt: deps.clock.now(), provisionedProductId: w.provisionedProductId, productName: w.productName });
   }
   await deps.outbox.send({ key: `watch:${w.recordId}:done`, replaces: progressKey, to: dm(w), message: outcomeMessage(w, record, deps) });
   await deps.feed.publish(feedEvent(w, record));

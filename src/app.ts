@@ -16,6 +16,11 @@ import { Queues, redisConnection } from '../jobs/queues.js';
 import * as runCommand from '../jobs/run-command.js';
 import * as watchProvision from '../jobs/watch-provision.js';
 import { RedisAlertState } from './adapters/redis/alert-state.js';
+import { RedisApprovals } from './adapters/redis/approvals.js';
+import { RedisArchives } from './adapters/redis/archives.js';
+import { RedisConfirmations } from './adapters/redis/confirmations.js';
+import { RedisLaunchPlans } from './adapters/redis/launch-plans.js';
+import { RedisProductParameters } from './adapters/redis/product-parameters.js';
 import { RedisAudit } from './adapters/redis/audit.js';
 import { RedisSnoozes } from './adapters/redis/snoozes.js';
 import { RedisWiring } from './adapters/redis/wiring.js';
@@ -36,13 +41,17 @@ import { approvalExtensions, formForAction, reportOffboardRecord } from './core/
 import { budgetCommand, idleActions, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { Command } from './core/command.js';
 import type { AlertStateRepository } from './core/repositories/alert-state.js';
+import type { ApprovalsRepository } from './core/repositories/approvals.js';
+import type { ArchivesRepository } from './core/repositories/archives.js';
+import type { ConfirmationsRepository } from './core/repositories/confirmations.js';
+import type { LaunchPlansRepository } from './core/repositories/launch-plans.js';
+import type { ProductParametersRepository } from './core/repositories/product-parameters.js';
 import type { SnoozesRepository } from './core/repositories/snoozes.js';
 import type { WiringRepository } from './core/repositories/wiring.js';
 import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
 import { metricsHandler, QUEUE_BOARD_PATH, queueBoard, requireAdminToken } from './http/ops.js';
 import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
-import { pendingKey } from './core/approvals.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { Sealer } from './core/sealed.js';
@@ -74,6 +83,12 @@ export interface Overrides {
   wiring?: WiringRepository;
   /** Where the provisioned products are kept (default: Redis). */
   inventory?: Inventory;
+  /** Approval state other than the Redis one (the core on its in-memory repositories). */
+  approvals?: ApprovalsRepository;
+  confirmations?: ConfirmationsRepository;
+  launchPlans?: LaunchPlansRepository;
+  archives?: ArchivesRepository;
+  productParameters?: ProductParametersRepository;
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
@@ -167,6 +182,11 @@ export class Scicomp {
       alertState: o.alertState ?? new RedisAlertState(this.store),
       snoozes: o.snoozes ?? new RedisSnoozes(this.store, clock),
       wiring: o.wiring ?? new RedisWiring(this.store),
+      approvals: o.approvals ?? new RedisApprovals(this.store, clock),
+      confirmations: o.confirmations ?? new RedisConfirmations(this.store),
+      launchPlans: o.launchPlans ?? new RedisLaunchPlans(this.store),
+      archives: o.archives ?? new RedisArchives(this.store),
+      productParameters: o.productParameters ?? new RedisProductParameters(this.store),
       snsEndpoint: config.SCICOMP_PUBLIC_URL ? `${config.SCICOMP_PUBLIC_URL.replace(/\/$/, '')}/sns` : undefined,
       snsMaxAgeMs: config.SNS_MAX_AGE_MS,
       log: this.log,
@@ -197,9 +217,8 @@ export class Scicomp {
     this.secrets = o.secrets;
     this.metrics.watchQueues(() => this.queues.all());
     this.metrics.watchApprovals(async () => {
-      const key = pendingKey(this.deps);
-      const [pending, oldest] = await Promise.all([this.redis.zcard(key), this.redis.zrange(key, '0', '0', 'WITHSCORES')]);
-      return { pending, oldestMs: oldest[1] === undefined ? undefined : clock.now() - Number(oldest[1]) };
+      const { total, oldestAt } = await this.deps.approvals.pending(0);
+      return { pending: total, oldestMs: oldestAt === undefined ? undefined : clock.now() - oldestAt };
     });
   }
 
@@ -418,7 +437,7 @@ export class Scicomp {
             inventory: this.deps.inventory,
             outbox: this.deps.outbox,
             feed: this.deps.feed,
-            store: this.store,
+            archives: this.deps.archives,
             clock: this.deps.clock,
             connect: this.deps.connect,
             minPollMs: c.WATCH_MIN_POLL_MS,

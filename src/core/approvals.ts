@@ -1,123 +1,81 @@
-// Approval requests: posted as threads in the approvals channel, decided exactly once by an approver, carried out by the bot.
+// Approval requests: posted as threads in every approvals venue, decided exactly once by an approver, carried out by the bot.
 import type { Actor, CoreDeps, Ctx } from './context.js';
 import { isApprover as approves } from './directory.js';
 import { NotAuthorizedError, NotFoundError, UserInputError } from './errors.js';
 import { newRequestId } from './ids.js';
-import type { LaunchPlan } from './launch.js';
-import type { UpdatePlan } from './lifecycle.js';
 import type { Field, Form, Message } from './message.js';
 import type { Address, Platform } from './ports.js';
-import { openJson, sealJson, type Sealed } from './sealed.js';
+import type { ApprovalRequest, Decision, DecisionFields, RequestPayload, RequestState, Requester, Transition } from './repositories/approvals.js';
+import { openJson, sealJson } from './sealed.js';
 
-export type RequestKind = 'launch' | 'update' | 'transfer' | 'restore' | 'offboard';
-export type RequestState = 'pending' | 'approved' | 'denied' | 'expired' | 'done';
+export type { ApprovalRequest, Decision, OffboardPayload, RequestKind, RequestPayload, RequestState, Requester, RestorePayload, TransferPayload } from './repositories/approvals.js';
 
-export interface TransferPayload {
-  provisionedProductId: string;
-  name: string;
-  productName: string;
-  from: { userId: string; email: string; name: string };
-  to: { userId: string; email: string; name: string; principal: string };
+/** How long a request is kept once filed: long after its decision, for the audit trail's links and late clicks. */
+const REQUEST_KEEP_MS = 90 * 24 * 3600_000;
+
+/**
+ * The outbox key of one of a request's messages in one venue (`parent`, `decided`, `task`, …). Slack's keep the names
+ * they had when Slack was the only venue, so requests filed before still find their messages.
+ */
+export function venueKey(id: string, what: string, platform: Platform): string {
+  return platform === 'slack' ? `request:${id}:${what}` : `request:${id}:${what}:${platform}`;
 }
 
-export interface RestorePayload {
-  bucket: string;
-  productName: string;
-  terminatedAt: number;
-}
+/** The outbox key of a request's parent message (summary and buttons) in the venue on this platform. */
+export const parentKey = (id: string, platform: Platform) => venueKey(id, 'parent', platform);
 
-export interface OffboardPayload {
-  user: { userId: string; email: string; name: string };
-}
-
-export type RequestPayload =
-  | { kind: 'launch'; plan: LaunchPlan }
-  | { kind: 'update'; update: UpdatePlan }
-  | { kind: 'transfer'; transfer: TransferPayload }
-  | { kind: 'restore'; restore: RestorePayload }
-  | { kind: 'offboard'; offboard: OffboardPayload };
-
-export interface Requester {
-  platform: Platform;
-  userId: string;
-  email: string;
-  name: string;
-}
-
-export interface ApprovalRequest {
-  id: string;
-  requester: Requester;
-  title: string;
-  why: string;
-  fields: Field[];
-  impact: string;
-  payload: RequestPayload;
-  createdAt: number;
-  expiresAt: number;
-}
-
-export interface Decision {
-  state: RequestState;
-  decidedBy?: string;
-  decidedAt?: number;
-  denyReason?: string;
-}
-
-// Compare-and-set on the request's state, in one step on the Redis server: two approvers clicking at once on two
-// replicas reach here together, and exactly one of them moves the request on.
-const TRANSITION = `
-local s = redis.call('HGET', KEYS[1], 'state')
-if not s then return {'missing'} end
-if s ~= ARGV[1] then
-  return {s, redis.call('HGET', KEYS[1], 'decidedBy') or '', redis.call('HGET', KEYS[1], 'decidedAt') or ''}
-end
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('HSET', KEYS[1], 'state', ARGV[2])
-if ARGV[1] == 'pending' then
-  redis.call('ZREM', KEYS[2], ARGV[3])
-  if KEYS[3] then redis.call('ZREM', KEYS[3], ARGV[3]) end
-end
-return {'ok'}
-`;
-
-// Files a request, in one step with counting its requester's open ones: two requests at once cannot both slip under the
-// limit. KEYS: request, all pending, the requester's open ones (scored by expiry). ARGV: doc, now, expiresAt, id, limit
-// (0: none), ttl, requester.
-const OPEN = `
-if redis.call('HEXISTS', KEYS[1], 'doc') == 1 then return {'exists'} end
-local limit = tonumber(ARGV[5])
-if limit > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[2])
-  if redis.call('ZCARD', KEYS[3]) >= limit then return {'full', unpack(redis.call('ZRANGE', KEYS[3], 0, -1))} end
-  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-end
-redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'state', 'pending', 'requester', ARGV[7])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
-return {'ok'}
-`;
-
-const REQUEST_TTL_MS = 90 * 24 * 3600_000;
-
-function requestKey(deps: Pick<CoreDeps, 'store'>, id: string): string {
-  return deps.store.key('request', id);
-}
-
-export function pendingKey(deps: Pick<CoreDeps, 'store'>): string {
-  return deps.store.key('requests', 'pending');
-}
-
-/** One person's requests waiting for IT, by email (a person is their email, whichever platform they use). */
-function openKey(deps: Pick<CoreDeps, 'store'>, email: string): string {
-  return deps.store.key('requests', 'open', email.toLowerCase());
-}
-
-export const parentKey = (id: string) => `request:${id}:parent`;
-
-function approvalsChannel(deps: CoreDeps, platform: Platform): Address {
+/**
+ * Where a new request is posted: every approvals venue the policy names, one per platform. The console (one person
+ * trying scicomp on their machine) shows requests there alone, as it always did.
+ */
+function venuesFor(platform: Platform, deps: CoreDeps): Address[] {
   const venues = deps.policy().approvalVenues();
-  // The venue of the platform in use, else the first one (the console draws any channel).
-  return { ...(venues.find((v) => v.platform === platform) ?? venues[0]!), platform };
+  if (platform !== 'console') return venues;
+  const channel = venues[0]?.kind === 'channel' ? venues[0].channel : 'approvals';
+  return [{ platform, kind: 'channel', channel }];
+}
+
+/** The venues a request was posted in; one filed before there were several was posted on its requester's platform only. */
+export function venuesOf(request: Pick<ApprovalRequest, 'venues' | 'requester'>, deps: CoreDeps): Address[] {
+  if (request.venues) return request.venues;
+  const all = venuesFor(request.requester.platform, deps);
+  const own = all.filter((v) => v.platform === request.requester.platform);
+  return own.length ? own : all;
+}
+
+/** The venue a person on this platform sees the request in: theirs if it has one, else the first. */
+function venueFor(request: Pick<ApprovalRequest, 'venues' | 'requester'>, platform: Platform, deps: CoreDeps): Address | undefined {
+  const venues = venuesOf(request, deps);
+  return venues.find((v) => v.platform === platform) ?? venues[0];
+}
+
+/** The link to show a person on this platform for a request: its parent message in their venue. */
+export function parentFor(request: Pick<ApprovalRequest, 'id' | 'venues' | 'requester'>, platform: Platform, deps: CoreDeps): string | undefined {
+  const venue = venueFor(request, platform, deps);
+  return venue && parentKey(request.id, venue.platform);
+}
+
+/**
+ * Sends one message into every venue of a request, keyed there by `what`: as a new message, in place of the venue's
+ * `replaces` message, or in the thread of its `threadOf` one (`parent`, `task`, …).
+ */
+export async function sendToVenues(
+  request: Pick<ApprovalRequest, 'id' | 'venues' | 'requester'>,
+  what: string,
+  message: Message,
+  deps: CoreDeps,
+  o: { replaces?: string; threadOf?: string } = {},
+): Promise<void> {
+  for (const to of venuesOf(request, deps)) {
+    const key = (w: string) => venueKey(request.id, w, to.platform);
+    await deps.outbox.send({
+      key: key(what),
+      to,
+      message,
+      ...(o.replaces ? { replaces: key(o.replaces) } : {}),
+      ...(o.threadOf ? { threadOf: key(o.threadOf) } : {}),
+    });
+  }
 }
 
 function dm(r: Requester | { platform: Platform; userId: string }): Address {
@@ -128,40 +86,28 @@ export function when(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-export async function loadRequest(deps: Pick<CoreDeps, 'store' | 'sealer'>, id: string): Promise<{ request: ApprovalRequest; decision: Decision } | undefined> {
-  const h = await deps.store.redis.hgetall(requestKey(deps, id));
-  if (!h.doc) return undefined;
-  const doc = JSON.parse(h.doc) as Omit<ApprovalRequest, 'payload'> & { payload: RequestPayload | Sealed };
-  return {
-    request: { ...doc, payload: (await openJson(deps.sealer, doc.payload))! },
-    decision: {
-      state: h.state as RequestState,
-      decidedBy: h.decidedBy || undefined,
-      decidedAt: h.decidedAt ? Number(h.decidedAt) : undefined,
-      denyReason: h.denyReason || undefined,
-    },
-  };
+export async function loadRequest(deps: Pick<CoreDeps, 'approvals' | 'sealer'>, id: string): Promise<{ request: ApprovalRequest; decision: Decision } | undefined> {
+  const found = await deps.approvals.load(id);
+  if (!found) return undefined;
+  return { request: { ...found.request, payload: (await openJson<RequestPayload>(deps.sealer, found.request.payload))! }, decision: found.decision };
 }
 
-/** Moves a request from one state to another atomically; returns the state that won when it was already decided. */
-export async function transition(
-  deps: Pick<CoreDeps, 'store'>,
-  id: string,
-  from: RequestState,
-  to: RequestState,
-  fields: Record<string, string>,
-): Promise<{ ok: true } | { ok: false; decision: Decision | undefined }> {
-  const args = Object.entries(fields).flat();
-  const requester = from === 'pending' ? await deps.store.redis.hget(requestKey(deps, id), 'requester') : null;
-  const keys = [requestKey(deps, id), pendingKey(deps), ...(requester ? [openKey(deps, requester)] : [])];
-  const res = await deps.store.script<string[]>(TRANSITION, keys, [from, to, id, ...args]);
-  if (res[0] === 'ok') return { ok: true };
-  if (res[0] === 'missing') return { ok: false, decision: undefined };
-  return { ok: false, decision: { state: res[0] as RequestState, decidedBy: res[1] || undefined, decidedAt: res[2] ? Number(res[2]) : undefined } };
+/** Moves a request from one state to another atomically; returns the decision that stands when it was already moved. */
+export function transition(deps: Pick<CoreDeps, 'approvals'>, id: string, from: RequestState, to: RequestState, fields: DecisionFields): Promise<Transition> {
+  return deps.approvals.transition(id, from, to, fields);
 }
 
-/** Who clicked: enough to check approver membership before the full profile is looked up. */
-export type Clicker = Pick<Actor, 'platform' | 'userId'>;
+/**
+ * Who clicked: enough to check approver membership before the full profile is looked up. Their email, when known, is
+ * who they are: it decides whether a request is their own whichever platform they click from.
+ */
+export type Clicker = Pick<Actor, 'platform' | 'userId'> & Partial<Pick<Actor, 'email'>>;
+
+/** The same person: the same email, or (with no email to hand) the same handle on the same platform. */
+function samePerson(a: { platform: Platform; userId: string; email?: string }, b: Clicker): boolean {
+  if (a.email && b.email && a.email.toLowerCase() === b.email.toLowerCase()) return true;
+  return a.platform === b.platform && a.userId === b.userId;
+}
 
 export async function isApprover(actor: Clicker, deps: CoreDeps): Promise<boolean> {
   return approves(actor, deps);
@@ -188,7 +134,10 @@ function parentMessage(r: ApprovalRequest, footer?: string, withButtons = true):
   };
 }
 
-/** Files a request: the parent message with buttons in the approvals channel, a pending note to the requester, and its expiry. */
+/**
+ * Files a request: the parent message with buttons in every approvals venue, a pending note to the requester (with the
+ * link to it in their platform's venue), and its expiry.
+ */
 export async function openRequest(
   input: Omit<ApprovalRequest, 'id' | 'createdAt' | 'expiresAt'>,
   ctx: Ctx,
@@ -198,19 +147,17 @@ export async function openRequest(
   // The id derives from the interaction, so a retried job files the same request once.
   const id = ctx.requestId.replace(/[^a-zA-Z0-9_-]/g, '_');
   const now = deps.clock.now();
-  const request: ApprovalRequest = { ...input, id, createdAt: now, expiresAt: now + deps.policy().doc.approvals.expiryHours * 3600_000 };
-  const email = input.requester.email;
+  const venues = venuesFor(input.requester.platform, deps);
+  if (venues.length === 0) throw new UserInputError('IT approvals have no channel to be asked in: the catalog policy names none. Ask an admin to set one.');
+  const request: ApprovalRequest = { ...input, id, createdAt: now, expiresAt: now + deps.policy().doc.approvals.expiryHours * 3600_000, venues };
   // Offboarding is IT's own work, not a person's ask: it is not counted against the approver who files it.
   const limit = input.payload.kind === 'offboard' ? 0 : deps.policy().doc.approvals.maxOpenPerUser;
-  const [outcome, ...open] = await deps.store.script<string[]>(
-    OPEN,
-    [requestKey(deps, id), pendingKey(deps), openKey(deps, email)],
-    // The payload is sealed: a launch or update plan may hold NoEcho values, which Redis keeps only encrypted with the bot's data key.
-    [JSON.stringify({ ...request, payload: await sealJson(deps.sealer, request.payload) }), now, request.expiresAt, id, limit, REQUEST_TTL_MS, email],
-  );
-  if (outcome === 'full') throw await tooManyOpen(open, deps);
+  // The payload is sealed: a launch or update plan may hold NoEcho values, which are kept only encrypted with the bot's data key.
+  const filing = await deps.approvals.file({ ...request, payload: await sealJson(deps.sealer, request.payload) }, { limit, keepMs: REQUEST_KEEP_MS });
+  if (filing.outcome === 'full') throw await tooManyOpen(filing.open, deps);
+  // A retry finds what its first attempt filed, and finishes its (keyed) sends.
   const filed = (await loadRequest(deps, id))!.request;
-  await deps.outbox.send({ key: parentKey(id), to: approvalsChannel(deps, ctx.actor.platform), message: parentMessage(filed) });
+  await sendToVenues(filed, 'parent', parentMessage(filed), deps);
   await scheduleExpiry(id, filed.expiresAt);
   await deps.audit.append({ actor: `${ctx.actor.platform}:${ctx.actor.userId}`, action: `request.${filed.payload.kind}`, target: id, outcome: 'pending', requestId: id, parameters: Object.fromEntries(filed.fields.map((f) => [f.label, f.value])) });
   const pending: Message = {
@@ -219,7 +166,7 @@ export async function openRequest(
     title: 'Sent to IT for approval',
     body: [`${filed.title}. Why: ${filed.why}.`, `I'll tell you here when it is decided; it expires ${when(filed.expiresAt)} if nobody does.`],
   };
-  await deps.outbox.send({ key: `request:${id}:pending`, to: dm(filed.requester), message: pending, linkTo: parentKey(id) });
+  await deps.outbox.send({ key: `request:${id}:pending`, to: dm(filed.requester), message: pending, linkTo: parentFor(filed, filed.requester.platform, deps) });
   return { text: `Request ${id} filed: ${filed.title}. IT will decide in the approvals channel; I've sent you the link.`, tone: 'info' };
 }
 
@@ -256,8 +203,10 @@ async function alreadyDecided(id: string, d: Decision | undefined, deps: CoreDep
 }
 
 async function nameOf(label: string, deps: CoreDeps): Promise<string> {
-  const [platform, userId] = label.split(':') as [Platform, string];
-  if (!userId) return label;
+  // `platform:userId`, where a user id may hold colons itself (Teams: `29:1a2b…`).
+  const at = label.indexOf(':');
+  const [platform, userId] = [label.slice(0, at) as Platform, label.slice(at + 1)];
+  if (at < 0 || !userId) return label;
   try {
     return (await deps.people.actor(platform, userId)).name;
   } catch {
@@ -275,10 +224,8 @@ export async function mayDecide(id: string, who: Clicker, deps: CoreDeps): Promi
   if (!found) throw new NotFoundError(`There is no request ${id}.`);
   await requireApprover(who, deps, 'decide requests');
   const { request } = found;
-  if (request.requester.userId === who.userId && request.requester.platform === who.platform) {
-    throw new NotAuthorizedError('You cannot decide your own request; another approver must.');
-  }
-  if (request.payload.kind === 'transfer' && request.payload.transfer.to.userId === who.userId && request.requester.platform === who.platform) {
+  if (samePerson(request.requester, who)) throw new NotAuthorizedError('You cannot decide your own request; another approver must.');
+  if (request.payload.kind === 'transfer' && samePerson({ ...request.payload.transfer.to, platform: request.requester.platform }, who)) {
     throw new NotAuthorizedError('You cannot decide a transfer to yourself; another approver must.');
   }
   return found;
@@ -317,24 +264,21 @@ export async function decide(
   const found = await mayDecide(id, ctx.actor, deps);
   await refuseIfExpired(found, deps);
   const now = deps.clock.now();
-  const fields: Record<string, string> = { decidedBy: who, decidedAt: String(now), decisionId: ctx.requestId };
-  if (reason) fields.denyReason = reason;
+  const fields: DecisionFields = { decidedBy: who, decidedAt: now, decisionId: ctx.requestId, ...(reason ? { denyReason: reason } : {}) };
   const moved = await transition(deps, id, 'pending', verdict, fields);
-  if (!moved.ok) {
-    // The same interaction retried after it won: carry on where it stopped.
-    const again = await deps.store.redis.hget(requestKey(deps, id), 'decisionId');
-    if (again !== ctx.requestId) return alreadyDecided(id, moved.decision, deps);
-  }
+  // Already decided, unless by this very interaction, retried after it won: that carries on where it stopped.
+  if (!moved.ok && moved.decision?.decisionId !== ctx.requestId) return alreadyDecided(id, moved.decision, deps);
   const { request } = found;
-  const decision: Decision = { state: verdict, decidedBy: who, decidedAt: now, denyReason: reason };
+  const decision: Decision = moved.ok ? { state: verdict, ...fields } : moved.decision!;
   const footer = decidedFooter(decision, ctx.actor.name);
   await deps.audit.append({ actor: who, action: `decision.${verdict}`, target: id, parameters: reason ? { reason } : undefined, outcome: verdict, requestId: id });
-  await deps.outbox.send({ key: `request:${id}:decided`, replaces: parentKey(id), to: approvalsChannel(deps, request.requester.platform), message: parentMessage(request, footer, false) });
-  await deps.outbox.send({ key: `request:${id}:thread:decision`, threadOf: parentKey(id), to: approvalsChannel(deps, request.requester.platform), message: { text: footer, tone: verdict === 'approved' ? 'success' : 'warning' } });
+  // Every venue shows the decision, whichever it was made in.
+  await sendToVenues(request, 'decided', parentMessage(request, footer, false), deps, { replaces: 'parent' });
+  await sendToVenues(request, 'thread:decision', { text: footer, tone: verdict === 'approved' ? 'success' : 'warning' }, deps, { threadOf: 'parent' });
   await deps.outbox.send({
     key: `request:${id}:requester:decision`,
     to: dm(request.requester),
-    linkTo: parentKey(id),
+    linkTo: parentFor(request, request.requester.platform, deps),
     message:
       verdict === 'approved'
         ? { text: `Approved: ${request.title}. ${footer}.`, tone: 'success', body: ['I am carrying it out now and will report here.'] }
@@ -346,19 +290,18 @@ export async function decide(
 
 /** An undecided request past its expiry: buttons go, the requester is told. Replaying a click afterwards changes nothing. */
 export async function expire(id: string, deps: CoreDeps): Promise<boolean> {
-  const moved = await transition(deps, id, 'pending', 'expired', { decidedAt: String(deps.clock.now()) });
+  const moved = await transition(deps, id, 'pending', 'expired', { decidedAt: deps.clock.now() });
   // Only expiry sets 'expired': a retry after a partial failure finds it and finishes the (keyed) sends and the audit entry.
   if (!moved.ok && moved.decision?.state !== 'expired') return false;
   const found = await loadRequest(deps, id);
   if (!found) return false;
   const footer = decidedFooter({ state: 'expired', decidedAt: found.decision.decidedAt ?? deps.clock.now() }, '');
-  const to = approvalsChannel(deps, found.request.requester.platform);
-  if (!(await deps.store.redis.hget(requestKey(deps, id), 'expiryAudited'))) {
+  if (!(await deps.approvals.expiryAudited(id))) {
     await deps.audit.append({ actor: 'scicomp', action: 'request.expired', target: id, outcome: 'expired', requestId: id });
-    await deps.store.redis.hset(requestKey(deps, id), 'expiryAudited', '1');
+    await deps.approvals.markExpiryAudited(id);
   }
-  await deps.outbox.send({ key: `request:${id}:decided`, replaces: parentKey(id), to, message: parentMessage(found.request, footer, false) });
-  await deps.outbox.send({ key: `request:${id}:thread:expired`, threadOf: parentKey(id), to, message: { text: footer, tone: 'info' } });
+  await sendToVenues(found.request, 'decided', parentMessage(found.request, footer, false), deps, { replaces: 'parent' });
+  await sendToVenues(found.request, 'thread:expired', { text: footer, tone: 'info' }, deps, { threadOf: 'parent' });
   await deps.outbox.send({
     key: `request:${id}:requester:expired`,
     to: dm(found.request.requester),
@@ -382,13 +325,14 @@ const PENDING_SHOWN = 50;
 
 export async function pendingRequests(ctx: Ctx, deps: CoreDeps): Promise<Message> {
   await requireApprover(ctx.actor, deps, 'list pending requests');
-  const [ids, total] = await Promise.all([deps.store.redis.zrange(pendingKey(deps), '0', String(PENDING_SHOWN - 1)), deps.store.redis.zcard(pendingKey(deps))]);
+  const { ids, total } = await deps.approvals.pending(PENDING_SHOWN);
   if (ids.length === 0) return { text: 'No requests are waiting for a decision.', tone: 'info' };
   const fields: Field[] = [];
   for (const id of ids) {
     const found = await loadRequest(deps, id);
     if (!found) continue;
-    const link = await deps.outbox.permalink(parentKey(id));
+    const parent = parentFor(found.request, ctx.actor.platform, deps);
+    const link = parent && (await deps.outbox.permalink(parent));
     fields.push({ label: found.request.title, value: `${found.request.requester.name} · since ${when(found.request.createdAt)} · expires ${when(found.request.expiresAt)}${link ? ` · ${link}` : ''}` });
   }
   const more = total - ids.length;

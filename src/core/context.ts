@@ -6,6 +6,11 @@ import type { Message } from './message.js';
 import type { Policy } from './policy.js';
 import type { Address, AlarmsPort, BudgetsPort, CatalogPort, Clock, Platform, ProductKind, TopicsPort } from './ports.js';
 import type { AlertStateRepository } from './repositories/alert-state.js';
+import type { ApprovalsRepository } from './repositories/approvals.js';
+import type { ArchivesRepository } from './repositories/archives.js';
+import type { ConfirmationsRepository } from './repositories/confirmations.js';
+import type { LaunchPlansRepository } from './repositories/launch-plans.js';
+import type { ProductParametersRepository } from './repositories/product-parameters.js';
 import type { SnoozesRepository } from './repositories/snoozes.js';
 import type { WiringRepository } from './repositories/wiring.js';
 import type { ActorRepository } from './repositories/actors.js';
@@ -159,6 +164,16 @@ export interface CoreDeps {
   snoozes: SnoozesRepository;
   /** Each person's topic (and so their budget's account). */
   wiring: WiringRepository;
+  /** Approval requests: filed, decided once, pending, and the marks of carrying them out. */
+  approvals: ApprovalsRepository;
+  /** Confirmations of updates and terminations, each used by one click. */
+  confirmations: ConfirmationsRepository;
+  /** Launch plans being provisioned, so a retried launch carries on. */
+  launchPlans: LaunchPlansRepository;
+  /** Each person's terminated buckets, restorable within the archive's days. */
+  archives: ArchivesRepository;
+  /** The parameters scicomp set on each provisioned product. */
+  productParameters: ProductParametersRepository;
   /** `SCICOMP_PUBLIC_URL/sns`, subscribed to every user's topic; absent in local use. */
   snsEndpoint?: string;
   /** How old an SNS message may be when it arrives (SNS_MAX_AGE_MS): a MessageId is remembered at least that long. */

@@ -8,7 +8,7 @@ import { provisioningProduct } from './inventory.js';
 import { isOwner } from './ownership.js';
 import type { LaunchOptions, ParameterSpec, Platform, Product, ProductKind, ProductVersion } from './ports.js';
 import { allowedValuesFor, findLaunchPath, findProduct, isListType, listElements, maskSecrets, noEchoKeys, pathLabel, pickLaunchPath, pickVersion, provisionedName, usageLines } from './products.js';
-import { openJson, sealJson, type Sealed } from './sealed.js';
+import { openJson, sealJson } from './sealed.js';
 import { checkAgainstPolicy } from './admission.js';
 import { rememberRecordParameters } from './provisioned-parameters.js';
 
@@ -137,11 +137,10 @@ export function launchStartedMessage(plan: LaunchPlan): Message {
 export type ApprovalRouter = (plan: LaunchPlan, reason: string, ctx: Ctx, deps: CoreDeps) => Promise<Message>;
 
 const PLAN_TTL_MS = 7 * 86400_000;
-const planKey = (deps: CoreDeps, requestId: string) => deps.store.key('launch-plan', requestId);
 
 export async function launch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps, routeApproval?: ApprovalRouter): Promise<Message> {
   // A retried job finds the plan its first attempt provisioned: re-planning would now see that product as a name clash.
-  const provisioned = await openJson(deps.sealer, await deps.store.getJson<LaunchPlan | Sealed>(planKey(deps, ctx.requestId)));
+  const provisioned = await openJson(deps.sealer, await deps.launchPlans.get(ctx.requestId));
   if (provisioned) {
     await provisionPlan(provisioned, actorLabel(ctx.actor), deps);
     return launchStartedMessage(provisioned);
@@ -152,8 +151,8 @@ export async function launch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps, route
     if (!routeApproval) throw new NotAuthorizedError(`${reason}, and approvals are not configured.`);
     return routeApproval(plan, reason, ctx, deps);
   }
-  // Sealed: its parameters may hold NoEcho values, which Redis keeps only encrypted with the bot's data key.
-  await deps.store.setJson(planKey(deps, plan.requestId), await sealJson(deps.sealer, plan), PLAN_TTL_MS);
+  // Sealed: its parameters may hold NoEcho values, which are kept only encrypted with the bot's data key.
+  await deps.launchPlans.save(plan.requestId, await sealJson(deps.sealer, plan), PLAN_TTL_MS);
   await provisionPlan(plan, actorLabel(ctx.actor), deps);
   return launchStartedMessage(plan);
 }

@@ -12,7 +12,10 @@ import { isOwner, ownProduct, ownProductFresh, productsOwnedBy } from './ownersh
 import type { Platform, ProductKind, ProvisionedProduct, RecordOutput } from './ports.js';
 import { maskSecrets, noEchoKeys } from './products.js';
 import { currentParameters, rememberRecordParameters } from './provisioned-parameters.js';
-import { openJson, sealJson, type Sealed } from './sealed.js';
+import { openJson, sealJson } from './sealed.js';
+import type { Confirmation } from './repositories/confirmations.js';
+
+export type { Confirmation };
 
 export const ARCHIVE_DAYS = 30;
 const CONFIRMATION_TTL_MS = 15 * 60_000;
@@ -86,31 +89,10 @@ export async function connect(name: string, ctx: Ctx, deps: CoreDeps): Promise<M
 
 // ---------- confirmations ----------
 
-export interface Confirmation {
-  id: string;
-  action: 'update' | 'terminate';
-  requester: string;
-  email: string;
-  provisionedProductId: string;
-  name: string;
-  productId?: string;
-  productName: string;
-  versionId?: string;
-  kind: ProductKind;
-  parameters?: Record<string, string>;
-  parameterKeys?: string[];
-  /** NoEcho parameter keys: their values are masked in the audit trail. */
-  secretKeys?: string[];
-}
-
-function confirmationKey(deps: CoreDeps, id: string): string {
-  return deps.store.key('confirm', id);
-}
-
 async function askToConfirm(c: Omit<Confirmation, 'id'>, text: string, body: string[], deps: CoreDeps, confirmLabel: string): Promise<Message> {
   const id = newRequestId();
-  // Sealed: an update's parameters may hold NoEcho values, which Redis keeps only encrypted with the bot's data key.
-  await deps.store.setJson(confirmationKey(deps, id), await sealJson(deps.sealer, { ...c, id }), CONFIRMATION_TTL_MS);
+  // Sealed: an update's parameters may hold NoEcho values, which are kept only encrypted with the bot's data key.
+  await deps.confirmations.save(id, await sealJson(deps.sealer, { ...c, id }), CONFIRMATION_TTL_MS);
   return {
     text,
     title: text,
@@ -282,34 +264,30 @@ async function stillActionable(c: Confirmation, actor: Actor, deps: CoreDeps): P
 
 /** A click on Confirm or Cancel. The confirmation is taken atomically: a double click acts once. */
 export async function decideConfirmation(id: string, confirmed: boolean, ctx: Ctx, deps: CoreDeps, routeUpdate?: UpdateApprovalRouter): Promise<Message> {
-  const key = confirmationKey(deps, id);
-  const c = await openJson(deps.sealer, await deps.store.getJson<Confirmation | Sealed>(key));
+  const c = await openJson(deps.sealer, await deps.confirmations.get(id));
   if (!c) return { text: 'This confirmation has expired or was already used. Run the command again.', tone: 'info' };
-  if (c.requester !== ctx.actor.userId) throw new NotAuthorizedError('Only the person who asked can confirm this.');
+  // The person who asked, by email, whichever of their handles clicks.
+  if (c.email.toLowerCase() !== ctx.actor.email.toLowerCase()) throw new NotAuthorizedError('Only the person who asked can confirm this.');
   // Claimed by this click (a double click is another click); kept until AWS has the request, so a retried job carries on.
-  const claimKey = `${key}:claim`;
-  if (!(await deps.store.claim(claimKey, CONFIRMATION_TTL_MS, ctx.requestId)) && (await deps.store.redis.get(claimKey)) !== ctx.requestId) {
-    return { text: 'This confirmation was already used.', tone: 'info' };
-  }
+  if (!(await deps.confirmations.claim(id, ctx.requestId, CONFIRMATION_TTL_MS))) return { text: 'This confirmation was already used.', tone: 'info' };
   if (!confirmed) {
-    await deps.store.del(key);
+    await deps.confirmations.remove(id);
     return { text: `Cancelled: ${c.name} is unchanged.`, tone: 'info' };
   }
   try {
-    return await carryOutConfirmation(c, key, ctx, deps, routeUpdate);
+    return await carryOutConfirmation(c, ctx, deps, routeUpdate);
   } catch (err) {
     // Refused as things are now (changed hands, changing, over the request limit): nothing was done, and once that
     // changes the same confirmation may be clicked again.
-    if (isUserFacing(err)) await deps.store.del(claimKey);
+    if (isUserFacing(err)) await deps.confirmations.release(id);
     throw err;
   }
 }
 
-async function carryOutConfirmation(c: Confirmation, key: string, ctx: Ctx, deps: CoreDeps, routeUpdate?: UpdateApprovalRouter): Promise<Message> {
+async function carryOutConfirmation(c: Confirmation, ctx: Ctx, deps: CoreDeps, routeUpdate?: UpdateApprovalRouter): Promise<Message> {
   // What this click settled on, set just before the AWS call: a retried job carries it on without re-checking a product
   // its own first attempt may already have set changing.
-  const startedKey = `${key}:started`;
-  const started = await deps.store.getJson<Omit<UpdatePlan, 'parameters'> | { terminate: true }>(startedKey);
+  const started = await deps.confirmations.started(c.id);
   // The changes stay in the confirmation alone (they may hold NoEcho values).
   let plan: UpdatePlan | { terminate: true } | undefined = started && !('terminate' in started) ? { ...started, parameters: c.parameters ?? {} } : started;
   if (!plan) {
@@ -320,15 +298,15 @@ async function carryOutConfirmation(c: Confirmation, key: string, ctx: Ctx, deps
       if (judged.reason) {
         if (!routeUpdate) throw new NotAuthorizedError(`${judged.reason}, and approvals are not configured.`);
         const filed = await routeUpdate(judged.plan, judged.reason, ctx, deps);
-        await deps.store.del(key);
+        await deps.confirmations.remove(c.id);
         return filed;
       }
       plan = judged.plan;
       const { parameters: _changes, ...kept } = judged.plan;
-      await deps.store.setJson(startedKey, kept, CONFIRMATION_TTL_MS);
+      await deps.confirmations.start(c.id, kept, CONFIRMATION_TTL_MS);
     } else {
       plan = { terminate: true };
-      await deps.store.setJson(startedKey, plan, CONFIRMATION_TTL_MS);
+      await deps.confirmations.start(c.id, plan, CONFIRMATION_TTL_MS);
     }
   }
   const token = awsToken(c.action, c.id);
@@ -350,7 +328,7 @@ async function carryOutConfirmation(c: Confirmation, key: string, ctx: Ctx, deps
   } else {
     await applyUpdate(plan, token, who, c.id, deps);
   }
-  await deps.store.del(key, startedKey);
+  await deps.confirmations.remove(c.id);
   const verb = c.action === 'terminate' ? 'Terminating' : 'Updating';
   return { text: `${verb} ${c.name}. I'll post progress in your DM.`, tone: 'info' };
 }

@@ -8,22 +8,19 @@ const RECORD_TTL_MS = 30 * 86400_000;
 /** Products live long; terminating one forgets it. */
 const PRODUCT_TTL_MS = 2 * 365 * 86400_000;
 
-const recordKey = (deps: Pick<CoreDeps, 'store'>, recordId: string) => deps.store.key('record-parameters', recordId);
-const productKey = (deps: Pick<CoreDeps, 'store'>, ppId: string) => deps.store.key('product-parameters', ppId);
-
 /** The full parameter set a record started by scicomp applies (provision: every parameter; update: current and changes). */
-export async function rememberRecordParameters(deps: Pick<CoreDeps, 'store'>, recordId: string, parameters: Record<string, string>, secretKeys: readonly string[] = []): Promise<void> {
+export async function rememberRecordParameters(deps: Pick<CoreDeps, 'productParameters'>, recordId: string, parameters: Record<string, string>, secretKeys: readonly string[] = []): Promise<void> {
   const kept = Object.fromEntries(Object.entries(parameters).filter(([k]) => !secretKeys.includes(k)));
-  await deps.store.setJson(recordKey(deps, recordId), kept, RECORD_TTL_MS);
+  await deps.productParameters.saveRecord(recordId, kept, RECORD_TTL_MS);
 }
 
 /** A settled record: one that succeeded is what the product now runs with; a terminated product is forgotten. */
-export async function rememberSettledParameters(w: WatchRequest, record: ProductRecord, deps: Pick<CoreDeps, 'store'>): Promise<void> {
+export async function rememberSettledParameters(w: WatchRequest, record: ProductRecord, deps: Pick<CoreDeps, 'productParameters'>): Promise<void> {
   const ppId = w.provisionedProductId ?? record.provisionedProductId;
   if (!ppId || record.status !== 'SUCCEEDED') return;
-  if (w.action === 'terminate') return void (await deps.store.del(productKey(deps, ppId)));
-  const parameters = await deps.store.getJson<Record<string, string>>(recordKey(deps, record.id));
-  if (parameters) await deps.store.setJson(productKey(deps, ppId), parameters, PRODUCT_TTL_MS);
+  if (w.action === 'terminate') return deps.productParameters.forgetProduct(ppId);
+  const parameters = await deps.productParameters.ofRecord(record.id);
+  if (parameters) await deps.productParameters.saveProduct(ppId, parameters, PRODUCT_TTL_MS);
 }
 
 /**
@@ -31,7 +28,7 @@ export async function rememberSettledParameters(w: WatchRequest, record: Product
  * those of the last record of scicomp's that settled (a stop, a start or a re-tag in between changes none). Empty when
  * unknown: whoever judges them must treat a missing value as unknown, not as a default.
  */
-export async function currentParameters(deps: Pick<CoreDeps, 'store'>, p: ProvisionedProduct): Promise<Record<string, string>> {
-  const last = p.lastSuccessfulRecordId ? await deps.store.getJson<Record<string, string>>(recordKey(deps, p.lastSuccessfulRecordId)) : undefined;
-  return last ?? (await deps.store.getJson<Record<string, string>>(productKey(deps, p.id))) ?? {};
+export async function currentParameters(deps: Pick<CoreDeps, 'productParameters'>, p: ProvisionedProduct): Promise<Record<string, string>> {
+  const last = p.lastSuccessfulRecordId ? await deps.productParameters.ofRecord(p.lastSuccessfulRecordId) : undefined;
+  return last ?? (await deps.productParameters.ofProduct(p.id)) ?? {};
 }

@@ -1,5 +1,5 @@
 // The IT side: transfer, restore and offboarding requests, what each does once approved, and the IT verbs (approvals, audit, reload).
-import { decide, denyCheck, denyForm, loadRequest, mayDecide, openRequest, parentKey, pendingRequests, requireApprover, transition, when, type ApprovalRequest, type Carrier, type Clicker, type TransferPayload } from './approvals.js';
+import { decide, denyCheck, denyForm, loadRequest, mayDecide, openRequest, pendingRequests, requireApprover, sendToVenues, transition, when, type ApprovalRequest, type Carrier, type Clicker, type TransferPayload } from './approvals.js';
 import type { Answer, Extensions } from './bot.js';
 import { cachedLaunchOptions } from './catalog-cache.js';
 import type { AuditTarget, Command } from './command.js';
@@ -11,9 +11,10 @@ import { applyUpdate, ARCHIVE_DAYS, changeFields, refuseIfChanging, type UpdateP
 import type { Action, Field, Form, Message } from './message.js';
 import { markChanging, refreshProduct } from './inventory.js';
 import { isOwner, ownProductFresh, productsOwnedBy } from './ownership.js';
-import type { Address, Platform, ProductKind, ProductRecord, ProvisionedProduct } from './ports.js';
+import type { Platform, ProductKind, ProductRecord, ProvisionedProduct } from './ports.js';
 import { maskSecrets, noEchoKeys } from './products.js';
 import { handleOn } from './directory.js';
+import type { ArchivedBucket } from './repositories/archives.js';
 
 // On-demand us-east-1 prices (USD/hour) for the impact estimate of a launch; unknown types are shown without a figure.
 const HOURLY_USD: Record<string, number> = {
@@ -59,13 +60,6 @@ function requester(a: Actor) {
   return { platform: a.platform, userId: a.userId, email: a.email, name: a.name };
 }
 
-function approvalsChannel(deps: CoreDeps, ctx: { actor: Actor } | Actor): Address {
-  const platform = 'actor' in ctx ? ctx.actor.platform : ctx.platform;
-  const venues = deps.policy().approvalVenues();
-  // The venue of the platform in use, else the first one (the console draws any channel).
-  return { ...(venues.find((v) => v.platform === platform) ?? venues[0]!), platform };
-}
-
 export interface RequestJobs {
   // A function property, not a method: handlers pass it on unbound.
   scheduleExpiry: (id: string, atMs: number) => Promise<void>;
@@ -104,23 +98,17 @@ async function transferRequest(cmd: Extract<Command, { verb: 'transfer' }>, ctx:
   );
 }
 
-interface ArchiveEntry {
-  terminatedAt: number;
-  productName: string;
-}
-
 /** After ARCHIVE_DAYS the archive is purged: nothing is left to restore. */
 function purged(terminatedAt: number, deps: CoreDeps): boolean {
   return deps.clock.now() - terminatedAt > ARCHIVE_DAYS * 86400_000;
 }
 
 async function restoreRequest(name: string, ctx: Ctx, deps: CoreDeps, jobs: RequestJobs): Promise<Message> {
-  const archive = deps.store.key('archive', ctx.actor.email);
   const candidates = [name, `${ctx.actor.username}-${name}`];
-  let found: { bucket: string; entry: ArchiveEntry } | undefined;
+  let found: { bucket: string; entry: ArchivedBucket } | undefined;
   for (const bucket of candidates) {
-    const raw = await deps.store.redis.hget(archive, bucket);
-    if (raw) found = { bucket, entry: JSON.parse(raw) as ArchiveEntry };
+    const entry = await deps.archives.get(ctx.actor.email, bucket);
+    if (entry) found = { bucket, entry };
   }
   if (!found) throw new NotFoundError(`You have no archived bucket called "${name}": only buckets you terminated can be restored.`);
   if (purged(found.entry.terminatedAt, deps)) {
@@ -240,8 +228,7 @@ const STARTED_TTL_MS = 7 * 86400_000;
  * set the product changing, carries on instead of refusing.
  */
 async function notReady(action: string, ppId: string, ownerEmail: string, deps: CoreDeps, also?: (p: ProvisionedProduct) => string | undefined): Promise<string | undefined> {
-  const begun = deps.store.key('begun', action, ppId);
-  if (await deps.store.redis.exists(begun)) return undefined;
+  if (await deps.approvals.begun(action, ppId)) return undefined;
   const p = await refreshProduct(deps, ppId);
   if (!p) return 'the product no longer exists';
   if (!isOwner(p, ownerEmail)) return `${p.name} no longer belongs to ${ownerEmail}`;
@@ -252,14 +239,14 @@ async function notReady(action: string, ppId: string, ownerEmail: string, deps: 
   }
   const why = also?.(p);
   if (why) return why;
-  await deps.store.redis.set(begun, '1', 'PX', STARTED_TTL_MS);
+  await deps.approvals.markBegun(action, ppId, STARTED_TTL_MS);
   return undefined;
 }
 
 /** An approved request that things have overtaken: nothing is done, and IT and the requester are told why. */
 async function notCarriedOut(id: string, request: ApprovalRequest, why: string, deps: CoreDeps): Promise<string> {
   const text = `Approved, but not carried out: ${why}. Nothing was changed; ask again if it is still needed.`;
-  await deps.outbox.send({ key: `request:${id}:not-carried`, threadOf: parentKey(id), to: approvalsChannel(deps, request.requester as Actor), message: { text, tone: 'warning' } });
+  await sendToVenues(request, 'not-carried', { text, tone: 'warning' }, deps, { threadOf: 'parent' });
   await deps.outbox.send({ key: `request:${id}:requester:not-carried`, to: { platform: request.requester.platform, kind: 'user', userId: request.requester.userId }, message: { text: `${request.title}: ${text}`, tone: 'warning' } });
   await deps.audit.append({ actor: 'scicomp', action: 'request.not-carried-out', target: id, outcome: why, requestId: id });
   return 'not carried out';
@@ -271,12 +258,13 @@ export async function carryOut(id: string, deps: CoreDeps): Promise<string> {
   const { request, decision } = found;
   if (decision.state !== 'approved' && decision.state !== 'done') return `not approved (${decision.state})`;
   const actor = decision.decidedBy ?? 'scicomp';
-  const thread = { threadOf: parentKey(id), to: approvalsChannel(deps, request.requester as Actor) };
+  // What IT hears of it, in the request's thread in every venue.
+  const thread = (what: string, message: Message) => sendToVenues(request, what, message, deps, { threadOf: 'parent' });
   const p = request.payload;
   switch (p.kind) {
     case 'launch': {
       const recordId = await provisionPlan(p.plan, actor, deps);
-      await deps.outbox.send({ ...thread, key: `request:${id}:carried`, message: { text: `Provisioning ${p.plan.name}: record ${recordId}.`, tone: 'info' } });
+      await thread('carried', { text: `Provisioning ${p.plan.name}: record ${recordId}.`, tone: 'info' });
       await deps.outbox.send({ key: `request:${id}:started`, to: { platform: request.requester.platform, kind: 'user', userId: request.requester.userId }, message: launchStartedMessage(p.plan) });
       return 'provisioning';
     }
@@ -287,7 +275,7 @@ export async function carryOut(id: string, deps: CoreDeps): Promise<string> {
       );
       if (why) return notCarriedOut(id, request, why, deps);
       const recordId = await applyUpdate(u, awsToken('update', id), actor, id, deps);
-      await deps.outbox.send({ ...thread, key: `request:${id}:carried`, message: { text: `Updating ${u.name}: record ${recordId}.`, tone: 'info' } });
+      await thread('carried', { text: `Updating ${u.name}: record ${recordId}.`, tone: 'info' });
       await deps.outbox.send({
         key: `request:${id}:started`,
         to: { platform: request.requester.platform, kind: 'user', userId: request.requester.userId },
@@ -299,36 +287,32 @@ export async function carryOut(id: string, deps: CoreDeps): Promise<string> {
       const why = await notReady(`carry:${id}`, p.transfer.provisionedProductId, p.transfer.from.email, deps);
       if (why) return notCarriedOut(id, request, why, deps);
       await transferProduct(p.transfer, id, actor, deps, request.requester.platform);
-      await deps.outbox.send({ ...thread, key: `request:${id}:carried`, message: { text: `Transferred ${p.transfer.name} to ${p.transfer.to.name}.`, tone: 'success' } });
+      await thread('carried', { text: `Transferred ${p.transfer.name} to ${p.transfer.to.name}.`, tone: 'success' });
       return 'transferred';
     }
     case 'restore':
       if (purged(p.restore.terminatedAt, deps)) {
         const text = `${p.restore.bucket} was terminated on ${when(p.restore.terminatedAt)}, more than ${ARCHIVE_DAYS} days ago: it has been purged and cannot be restored.`;
-        await deps.outbox.send({ ...thread, key: `request:${id}:purged`, message: { text, tone: 'warning' } });
+        await thread('purged', { text, tone: 'warning' });
         await deps.outbox.send({ key: `request:${id}:requester:purged`, to: { platform: request.requester.platform, kind: 'user', userId: request.requester.userId }, message: { text, tone: 'warning' } });
         await deps.audit.append({ actor: 'scicomp', action: 'restore.purged', target: p.restore.bucket, outcome: 'too old to restore', requestId: id });
         return 'purged';
       }
-      await deps.outbox.send({
-        ...thread,
-        key: `request:${id}:task`,
-        message: {
-          text: `Task for IT: restore ${p.restore.bucket} from the archive (terminated ${when(p.restore.terminatedAt)}) for ${request.requester.email}, then click Done.`,
-          title: `Restore ${p.restore.bucket}`,
-          tone: 'info',
-          actions: [{ id: 'restore-done', label: 'Done', value: id, style: 'primary' }],
-        },
+      await thread('task', {
+        text: `Task for IT: restore ${p.restore.bucket} from the archive (terminated ${when(p.restore.terminatedAt)}) for ${request.requester.email}, then click Done.`,
+        title: `Restore ${p.restore.bucket}`,
+        tone: 'info',
+        actions: [{ id: 'restore-done', label: 'Done', value: id, style: 'primary' }],
       });
       return 'task posted';
     case 'offboard': {
       const owned = await productsOwnedBy(deps, p.offboard.user.email);
       if (owned.length === 0) {
-        await deps.outbox.send({ ...thread, key: `request:${id}:carried`, message: { text: `${p.offboard.user.name} owns nothing: offboarding is complete.`, tone: 'success' } });
+        await thread('carried', { text: `${p.offboard.user.name} owns nothing: offboarding is complete.`, tone: 'success' });
         return 'nothing owned';
       }
       const messages = offboardItems(id, owned);
-      for (const [i, message] of messages.entries()) await deps.outbox.send({ ...thread, key: `request:${id}:items:${i}`, message });
+      for (const [i, message] of messages.entries()) await thread(`items:${i}`, message);
       return `${owned.length} items listed`;
     }
   }
@@ -359,12 +343,7 @@ async function offboardTerminate(id: string, product: ProvisionedProduct, ctx: C
     owner: { platform: ctx.actor.platform, userId: user.userId, email: user.email },
     requestId: id,
   });
-  await deps.outbox.send({
-    key: `request:${id}:terminate:${product.id}`,
-    threadOf: parentKey(id),
-    to: approvalsChannel(deps, ctx),
-    message: { text: `${ctx.actor.name} is terminating ${product.name} (record ${recordId}).`, tone: 'info' },
-  });
+  await sendToVenues(request, `terminate:${product.id}`, { text: `${ctx.actor.name} is terminating ${product.name} (record ${recordId}).`, tone: 'info' }, deps, { threadOf: 'parent' });
   return recordId;
 }
 
@@ -375,14 +354,10 @@ export async function reportOffboardRecord(w: WatchRequest, record: ProductRecor
   if (!found || found.request.payload.kind !== 'offboard') return;
   const ok = record.status === 'SUCCEEDED';
   const why = record.errors.map((e) => `${e.code ? `${e.code}: ` : ''}${e.description ?? 'no description'}`).join('; ');
-  await deps.outbox.send({
-    key: `request:${w.requestId}:terminated:${record.id}`,
-    threadOf: parentKey(w.requestId),
-    to: approvalsChannel(deps, found.request.requester as Actor),
-    message: ok
-      ? { text: `${w.name} is terminated (record ${record.id}).`, tone: 'success' }
-      : { text: `Terminating ${w.name} failed (record ${record.id}): ${why || 'Service Catalog gave no reason'}.`, tone: 'error' },
-  });
+  const message: Message = ok
+    ? { text: `${w.name} is terminated (record ${record.id}).`, tone: 'success' }
+    : { text: `Terminating ${w.name} failed (record ${record.id}): ${why || 'Service Catalog gave no reason'}.`, tone: 'error' };
+  await sendToVenues(found.request, `terminated:${record.id}`, message, deps, { threadOf: 'parent' });
 }
 
 function splitItem(value: string): [string, string] {
@@ -396,10 +371,9 @@ function splitItem(value: string): [string, string] {
  * began on it (a retry carries on); otherwise marks each begun.
  */
 async function readyAll(action: string, products: ProvisionedProduct[], deps: CoreDeps): Promise<void> {
-  const begun = (p: ProvisionedProduct) => deps.store.key('begun', action, p.id);
   const busy: string[] = [];
   for (const p of products) {
-    if (await deps.store.redis.exists(begun(p))) continue;
+    if (await deps.approvals.begun(action, p.id)) continue;
     try {
       refuseIfChanging(p);
     } catch (err) {
@@ -409,7 +383,7 @@ async function readyAll(action: string, products: ProvisionedProduct[], deps: Co
   if (busy.length) {
     throw new UserInputError(products.length === 1 ? busy[0]! : `These are changing right now: ${busy.join(', ')}. Nothing was done; try again when they have settled.`);
   }
-  for (const p of products) await deps.store.redis.set(begun(p), '1', 'PX', STARTED_TTL_MS);
+  for (const p of products) await deps.approvals.markBegun(action, p.id, STARTED_TTL_MS);
 }
 
 async function ownedBy(request: ApprovalRequest & { payload: { kind: 'offboard' } }, ppId: string, deps: CoreDeps): Promise<ProvisionedProduct> {
@@ -489,7 +463,7 @@ async function offboardTransfer(
     deps,
     ctx.actor.platform,
   );
-  await deps.outbox.send({ key: `request:${id}:transfer:${product.id}`, threadOf: parentKey(id), to: approvalsChannel(deps, ctx), message: { text: `${ctx.actor.name} transferred ${product.name} to ${to.name}.`, tone: 'success' } });
+  await sendToVenues(request, `transfer:${product.id}`, { text: `${ctx.actor.name} transferred ${product.name} to ${to.name}.`, tone: 'success' }, deps, { threadOf: 'parent' });
 }
 
 async function offboardRecipient(request: ApprovalRequest & { payload: { kind: 'offboard' } }, values: Record<string, string | undefined>, ctx: Ctx, deps: CoreDeps): Promise<Person> {
@@ -594,13 +568,13 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
         if (found.decision.state === 'approved' && purged(restore.terminatedAt, deps)) {
           throw new UserInputError(`${restore.bucket} was terminated on ${when(restore.terminatedAt)}, more than ${ARCHIVE_DAYS} days ago: the archive has purged it, so it cannot be marked restored.`);
         }
-        const moved = await transition(deps, id, 'approved', 'done', { doneBy: actorLabel(ctx.actor), doneAt: String(deps.clock.now()) });
+        const moved = await transition(deps, id, 'approved', 'done', { doneBy: actorLabel(ctx.actor), doneAt: deps.clock.now() });
         if (!moved.ok) return { message: { text: `Restore request ${id} is already ${moved.decision?.state ?? 'gone'}.`, tone: 'info' } };
         const bucket = restore.bucket;
         // Restored means live again: the archive entry goes, so it cannot be asked for twice.
-        await deps.store.redis.hdel(deps.store.key('archive', found.request.requester.email), bucket);
+        await deps.archives.remove(found.request.requester.email, bucket);
         await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'restore.done', target: bucket, outcome: 'restored', requestId: id });
-        await deps.outbox.send({ key: `request:${id}:task-done`, replaces: `request:${id}:task`, to: approvalsChannel(deps, ctx), message: { text: `Restored ${bucket} (done by ${ctx.actor.name}).`, tone: 'success' } });
+        await sendToVenues(found.request, 'task-done', { text: `Restored ${bucket} (done by ${ctx.actor.name}).`, tone: 'success' }, deps, { replaces: 'task' });
         await deps.outbox.send({ key: `request:${id}:restored`, to: { platform: found.request.requester.platform, kind: 'user', userId: found.request.requester.userId }, message: { text: `IT restored your bucket ${bucket}.`, tone: 'success' } });
         return { message: { text: `Marked ${bucket} as restored; ${found.request.requester.name} has been told.`, tone: 'success' } };
       },

@@ -1,7 +1,6 @@
 // GET /metrics through the real server: refused without its token, and after a launch and an alert it shows the
 // queues, job durations, Slack calls (429s apart), pending approvals, alert latency and process metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pendingKey } from '../../src/core/approvals.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness } from '../support/harness.js';
 import { alarmMessage, notification, sign, verifierForTests } from '../support/sns.js';
@@ -61,7 +60,7 @@ describe('GET /metrics', () => {
     await eventually(() => h.dms(ALICE).some((m) => m.includes('umalice-box is ready')), 'ready DM', 15_000);
     // A launch the policy sends to IT: one request pending.
     await h.command(ALICE, 'launch "EC2 Linux" big InstanceType=m5.xlarge');
-    await eventually(async () => (await h.app.store.redis.zcard(pendingKey(h.app.deps))) === 1, 'request pending');
+    await eventually(async () => (await h.app.deps.approvals.pending(0)).total === 1, 'request pending');
 
     // The second command's job ends after it filed the request.
     const text = await eventually(async () => {

@@ -5,6 +5,7 @@ import type { Outbox, StoredAuditEntry } from '../../src/core/context.js';
 import { UpstreamError } from '../../src/core/errors.js';
 import type { LaunchOptions } from '../../src/core/ports.js';
 import { MASK } from '../../src/core/products.js';
+import { sealJson } from '../../src/core/sealed.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness, SIGNING_SECRET } from '../support/harness.js';
 import { buttonClick, interactionBody, sign } from '../support/signed.js';
@@ -272,7 +273,7 @@ describe('restore', () => {
 
   /** A bucket the watcher archived when its termination settled (what terminate writes), at the given time. */
   async function archived(name: string, terminatedAt = Date.now()): Promise<void> {
-    await h.app.store.redis.hset(h.app.store.key('archive', 'ualice@synapse.org'), name, JSON.stringify({ terminatedAt, productName: 'S3 Private Encrypted Bucket' }));
+    await h.app.deps.archives.add('ualice@synapse.org', name, { terminatedAt, productName: 'S3 Private Encrypted Bucket' });
   }
 
   it('refuses a bucket never owned, and one archived more than 30 days ago', async () => {
@@ -519,8 +520,6 @@ describe('audit', () => {
 
 describe('a long queue of pending requests', () => {
   it('says how many more there are beyond the first fifty', async () => {
-    const { redis } = h.app.store;
-    const batch = redis.multi();
     for (let i = 0; i < 55; i++) {
       const id = `seeded-${i}`;
       const request: ApprovalRequest = {
@@ -534,10 +533,9 @@ describe('a long queue of pending requests', () => {
         createdAt: i,
         expiresAt: Date.now() + 3600_000,
       };
-      batch.hset(h.app.store.key('request', id), 'doc', JSON.stringify(request), 'state', 'pending').zadd(h.app.store.key('requests', 'pending'), i, id);
+      await h.app.deps.approvals.file({ ...request, payload: await sealJson(h.app.sealer, request.payload) }, { limit: 0, keepMs: 3600_000 });
     }
-    await batch.exec();
-    const total = await redis.zcard(h.app.store.key('requests', 'pending'));
+    const { total } = await h.app.deps.approvals.pending(0);
     const { responseId } = await h.command(IT1, 'approvals');
     const text = await reply(responseId, 'approvals');
     expect(text).toContain(`${total} requests waiting for a decision`);

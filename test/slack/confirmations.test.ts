@@ -1,6 +1,7 @@
 // Confirmed and approved changes through Slack's own door: an update follows the launch policy on what the product would
 // become, and every confirmed or approved action re-checks the product (owner, state) when it is carried out.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { productParametersKey, recordParametersKey } from '../../src/adapters/redis/product-parameters.js';
 import type { StoredAuditEntry } from '../../src/core/context.js';
 import type { ProvisionedProduct, UpdateInput } from '../../src/core/ports.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
@@ -151,7 +152,7 @@ describe('an update follows the approval rules of a launch', () => {
   it('current values scicomp does not know count as needing IT (fail closed)', async () => {
     const tiny = (await product('ubob-tiny'))!;
     // As for a product launched before scicomp kept what its products run with.
-    await h.app.store.del(h.app.store.key('record-parameters', tiny.lastSuccessfulRecordId!), h.app.store.key('product-parameters', tiny.id));
+    await h.app.store.del(recordParametersKey(h.app.store, tiny.lastSuccessfulRecordId!), productParametersKey(h.app.store, tiny.id));
     const ask = await command(BOB, 'update tiny AmiId=ami-0123456789abcdef0');
     expect(ask).toContain('This change needs IT approval (the current InstanceType is not known to scicomp, so IT must check it)');
     const id = requestIdIn(await click(BOB, 'confirm', button(ask)));

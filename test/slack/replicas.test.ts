@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { pendingKey, RedisApprovals, requestKey } from '../../src/adapters/redis/approvals.js';
 import { Store } from '../../src/adapters/redis/store.js';
 import { transition } from '../../src/core/approvals.js';
 import type { Feed, FeedEvent } from '../../src/core/context.js';
+import { systemClock } from '../../src/core/ports.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness } from '../support/harness.js';
 import { APPROVALS_CHANNEL, policyText, testPolicy } from '../support/policy.js';
@@ -66,14 +68,14 @@ describe('the atomic transition', () => {
     await eventually(() => a.slack.of('chat.postMessage').some((c) => c.body.channel === APPROVALS_CHANNEL), 'parent posted');
     const connections = Array.from({ length: 10 }, () => new Redis(a.app.config.REDIS_URL));
     try {
-      const stores = connections.map((r) => ({ store: new Store(r, a.app.config.SCICOMP_PREFIX) }));
+      const replicas = connections.map((r) => ({ approvals: new RedisApprovals(new Store(r, a.app.config.SCICOMP_PREFIX), systemClock) }));
       const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => transition(stores[i % stores.length]!, id, 'pending', i % 2 ? 'approved' : 'denied', { decidedBy: `slack:U${i}`, decidedAt: String(Date.now()) })),
+        Array.from({ length: 50 }, (_, i) => transition(replicas[i % replicas.length]!, id, 'pending', i % 2 ? 'approved' : 'denied', { decidedBy: `slack:U${i}`, decidedAt: Date.now() })),
       );
       expect(results.filter((r) => r.ok)).toHaveLength(1);
-      const winner = await a.app.store.redis.hmget(a.app.store.key('request', id), 'state', 'decidedBy');
+      const winner = await a.app.store.redis.hmget(requestKey(a.app.store, id), 'state', 'decidedBy');
       for (const r of results) if (!r.ok) expect([r.decision?.state, r.decision?.decidedBy]).toEqual(winner);
-      expect(await a.app.store.redis.zscore(a.app.store.key('requests', 'pending'), id)).toBeNull();
+      expect(await a.app.store.redis.zscore(pendingKey(a.app.store), id)).toBeNull();
     } finally {
       for (const r of connections) r.disconnect();
     }
