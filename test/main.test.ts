@@ -145,7 +145,10 @@ describe('start-up', () => {
     try {
       await seen(/scicomp> /, 'the prompt');
       child.stdin.write('/scicomp status useed2-p7\n');
-      await seen(/useed2-p7 belongs to someone else/, 'the seeded product, owned by someone else');
+      // Seeded and another person's: answered as a product the console user does not have, as for anyone else's.
+      await seen(/You have no product called "useed2-p7"/, 'the seeded product, owned by someone else');
+      child.stdin.write('/scicomp list\n');
+      await seen(/no provisioned products/, 'an empty list: the seeded products are other owners\'');
     } finally {
       const exited = new Promise((r) => child.once('exit', r));
       child.stdin.end('quit\n');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ProvisionedProduct } from '../src/core/ports.js';
+import type { Product } from '../src/core/ports.js';
 import { SandboxCatalog } from '../src/sandbox/catalog.js';
 import { eventually, Harness } from './support/harness.js';
 
@@ -41,12 +41,13 @@ class GatedCatalog extends SandboxCatalog {
     this.open?.();
   }
 
-  override async searchProvisioned(): Promise<ProvisionedProduct[]> {
+  // The products a command lists: read from Service Catalog once per cache lifetime, so a fresh app's first read.
+  override async listProducts(): Promise<Product[]> {
     if (this.held) {
       this.entered = true;
       await this.held;
     }
-    return super.searchProvisioned();
+    return super.listProducts();
   }
 }
 
@@ -65,8 +66,8 @@ describe('Scicomp.close()', () => {
     const h = await Harness.start({ catalog, env: { SHUTDOWN_DRAIN_MS: '400' } });
     prefixes.push(h.app.config.SCICOMP_PREFIX);
     catalog.arm();
-    await h.command('USHUT', 'list');
-    await eventually(() => catalog.entered, 'the list job in flight');
+    await h.command('USHUT', 'products');
+    await eventually(() => catalog.entered, 'the products job in flight');
     let closed = false;
     const closing = h.app.close().then(() => (closed = true));
     // During the drain the server still answers, but says it is going away.
@@ -105,8 +106,8 @@ describe('Scicomp.close()', () => {
     const prefix = h.app.config.SCICOMP_PREFIX;
     prefixes.push(prefix);
     catalog.arm();
-    const { responseId } = await h.command('USTUCK', 'list');
-    await eventually(() => catalog.entered, 'the list job in flight');
+    const { responseId } = await h.command('USTUCK', 'products');
+    await eventually(() => catalog.entered, 'the products job in flight');
     const started = Date.now();
     await h.app.close();
     expect(Date.now() - started).toBeLessThan(3000);

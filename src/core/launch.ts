@@ -4,7 +4,7 @@ import type { Actor, CoreDeps, Ctx } from './context.js';
 import { NotAuthorizedError, UserInputError } from './errors.js';
 import { awsToken, shortSuffix } from './ids.js';
 import type { Form, FormInput, Message } from './message.js';
-import { provisioningProduct } from './inventory.js';
+import { provisioningProduct, refreshProduct } from './inventory.js';
 import { isOwner } from './ownership.js';
 import type { LaunchOptions, ParameterSpec, Platform, Product, ProductKind, ProductVersion } from './ports.js';
 import { allowedValuesFor, findLaunchPath, findProduct, isListType, listElements, maskSecrets, noEchoKeys, pathLabel, pickLaunchPath, pickVersion, provisionedName, usageLines } from './products.js';
@@ -55,8 +55,10 @@ export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): 
     deps.log.warn({ product: product.name, parameter, pattern }, 'AllowedPattern cannot be compiled here; its check is left to Service Catalog');
   const { parameters, reason } = checkAgainstPolicy({ productName: product.name, specs: options.parameters, requested: params, warn }, actor, policy);
   const name = provisionedName(rule.kind, actor.username, req.name, shortSuffix(ctx.requestId));
-  // The inventory first; a name it does not know is checked with Service Catalog itself, which may know better.
-  const existing = (await deps.inventory.byName(name))[0] ?? (await deps.catalog.findProvisionedByName(name));
+  // A name the inventory knows may have been freed in the console since its last reconcile: that product is re-read by
+  // id, and a name it does not know (or no longer has) is checked with Service Catalog itself.
+  const known = (await deps.inventory.byName(name))[0];
+  const existing = (known && (await refreshProduct(deps, known.id))) ?? (await deps.catalog.findProvisionedByName(name));
   if (existing) {
     throw new UserInputError(
       isOwner(existing, actor.email)

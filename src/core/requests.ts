@@ -386,6 +386,12 @@ async function readyAll(action: string, products: ProvisionedProduct[], deps: Co
   for (const p of products) await deps.approvals.markBegun(action, p.id, STARTED_TTL_MS);
 }
 
+/** What a person owns as Service Catalog says right now: the inventory's list, each product re-read before it is acted on. */
+async function ownedNow(email: string, deps: CoreDeps): Promise<ProvisionedProduct[]> {
+  const fresh = await Promise.all((await productsOwnedBy(deps, email)).map((p) => refreshProduct(deps, p.id)));
+  return fresh.filter((p): p is ProvisionedProduct => p !== undefined && isOwner(p, email));
+}
+
 async function ownedBy(request: ApprovalRequest & { payload: { kind: 'offboard' } }, ppId: string, deps: CoreDeps): Promise<ProvisionedProduct> {
   // Acted on at once: read afresh from Service Catalog, not from the inventory.
   const product = await refreshProduct(deps, ppId);
@@ -588,7 +594,7 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
       },
       'offboard-terminate-all': async (id, ctx, deps) => {
         const request = await approvedOffboard(id, ctx.actor, deps);
-        const owned = await productsOwnedBy(deps, request.payload.offboard.user.email);
+        const owned = await ownedNow(request.payload.offboard.user.email, deps);
         await readyAll(`offboard-terminate:${id}`, owned, deps);
         for (const product of owned) await offboardTerminate(id, product, ctx, deps, request);
         return { message: { text: `Terminating ${owned.length} product${owned.length === 1 ? '' : 's'} of ${request.payload.offboard.user.name}.`, tone: 'info' } };
@@ -612,7 +618,7 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
       'offboard-transfer-all': async (values, id, ctx, deps) => {
         const request = await approvedOffboard(id, ctx.actor, deps);
         const to = await offboardRecipient(request, values, ctx, deps);
-        const owned = await productsOwnedBy(deps, request.payload.offboard.user.email);
+        const owned = await ownedNow(request.payload.offboard.user.email, deps);
         await readyAll(`offboard-transfer:${id}`, owned, deps);
         for (const product of owned) await offboardTransfer(id, request, product, to, ctx, deps);
         return { message: { text: `Transferred ${owned.length} product${owned.length === 1 ? '' : 's'} of ${request.payload.offboard.user.name} to ${to.name}.`, tone: 'success' } };

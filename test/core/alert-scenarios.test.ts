@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAlertState } from '../../src/adapters/memory/alert-state.js';
+import { MemoryInventory } from '../../src/adapters/memory/inventory.js';
 import { MemorySnoozes } from '../../src/adapters/memory/snoozes.js';
 import { MemoryWiring } from '../../src/adapters/memory/wiring.js';
 import { RedisAlertState } from '../../src/adapters/redis/alert-state.js';
@@ -81,6 +82,8 @@ describe.each(backends)('alerts with their state %s', (_name, repositories) => {
     deps = {
       ...repositories(clock),
       catalog: { searchProvisioned: async () => [product] },
+      inventory: new MemoryInventory(clock),
+      inventoryPacing: { pagesPerSecond: 100 },
       outbox: { send: async (item: OutboxItem) => void sent.push(item), permalink: async () => undefined },
       feed: { publish: async (e: FeedEvent) => void feed.push(e) },
       audit: { append: async (e: AuditEntry) => void audit.push(e), recent: async () => [] } satisfies AuditLog,

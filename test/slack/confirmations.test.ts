@@ -11,8 +11,15 @@ import { APPROVALS_CHANNEL, testPolicy } from '../support/policy.js';
 /** The sandbox, with products that can be held in the middle of a change for as long as a test needs. */
 class HeldCatalog extends SandboxCatalog {
   readonly changing = new Set<string>();
+  private held(p: ProvisionedProduct): ProvisionedProduct {
+    return this.changing.has(p.name) ? { ...p, status: 'UNDER_CHANGE' } : p;
+  }
   override async searchProvisioned(): Promise<ProvisionedProduct[]> {
-    return (await super.searchProvisioned()).map((p) => (this.changing.has(p.name) ? { ...p, status: 'UNDER_CHANGE' } : p));
+    return (await super.searchProvisioned()).map((p) => this.held(p));
+  }
+  override async describeProvisioned(id: string): Promise<ProvisionedProduct | undefined> {
+    const p = await super.describeProvisioned(id);
+    return p && this.held(p);
   }
 }
 
