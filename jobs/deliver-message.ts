@@ -1,10 +1,11 @@
-// The outbox: every outbound chat message, posted once, at most one per second per channel, through 429s and 5xx.
+// The outbox: every outbound chat message, posted once, at its channel's pace per conversation, through 429s and 5xx.
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Store } from '../src/adapters/redis/store.js';
+import type { Channels } from '../src/core/channel.js';
 import { announcedKey, type OutboxItem } from '../src/core/context.js';
 import { UpstreamError } from '../src/core/errors.js';
-import type { Address, ChatPort, Platform } from '../src/core/ports.js';
+import type { Address } from '../src/core/ports.js';
 import type { Metrics } from '../src/metrics.js';
 import { RefStore } from './outbox-refs.js';
 import { jobIdFor, QUEUE } from './queues.js';
@@ -13,10 +14,10 @@ export const name = QUEUE.deliver;
 export type Payload = OutboxItem;
 
 export interface Deps {
-  chats: Partial<Record<Platform, ChatPort>>;
+  /** Each platform's chat, and its pacing: at most one message per conversation per its interval. */
+  channels: Pick<Channels, 'get'>;
   store: Store;
   refs: RefStore;
-  channelIntervalMs: number;
   log: Logger;
   metrics?: Pick<Metrics, 'alertDelivered'>;
 }
@@ -66,11 +67,14 @@ export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
   const id = jobIdFor('msg', item.key);
   const sentKey = store.key('outbox', 'sent', id);
   const sendingKey = store.key('outbox', 'sending', id);
-  const chat = deps.chats[item.to.platform];
-  if (!chat) throw new UnrecoverableError(`no chat adapter for ${item.to.platform}`);
-  const channel = channelOf(item.to);
+  const platform = deps.channels.get(item.to.platform);
+  if (!platform) throw new UnrecoverableError(`no chat channel for ${item.to.platform}`);
+  const { chat } = platform;
+  const intervalMs = platform.pacing.intervalMs;
+  // A channel with no pace of its own (the console) takes no slot.
+  const channel = intervalMs > 0 ? channelOf(item.to) : undefined;
   const slotKey = channel ? store.key('outbox', 'slot', channel) : undefined;
-  const wait = await begin(store, sentKey, sendingKey, slotKey, deps.channelIntervalMs);
+  const wait = await begin(store, sentKey, sendingKey, slotKey, intervalMs);
   if (wait < 0) return { done: 'duplicate' };
   if (wait > 0) return { laterMs: wait };
 
@@ -84,7 +88,7 @@ export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
     for (const k of needs) {
       if (!(await refs.get(k)) && (await refs.pending(k))) {
         await release();
-        return { laterMs: deps.channelIntervalMs };
+        return { laterMs: Math.max(intervalMs, 50) };
       }
     }
     const replaced = item.replaces ? await refs.get(item.replaces) : undefined;
