@@ -17,12 +17,12 @@ export async function productsOwnedBy(deps: Pick<CoreDeps, 'catalog'>, email: st
 }
 
 /** Finds a product by its full name or the name without the owner's prefix; refuses another user's product. */
-export async function ownProduct(deps: Pick<CoreDeps, 'catalog'>, actor: Actor, name: string): Promise<ProvisionedProduct> {
+export async function ownProduct(deps: Pick<CoreDeps, 'catalog' | 'channels'>, actor: Actor, name: string): Promise<ProvisionedProduct> {
   const all = await deps.catalog.searchProvisioned();
   const wanted = [name, `${actor.username}-${name}`].map((n) => n.toLowerCase());
   const matches = all.filter((p) => wanted.includes(p.name.toLowerCase()));
   const mine = matches.find((p) => isOwner(p, actor.email));
   if (mine) return mine;
   if (matches.length > 0) throw new NotAuthorizedError(`${matches[0]!.name} belongs to someone else; you can act only on your own products.`);
-  throw new NotFoundError(`You have no product called "${name}". See /scicomp list.`);
+  throw new NotFoundError(`You have no product called "${name}". See ${deps.channels.commandText(actor.platform, 'list')}.`);
 }

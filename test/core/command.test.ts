@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand, tokenize } from '../../src/core/command.js';
+import { parseCommand as parseFor, tokenize } from '../../src/core/command.js';
 import { UserInputError } from '../../src/core/errors.js';
+
+/** Commands as Slack names them, in what the person is told. */
+const parseCommand = (text: string) => parseFor(text, (words) => `/scicomp ${words}`);
 
 describe('tokenize', () => {
   it('keeps quoted product names together, including Slack’s typographic quotes', () => {
@@ -53,5 +56,19 @@ describe('parseCommand', () => {
   ])('never quotes a word that may be a NoEcho value: %j', (text, message) => {
     expect(() => parseCommand(text)).toThrow(message);
     expect(() => parseCommand(text)).not.toThrow(/s3cret/);
+  });
+});
+
+describe('parseCommand, named by the channel', () => {
+  it('tells a person the command as their channel names it', () => {
+    expect(() => parseFor('status', (w) => w)).toThrow(/^Usage: status <name>$/);
+    const refused = (() => {
+      try {
+        parseFor('frobnicate', (w) => w);
+      } catch (err) {
+        return err as UserInputError;
+      }
+    })();
+    expect(refused?.hint).toMatch(/^Try help\. Commands:/);
   });
 });
