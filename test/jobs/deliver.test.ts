@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deliver, type Deps, type Outcome } from '../../jobs/deliver-message.js';
 import { Queues } from '../../jobs/queues.js';
-import { REDIS_URL } from '../support/harness.js';
+import { REDIS_URL } from '../support/redis.js';
 import { Store } from '../../src/adapters/redis/store.js';
 import { Channels } from '../../src/core/channel.js';
 import type { OutboxItem } from '../../src/core/context.js';

@@ -8,14 +8,15 @@ import { loadConfig } from '../../src/config.js';
 import type { Policy } from '../../src/core/policy.js';
 import { createLogger } from '../../src/log.js';
 import type { CatalogPort, Clock, SecretName, SecretsPort } from '../../src/core/ports.js';
+import { REDIS_URL } from './redis.js';
 import { SlackApi } from './slack-api.js';
+
+export { REDIS_URL };
 import { buttonClick, interactionBody, sign, slashCommandBody } from './signed.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f14e45fceea167a5a36dedd4bea2543';
 /** The data key every harness shares, as replicas share theirs: one started on another's prefix opens what it sealed. */
 export const DATA_KEY = 'dGVzdC1kYXRhLWtleS0zMi1ieXRlcy1sb25nLi4uLi4=';
-/** The Redis every test uses, isolated by key prefix. */
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /**
  * Slack's pace in tests: one message per conversation per 20 ms, so a test waits for outcomes, not for Slack's second.
  * The one test that proves the real pace asks for SLACK_CHANNEL_INTERVAL_MS=1000.

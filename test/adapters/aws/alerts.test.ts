@@ -11,13 +11,14 @@ import { AwsAlarms, AwsBudgets, AwsTopics } from '../../../src/adapters/aws/aler
 import { Store } from '../../../src/adapters/redis/store.js';
 import { ensureUserWiring, knownTopicsKey, topicOwnerKey } from '../../../src/core/alerts.js';
 import type { CoreDeps } from '../../../src/core/context.js';
+import { REDIS_URL } from '../../support/redis.js';
 
 const sns = mockClient(SNSClient);
 const cw = mockClient(CloudWatchClient);
 const budgets = mockClient(BudgetsClient);
 const ARN = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-jdoe-synapse-org';
 
-const redis = new Redis();
+const redis = new Redis(REDIS_URL);
 afterAll(() => redis.disconnect());
 
 beforeEach(() => {
