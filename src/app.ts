@@ -314,10 +314,11 @@ export class Scicomp {
     });
     // First, and on node's own request and response: no body parser may read an SNS body before its handler does.
     web.post('/sns', (req, res) => void sns(req, res));
+    // Then the channels' routes, the ones every person's click waits on.
+    await this.openChannels(web);
     this.opsRoutes(web);
     // The queue dashboard exists only with an admin token, and only behind it.
     if (this.config.ADMIN_TOKEN) web.use(QUEUE_BOARD_PATH, requireAdminToken(this.config.ADMIN_TOKEN), queueBoard(this.queues.all(), this.config.ADMIN_QUEUES_WRITE));
-    await this.openChannels(web);
     return this.listen(web, port);
   }
 

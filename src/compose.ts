@@ -1,10 +1,7 @@
 // The composition root: builds scicomp from config for every entry point (server roles, tests, the CLI); a caller swaps parts through Overrides.
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { AwsAlarms, AwsBudgets, AwsTopics, BudgetsClient, CloudWatchClient, SNSClient } from './adapters/aws/alerts.js';
-import { AwsCatalog } from './adapters/aws/catalog.js';
 import { meterAwsClient } from './adapters/aws/metrics.js';
 import { AwsSecrets, EnvSecrets } from './adapters/aws/secrets.js';
 import { ConsoleChannel } from './adapters/console/channel.js';
@@ -51,6 +48,10 @@ type AwsPorts = Pick<Parts, 'catalog' | 'topics' | 'alarms' | 'budgets'>;
 async function awsPorts(c: Config, o: Overrides, metrics: Metrics): Promise<AwsPorts> {
   if (o.catalog && o.topics && o.alarms && o.budgets) return { catalog: o.catalog, topics: o.topics, alarms: o.alarms, budgets: o.budgets };
   if (c.aws === 'aws') {
+    // Loaded only here, as the sandbox is below: a process (or test) on the sandbox never loads the AWS clients.
+    const { ServiceCatalogClient } = await import('@aws-sdk/client-service-catalog');
+    const { AwsCatalog } = await import('./adapters/aws/catalog.js');
+    const { AwsAlarms, AwsBudgets, AwsTopics, BudgetsClient, CloudWatchClient, SNSClient } = await import('./adapters/aws/alerts.js');
     const region = c.AWS_REGION;
     return {
       catalog: o.catalog ?? new AwsCatalog(meterAwsClient(new ServiceCatalogClient({ region }), metrics)),
