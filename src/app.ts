@@ -27,7 +27,6 @@ import { approvalExtensions, formForAction, reportOffboardRecord } from './core/
 import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import { snsHandler, SnsVerifier } from './http/sns.js';
 import { metricsHandler, QUEUE_BOARD_PATH, queueBoard, requireAdminToken } from './http/ops.js';
-import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import { pendingKey } from './core/approvals.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';

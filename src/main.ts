@@ -27,9 +27,11 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   const role = roleFromArgs(process.argv.slice(2));
-  let app: Scicomp | undefined;
+  // Filled once serve() has built it; a signal before then finds nothing to close.
+  const running: { app?: Scicomp } = {};
   let stopping = false;
   const stop = async (signal: string) => {
+    const { app } = running;
     if (stopping) {
       // Asked again: whoever sends it wants out now; jobs in hand return to their queues when their locks expire.
       app?.log.warn({ signal }, 'second signal: exiting at once');
@@ -46,7 +48,8 @@ async function main(): Promise<void> {
     app?.log.info('shut down');
     process.exit(0);
   };
-  app = await serve(role, config, { env: process.env, stdinIsTTY: process.stdin.isTTY === true, onConsoleExit: () => void stop('console closed') });
+  const app = await serve(role, config, { env: process.env, stdinIsTTY: process.stdin.isTTY === true, onConsoleExit: () => void stop('console closed') });
+  running.app = app;
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => {

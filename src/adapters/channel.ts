@@ -11,10 +11,11 @@ import type { Platform } from '../core/ports.js';
 export interface Door {
   /** The one HTTP server's app, in a process that serves HTTP: a channel adds its routes (POST /slack/events, POST /api/messages). */
   web?: Application;
+  // Function properties, not methods: channels hand them on unbound.
   /** Queues one interaction for the workers; resolves once Redis holds it. */
-  enqueue(p: RunPayload): Promise<void>;
+  enqueue: (p: RunPayload) => Promise<void>;
   /** A form a click opens at once (a platform trigger expires in seconds), once the core has checked the clicker may; else undefined. */
-  formForAction(platform: Platform, userId: string, actionId: string, value: string): Promise<Form | undefined>;
+  formForAction: (platform: Platform, userId: string, actionId: string, value: string) => Promise<Form | undefined>;
   audit: AuditLog;
   log: Logger;
 }
