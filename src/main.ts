@@ -1,6 +1,6 @@
 // `npm start`: web and workers in one process (--role=web or --role=worker runs one half); built by compose.ts.
 import type { Scicomp } from './app.js';
-import { serve, type Role } from './compose.js';
+import type { Role } from './compose.js';
 import { ConfigError, loadConfig } from './config.js';
 import { PolicyError } from './core/policy.js';
 
@@ -48,6 +48,8 @@ async function main(): Promise<void> {
     app?.log.info('shut down');
     process.exit(0);
   };
+  // Loaded once the settings are known to be good: --help and a bad setting answer without loading Slack, BullMQ or AWS.
+  const { serve } = await import('./compose.js');
   const app = await serve(role, config, { env: process.env, stdinIsTTY: process.stdin.isTTY === true, onConsoleExit: () => void stop('console closed') });
   running.app = app;
   process.on('SIGTERM', () => void stop('SIGTERM'));
