@@ -32,7 +32,7 @@ import { pendingKey } from './core/approvals.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { Sealer } from './core/sealed.js';
-import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type Clock, type SecretsPort, type TopicsPort } from './core/ports.js';
+import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
 
 /** Everything a Scicomp is built from beside its Config, resolved by compose.ts (or swapped by a test through it). */
 export interface Parts {
@@ -179,7 +179,7 @@ export class Scicomp {
   }
 
   private people(): People {
-    const chat = (platform: Parameters<Channels['require']>[0]) => this.channels.require(platform).chat;
+    const chat = (platform: Platform) => this.channels.require(platform).chat;
     return {
       actor: (platform, userId) => resolveActor(platform, userId, { chat: chat(platform), store: this.store, policy: () => this.policyNow }),
       groupMembers: (platform, groupId) => chat(platform).groupMembers(groupId),
