@@ -25,7 +25,7 @@ import type { CoreDeps, Feed, People } from './core/context.js';
 import { resolveActor } from './core/directory.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
 import { budgetCommand, idleActions, knownTopicsKey, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
-import { snsHandler, SnsVerifier } from './http/sns.js';
+import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
 import { metricsHandler, QUEUE_BOARD_PATH, queueBoard, requireAdminToken } from './http/ops.js';
 import { Metrics } from './metrics.js';
 import { pendingKey } from './core/approvals.js';
@@ -311,14 +311,17 @@ export class Scicomp {
       log: this.log,
       maxAgeMs: this.config.SNS_MAX_AGE_MS,
     });
-    // First, and on node's own request and response: no body parser may read an SNS body before its handler does.
-    web.post('/sns', (req, res) => void sns(req, res));
-    // Then the channels' routes, the ones every person's click waits on.
+    // The channels' routes first, the ones every person's click waits on.
     await this.openChannels(web);
     this.opsRoutes(web);
     // The queue dashboard exists only with an admin token, and only behind it.
     if (this.config.ADMIN_TOKEN) web.use(QUEUE_BOARD_PATH, requireAdminToken(this.config.ADMIN_TOKEN), queueBoard(this.queues.all(), this.config.ADMIN_QUEUES_WRITE));
-    return this.listen(web, port);
+    // POST /sns is the server's first route, on node's own request and response: no body parser reads an SNS body
+    // before its handler does, and express's routing alone would cost an alert burst more than its signature checks.
+    return this.listen((req, res) => {
+      if (isSnsRequest(req.method, req.url)) void sns(req, res);
+      else web(req, res);
+    }, port);
   }
 
   /** What every channel hands interactions to; `web` is the server its routes go on. */
