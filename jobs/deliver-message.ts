@@ -1,11 +1,12 @@
-// The outbox: every outbound chat message, posted once, at most one per second per channel, through 429s and 5xx.
+// The outbox: every outbound chat message, posted once, at its channel's pace per conversation, through 429s and 5xx.
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { announcedKey } from '../src/adapters/redis/outbox-marks.js';
 import type { Store } from '../src/adapters/redis/store.js';
+import type { Channels } from '../src/core/channel.js';
 import type { OutboxItem } from '../src/core/context.js';
 import { UpstreamError } from '../src/core/errors.js';
-import type { Address, ChatPort, Platform } from '../src/core/ports.js';
+import type { Address } from '../src/core/ports.js';
 import type { Metrics } from '../src/metrics.js';
 import { RefStore } from './outbox-refs.js';
 import { jobIdFor, QUEUE } from './queues.js';
@@ -14,10 +15,10 @@ export const name = QUEUE.deliver;
 export type Payload = OutboxItem;
 
 export interface Deps {
-  chats: Partial<Record<Platform, ChatPort>>;
+  /** Each platform's chat, and its pacing: at most one message per conversation per its interval. */
+  channels: Pick<Channels, 'get'>;
   store: Store;
   refs: RefStore;
-  channelIntervalMs: number;
   log: Logger;
   metrics?: Pick<Metrics, 'alertDelivered'>;
 }
@@ -110,17 +111,20 @@ export async function deliver(item: OutboxItem, deps: Deps): Promise<Outcome> {
   const id = jobIdFor('msg', item.key);
   const sentKey = store.key('outbox', 'sent', id);
   const sendingKey = store.key('outbox', 'sending', id);
-  const chat = deps.chats[item.to.platform];
-  if (!chat) throw new UnrecoverableError(`no chat adapter for ${item.to.platform}`);
-  const channel = channelOf(item.to);
+  const platform = deps.channels.get(item.to.platform);
+  if (!platform) throw new UnrecoverableError(`no chat channel for ${item.to.platform}`);
+  const { chat } = platform;
+  const intervalMs = platform.pacing.intervalMs;
+  // A channel with no pace of its own (the console) takes no turn.
+  const channel = intervalMs > 0 ? channelOf(item.to) : undefined;
   const needs = [item.replaces, item.threadOf, item.linkTo].filter((k): k is string => k !== undefined);
   // A message this one depends on is still on its way: wait for it rather than post out of order (and before taking a
   // turn in the channel, so the wait costs the channel nothing).
   for (const k of needs) {
-    if (!(await refs.get(k)) && (await refs.pending(k))) return { laterMs: deps.channelIntervalMs };
+    if (!(await refs.get(k)) && (await refs.pending(k))) return { laterMs: Math.max(intervalMs, 50) };
   }
   const pace = channel ? { pace: store.key('outbox', 'pace', channel), turn: store.key('outbox', 'turn', id) } : undefined;
-  const wait = await begin(store, sentKey, sendingKey, pace, deps.channelIntervalMs);
+  const wait = await begin(store, sentKey, sendingKey, pace, intervalMs);
   if (wait < 0) return { done: 'duplicate' };
   if (wait > 0) return { laterMs: wait };
 

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sealer } from '../src/core/sealed.js';
-import { sealPayload, type Payload, type RunPayload } from './run-command.js';
+import type { Payload, RunPayload } from '../src/core/interaction.js';
+import { sealPayload } from './run-command.js';
 import { TurnBatch } from './turn-batch.js';
 
 const GROUP = 'pump';

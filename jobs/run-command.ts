@@ -2,39 +2,18 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Answer, Bot } from '../src/core/bot.js';
+import type { Channels, CommandText } from '../src/core/channel.js';
 import { parseCommand, resolveCommand, tokenize, VERBS, type RawCommand } from '../src/core/command.js';
 import type { AuditLog, Ctx, Outbox, People } from '../src/core/context.js';
 import { UpstreamError, UserInputError, isUserFacing } from '../src/core/errors.js';
+import type { Interaction, Payload, QueuedPayload, RunPayload } from '../src/core/interaction.js';
 import type { Message } from '../src/core/message.js';
-import type { Address, ChatPort, Platform } from '../src/core/ports.js';
 import type { Sealer } from '../src/core/sealed.js';
 import { QUEUE } from './queues.js';
 
 export const name = QUEUE.command;
 
-export type Interaction =
-  | { type: 'command'; text: string }
-  | { type: 'action'; id: string; value: string }
-  | { type: 'form-change'; formId: string; values: Record<string, string | undefined> }
-  | { type: 'form-submit'; formId: string; values: Record<string, string | undefined>; state: string };
-
-export interface RunPayload {
-  requestId: string;
-  platform: Platform;
-  userId: string;
-  reply: Address;
-  interaction: Interaction;
-  /** A form already open on the user's screen (Slack view id) that the answer's form replaces. */
-  formRef?: string;
-}
-
-/**
- * As queued (inbox stream, job data): the interaction sealed with the data key. A command's raw text and a form's values
- * may hold NoEcho values, and which keys are NoEcho is known only once the worker has matched them to a product.
- */
-export type QueuedPayload = Omit<RunPayload, 'interaction'> & { sealed: string };
-/** An unsealed RunPayload was queued by a process from before sealing (during an upgrade). */
-export type Payload = QueuedPayload | RunPayload;
+export type { Interaction, Payload, QueuedPayload, RunPayload };
 
 export async function sealPayload(p: RunPayload, sealer: Sealer): Promise<QueuedPayload> {
   const { interaction, ...rest } = p;
@@ -49,7 +28,7 @@ async function openPayload(p: Payload, sealer: Sealer): Promise<RunPayload> {
 
 export interface Deps {
   bot: Bot;
-  chats: Partial<Record<Platform, ChatPort>>;
+  channels: Channels;
   outbox: Outbox;
   /** Resolves who acts, and the people a command names, before the core sees them. */
   people: People;
@@ -80,11 +59,11 @@ export function outlineOfInvalid(text: string): { verb: string; keys: string[] }
   return { verb, keys: rest.flatMap((t) => /^([A-Za-z][A-Za-z0-9_.:-]*)=/.exec(t)?.[1] ?? []) };
 }
 
-function describe(i: Interaction): Described {
+function describe(i: Interaction, say: CommandText): Described {
   switch (i.type) {
     case 'command': {
       try {
-        const cmd = parseCommand(i.text);
+        const cmd = parseCommand(i.text, say);
         const target = 'name' in cmd ? cmd.name : 'product' in cmd ? cmd.product : undefined;
         return { action: `command.${cmd.verb}`, target, cmd };
       } catch {
@@ -98,11 +77,11 @@ function describe(i: Interaction): Described {
   }
 }
 
-async function answer(p: RunPayload, ctx: Ctx, bot: Bot, people: People): Promise<Answer> {
+async function answer(p: RunPayload, ctx: Ctx, bot: Bot, people: People, say: CommandText): Promise<Answer> {
   const i = p.interaction;
   switch (i.type) {
     case 'command':
-      return bot.command(await resolveCommand(parseCommand(i.text), (text) => people.find(p.platform, text)), ctx);
+      return bot.command(await resolveCommand(parseCommand(i.text, say), (text) => people.find(p.platform, text)), ctx);
     case 'action':
       return bot.action(i.id, i.value, ctx);
     case 'form-change':
@@ -114,8 +93,8 @@ async function answer(p: RunPayload, ctx: Ctx, bot: Bot, people: People): Promis
 
 export async function process(job: Job<Payload>, deps: Deps): Promise<string> {
   const q = job.data;
-  const chat = deps.chats[q.platform];
-  if (!chat) throw new UnrecoverableError(`no chat adapter for ${q.platform}`);
+  const channel = deps.channels.get(q.platform);
+  if (!channel) throw new UnrecoverableError(`no chat channel for ${q.platform}`);
   const reply = (message: Message, suffix = 'reply') => deps.outbox.send({ key: `${suffix}:${q.requestId}`, to: q.reply, message });
   const who = `${q.platform}:${q.userId}`;
   // Until it is opened (a data key Secrets Manager cannot give just now is retried), all that is known is that one came.
@@ -125,14 +104,12 @@ export async function process(job: Job<Payload>, deps: Deps): Promise<string> {
     deps.audit.append({ actor: who, actorEmail, action: described.action, target: described.target, parameters: described.parameters, outcome, requestId: q.requestId });
   try {
     const p = await openPayload(q, deps.sealer);
-    described = describe(p.interaction);
+    described = describe(p.interaction, channel.commandText);
     const actor = await deps.people.actor(p.platform, p.userId);
     actorEmail = actor.email;
-    const result = await answer(p, { actor, requestId: p.requestId, reply: p.reply }, deps.bot, deps.people);
-    if (result.form) {
-      if (p.formRef) await chat.updateForm(p.formRef, result.form);
-      else await chat.openForm(p.requestId, result.form);
-    }
+    const result = await answer(p, { actor, requestId: p.requestId, reply: p.reply }, deps.bot, deps.people, channel.commandText);
+    // Whoever acted sees the form; a channel that needs a trigger or an open view kept it in formRef.
+    if (result.form) await channel.chat.showForm({ userId: p.userId, reply: p.reply, ref: p.formRef }, result.form);
     if (result.message) await reply(result.message);
     await audit('ok');
     return 'ok';

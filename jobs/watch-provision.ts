@@ -1,6 +1,7 @@
 // Follows one Service Catalog record to a terminal status and tells its owner, in their DM, how it went.
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+import type { Channels } from '../src/core/channel.js';
 import type { ConnectSettings, Feed, Outbox, WatchRequest } from '../src/core/context.js';
 import { UpstreamError, isUserFacing } from '../src/core/errors.js';
 import { recordSettled, type Inventory } from '../src/core/inventory.js';
@@ -28,6 +29,8 @@ export interface Deps {
   minPollMs: number;
   maxPollMs: number;
   onSettled?: SettledHook[];
+  /** How the owner's channel names commands, in what they are told. */
+  channels: Pick<Channels, 'commandText'>;
   log: Logger;
 }
 
@@ -53,6 +56,7 @@ function progressMessage(w: WatchRequest, r: ProductRecord): Message {
 }
 
 function outcomeMessage(w: WatchRequest, r: ProductRecord, deps: Deps): Message {
+  const say = (words: string) => deps.channels.commandText(w.owner.platform, words);
   if (r.status === 'FAILED') {
     const errors = r.errors.map((e) => `${e.code ? `${e.code}: ` : ''}${e.description ?? 'no description'}`);
     return {
@@ -60,7 +64,7 @@ function outcomeMessage(w: WatchRequest, r: ProductRecord, deps: Deps): Message 
       title: `${w.name}: ${w.action} failed`,
       tone: 'error',
       body: errors.length ? errors : ['Service Catalog gave no reason.'],
-      context: [`record ${r.id} · /scicomp status ${w.name}`],
+      context: [`record ${r.id} · ${say(`status ${w.name}`)}`],
     };
   }
   const msg: Message = {
@@ -73,12 +77,12 @@ function outcomeMessage(w: WatchRequest, r: ProductRecord, deps: Deps): Message 
   if (w.action === 'provision' && w.usage?.length) msg.body = ['Usage instructions:', ...w.usage.map((l) => `• ${l}`)];
   if (w.action === 'terminate' && w.kind === 'bucket') {
     const until = new Date(deps.clock.now() + ARCHIVE_DAYS * 86400_000).toISOString().slice(0, 10);
-    msg.body = [`The bucket is archived until ${until}, then purged. Until then: /scicomp restore ${w.name}.`];
+    msg.body = [`The bucket is archived until ${until}, then purged. Until then: ${say(`restore ${w.name}`)}.`];
   }
   const instanceId = w.action !== 'terminate' ? instanceIdOf(r.outputs) : undefined;
   if (instanceId) {
     msg.code = [`aws ssm start-session --profile service-catalog --target ${instanceId}`];
-    msg.context!.push(`/scicomp connect ${w.name} for port forwarding and the profile to set up`);
+    msg.context!.push(`${say(`connect ${w.name}`)} for port forwarding and the profile to set up`);
   }
   return msg;
 }
@@ -102,7 +106,7 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
     await deps.outbox.send({
       key: `watch:${w.recordId}:lost`,
       to: dm(w),
-      message: { text: `I lost track of ${w.name}: Service Catalog says ${(err as Error).message}`, tone: 'error', context: [`record ${w.recordId} · /scicomp status ${w.name}`] },
+      message: { text: `I lost track of ${w.name}: Service Catalog says ${(err as Error).message}`, tone: 'error', context: [`record ${w.recordId} · ${deps.channels.commandText(w.owner.platform, `status ${w.name}`)}`] },
     });
     throw new UnrecoverableError(`record ${w.recordId}: ${(err as Error).message}`);
   }

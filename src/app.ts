@@ -1,4 +1,4 @@
-// The composition root: builds the core, its adapters, the queues and workers and the HTTP server from one Config.
+// A running scicomp: the core wired to its Redis, queues, workers and channels, and the one HTTP server; built by compose.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, Worker, type Job } from 'bullmq';
@@ -21,6 +21,7 @@ import { RedisArchives } from './adapters/redis/archives.js';
 import { RedisConfirmations } from './adapters/redis/confirmations.js';
 import { RedisLaunchPlans } from './adapters/redis/launch-plans.js';
 import { RedisProductParameters } from './adapters/redis/product-parameters.js';
+import type { ChannelAdapter, Door } from './adapters/channel.js';
 import { RedisAudit } from './adapters/redis/audit.js';
 import { RedisSnoozes } from './adapters/redis/snoozes.js';
 import { RedisWiring } from './adapters/redis/wiring.js';
@@ -28,18 +29,16 @@ import { RedisInventory } from './adapters/redis/inventory.js';
 import { Store } from './adapters/redis/store.js';
 import { RedisActors } from './adapters/redis/actors.js';
 import { RedisCatalogCache } from './adapters/redis/catalog-cache.js';
-import { createSlackApp } from './adapters/slack/app.js';
-import { optionListKey, SlackChat } from './adapters/slack/chat.js';
+import { SlackChannel } from './adapters/slack/channel.js';
 import type { Config } from './config.js';
-import { Bot, type Extensions } from './core/bot.js';
+import { Bot, coreActions, coreForms, coreVerbs, type ActionHandler, type VerbHandlers } from './core/bot.js';
+import { Channels } from './core/channel.js';
 import type { CoreDeps, Feed, People } from './core/context.js';
 import { Directory } from './core/directory.js';
 import type { ActorRepository } from './core/repositories/actors.js';
 import type { Inventory } from './core/inventory.js';
-import { UpstreamError } from './core/errors.js';
 import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
 import { budgetCommand, idleActions, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
-import type { Command } from './core/command.js';
 import type { AlertStateRepository } from './core/repositories/alert-state.js';
 import type { ApprovalsRepository } from './core/repositories/approvals.js';
 import type { ArchivesRepository } from './core/repositories/archives.js';
@@ -50,33 +49,32 @@ import type { SnoozesRepository } from './core/repositories/snoozes.js';
 import type { WiringRepository } from './core/repositories/wiring.js';
 import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
 import { metricsHandler, QUEUE_BOARD_PATH, queueBoard, requireAdminToken } from './http/ops.js';
-import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { Sealer } from './core/sealed.js';
 import { rememberSettledParameters } from './core/provisioned-parameters.js';
-import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
+import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
 
-export interface Overrides {
+/** Everything a Scicomp is built from beside its Config, resolved by compose.ts (or swapped by a test through it). */
+export interface Parts {
+  policy: Policy;
   catalog: CatalogPort;
   topics: TopicsPort;
   alarms: AlarmsPort;
   budgets: BudgetsPort;
   secrets: SecretsPort;
+  log: Logger;
+  /** Where the AWS clients already count their calls. */
+  metrics: Metrics;
+  /** Channels beside Slack (the console), or in place of one of the same platform. */
+  channels?: ChannelAdapter[];
   /** Tests serve their own signing certificate. */
   snsVerifier?: SnsVerifier;
   /** What the admin feeds post with (tests record it). */
   fetch?: typeof fetch;
   clock?: Clock;
-  log?: Logger;
-  policy?: Policy;
-  /** Extra chat adapters (the console) or replacements. */
-  chats?: Partial<Record<Platform, ChatPort>>;
   feed?: Feed;
-  extensions?: Extensions;
-  /** Where AWS clients built outside (main.ts) already count their calls; else the app's own. */
-  metrics?: Metrics;
   /** Alert state, snoozes and wiring other than the Redis ones (the core on its in-memory repositories). */
   alertState?: AlertStateRepository;
   snoozes?: SnoozesRepository;
@@ -120,7 +118,9 @@ export class Scicomp {
   readonly sealer: Sealer;
   private pump?: InboxPump;
   readonly audit: RedisAudit;
-  readonly chats: Partial<Record<Platform, ChatPort>>;
+  readonly channels: Channels;
+  /** The same channels with their inbound doors, opened by the role that takes interactions. */
+  private readonly channelAdapters: ChannelAdapter[];
   readonly bot: Bot;
   readonly deps: CoreDeps;
   private policyNow: Policy;
@@ -136,29 +136,37 @@ export class Scicomp {
   inventoryScheduled: Promise<void> = Promise.resolve();
   private subscriber?: Redis;
   private server?: Server;
-  private slack?: ReturnType<typeof createSlackApp>;
+  private opened = false;
 
   constructor(
     readonly config: Config,
-    policy: Policy,
-    o: Overrides,
+    o: Parts,
   ) {
-    this.log = o.log ?? createLogger(config.LOG_LEVEL);
-    this.metrics = o.metrics ?? new Metrics();
+    this.log = o.log;
+    this.metrics = o.metrics;
     // The queues run on this connection: their errors are its errors, said once with them.
     const trouble = this.redisTrouble();
     this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }), trouble);
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
-    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.chats[platform], trouble, config.FEED_INTERVAL_MS);
+    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.channels.chat(platform), trouble, config.FEED_INTERVAL_MS);
     // Every replica must hold the same data key (main.ts insists on one); only the one-process sandbox may go without.
     this.sealer = new Sealer({ get: () => o.secrets.get('dataKey'), invalidate: () => o.secrets.invalidate() }, { ephemeral: config.aws === 'sandbox' });
     this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX, this.sealer);
     const clock = o.clock ?? systemClock;
     this.audit = new RedisAudit(this.store, clock, config.SCICOMP_AUDIT_MAXLEN);
-    this.policyNow = policy;
-    this.warnLegacy(policy);
-    this.slackChat = new SlackChat({ secrets: o.secrets, store: this.store, apiUrl: config.SLACK_API_URL, metrics: this.metrics });
-    this.chats = { slack: this.slackChat, ...o.chats };
+    this.policyNow = o.policy;
+    this.warnLegacy(o.policy);
+    const slack = new SlackChannel({
+      secrets: o.secrets,
+      store: this.store,
+      intervalMs: config.SLACK_CHANNEL_INTERVAL_MS,
+      apiUrl: config.SLACK_API_URL,
+      installation: { teamId: config.SLACK_TEAM_ID, appId: config.SLACK_APP_ID },
+      metrics: this.metrics,
+    });
+    const others = o.channels ?? [];
+    this.channelAdapters = [...(others.some((c) => c.platform === 'slack') ? [] : [slack]), ...others];
+    this.channels = new Channels(this.channelAdapters);
     const actors = new RedisActors(this.store);
     this.deps = {
       catalog: o.catalog,
@@ -190,29 +198,26 @@ export class Scicomp {
       snsEndpoint: config.SCICOMP_PUBLIC_URL ? `${config.SCICOMP_PUBLIC_URL.replace(/\/$/, '')}/sns` : undefined,
       snsMaxAgeMs: config.SNS_MAX_AGE_MS,
       log: this.log,
+      channels: this.channels,
       sealer: this.sealer,
     };
     this.snsVerifier = o.snsVerifier ?? new SnsVerifier();
     this.fetch = o.fetch;
     const approvals = approvalExtensions({ scheduleExpiry: (id, at) => this.queues.scheduleExpiry(id, at), carrier: { carryOut: (id) => this.queues.carryOut(id) } });
-    const alerting: Extensions = {
-      verbs: {
-        budget: async (_cmd, ctx, deps) => ({ message: await budgetCommand(ctx, deps) }),
-        status: async (cmd, ctx, deps) => ({ message: await statusWithWatch((cmd as Extract<Command, { verb: 'status' }>).name, ctx, deps) }),
-        snooze: async (cmd, ctx, deps) => {
-          const c = cmd as Extract<Command, { verb: 'snooze' }>;
-          return { message: await snoozeCommand(c.name, c.duration, ctx, deps) };
-        },
-      },
-      actions: Object.fromEntries(Object.entries(idleActions).map(([id, fn]) => [id, async (value: string, ctx, deps) => ({ message: await fn(value, ctx, deps) })])),
+    // Every verb's handler, by verb: the type insists on one for each, and hands each its own command.
+    const verbs: VerbHandlers = {
+      ...coreVerbs(approvals.routeApproval),
+      ...approvals.verbs,
+      budget: async (_cmd, ctx, deps) => ({ message: await budgetCommand(ctx, deps) }),
+      // Status with the product's alarms and spend.
+      status: async (cmd, ctx, deps) => ({ message: await statusWithWatch(cmd.name, ctx, deps) }),
+      snooze: async (cmd, ctx, deps) => ({ message: await snoozeCommand(cmd.name, cmd.duration, ctx, deps) }),
     };
+    const alertActions = Object.fromEntries(Object.entries(idleActions).map(([id, fn]): [string, ActionHandler] => [id, async (value, ctx, deps) => ({ message: await fn(value, ctx, deps) })]));
     this.bot = new Bot(this.deps, {
-      ...approvals,
-      verbs: { ...approvals.verbs, ...alerting.verbs, ...o.extensions?.verbs },
-      actions: { ...approvals.actions, ...alerting.actions, ...o.extensions?.actions },
-      forms: { ...approvals.forms, ...o.extensions?.forms },
-      routeApproval: o.extensions?.routeApproval ?? approvals.routeApproval,
-      routeUpdate: o.extensions?.routeUpdate ?? approvals.routeUpdate,
+      verbs,
+      actions: { ...coreActions(approvals.routeUpdate), ...approvals.actions, ...alertActions },
+      forms: { ...coreForms(approvals.routeApproval), ...approvals.forms },
     });
     this.secrets = o.secrets;
     this.metrics.watchQueues(() => this.queues.all());
@@ -223,11 +228,7 @@ export class Scicomp {
   }
 
   private people(actors: ActorRepository): People {
-    const chat = (platform: Platform) => {
-      const c = this.chats[platform];
-      if (!c) throw new UpstreamError(`no chat adapter for ${platform}`, false);
-      return c;
-    };
+    const chat = (platform: Platform) => this.channels.require(platform).chat;
     return new Directory({ chat, actors, policy: () => this.policyNow });
   }
 
@@ -253,7 +254,6 @@ export class Scicomp {
 
   private readonly secrets: SecretsPort;
   private readonly snsVerifier: SnsVerifier;
-  private readonly slackChat: SlackChat;
   private readonly fetch?: typeof fetch;
 
   /** ioredis reconnects by itself; say once per distinct error that Redis is away, instead of an unhandled-error dump. */
@@ -349,19 +349,12 @@ export class Scicomp {
     return this.server;
   }
 
+  /**
+   * The one HTTP server: POST /sns, GET /healthz and /metrics, the queue dashboard, and each channel's routes (POST
+   * /slack/events); the channels start taking interactions (Socket Mode, the console's prompt).
+   */
   async startWeb(port = this.config.PORT): Promise<Server> {
-    this.slack = createSlackApp({
-      secrets: this.secrets,
-      enqueue: (p) => this.track(this.inbox.push(p)),
-      log: this.log,
-      apiUrl: this.config.SLACK_API_URL,
-      appToken: this.config.SLACK_APP_TOKEN,
-      formForAction: (actionId, value, userId) => formForAction(actionId, value, { platform: 'slack', userId }, this.deps),
-      audit: this.audit,
-      optionList: (id) => this.store.getJson<string[]>(optionListKey(this.store, id)),
-      installation: { teamId: this.config.SLACK_TEAM_ID, appId: this.config.SLACK_APP_ID },
-    });
-    const web = this.slack.receiver?.app ?? express();
+    const web = express();
     const allowedTopics = new Set((this.config.SCICOMP_SNS_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean));
     const sns = snsHandler({
       verifier: this.snsVerifier,
@@ -370,15 +363,35 @@ export class Scicomp {
       log: this.log,
       maxAgeMs: this.config.SNS_MAX_AGE_MS,
     });
+    // The channels' routes first, the ones every person's click waits on.
+    await this.openChannels(web);
     this.opsRoutes(web);
     // The queue dashboard exists only with an admin token, and only behind it.
     if (this.config.ADMIN_TOKEN) web.use(QUEUE_BOARD_PATH, requireAdminToken(this.config.ADMIN_TOKEN), queueBoard(this.queues.all(), this.config.ADMIN_QUEUES_WRITE));
-    if (this.config.SLACK_APP_TOKEN) await this.slack.app.start();
-    // POST /sns is answered ahead of express (see snsHandler); everything else is the express app, Bolt's included.
+    // POST /sns is the server's first route, on node's own request and response: no body parser reads an SNS body
+    // before its handler does, and express's routing alone would cost an alert burst more than its signature checks.
     return this.listen((req, res) => {
       if (isSnsRequest(req.method, req.url)) void sns(req, res);
       else web(req, res);
     }, port);
+  }
+
+  /** What every channel hands interactions to; `web` is the server its routes go on. */
+  private door(web?: Application): Door {
+    return {
+      web,
+      enqueue: (p) => this.track(this.inbox.push(p)),
+      formForAction: (platform, userId, actionId, value) => formForAction(actionId, value, { platform, userId }, this.deps),
+      audit: this.audit,
+      log: this.log,
+    };
+  }
+
+  private async openChannels(web?: Application): Promise<void> {
+    if (this.opened) return;
+    this.opened = true;
+    const door = this.door(web);
+    for (const channel of this.channelAdapters) await channel.open(door);
   }
 
   /** A worker's HTTP port: /healthz and /metrics only (its job, Slack and AWS metrics live in its own process). */
@@ -424,7 +437,7 @@ export class Scicomp {
     };
     make<runCommand.Payload>(
       runCommand.name,
-      (job, _token, log) => runCommand.process(job, { bot: this.bot, chats: this.chats, outbox: this.deps.outbox, people: this.deps.people, audit: this.audit, log, sealer: this.sealer }),
+      (job, _token, log) => runCommand.process(job, { bot: this.bot, channels: this.channels, outbox: this.deps.outbox, people: this.deps.people, audit: this.audit, log, sealer: this.sealer }),
       16,
     );
     make<watchProvision.Payload>(
@@ -443,13 +456,14 @@ export class Scicomp {
             minPollMs: c.WATCH_MIN_POLL_MS,
             maxPollMs: c.WATCH_MAX_POLL_MS,
             onSettled: [(w, r) => onRecordSettled(w, r, { ...this.deps, log }), (w, r) => reportOffboardRecord(w, r, { ...this.deps, log }), (w, r) => rememberSettledParameters(w, r, this.deps)],
+            channels: this.channels,
             log,
           },
           token,
         ),
       16,
     );
-    const delivery = (log: Logger) => ({ chats: this.chats, store: this.store, refs: this.queues.refs, channelIntervalMs: c.CHANNEL_INTERVAL_MS, log, metrics: this.metrics });
+    const delivery = (log: Logger): deliverMessage.Deps => ({ channels: this.channels, store: this.store, refs: this.queues.refs, log, metrics: this.metrics });
     make<deliverMessage.Payload>(deliverMessage.name, (job, token, log) => deliverMessage.process(job, delivery(log), token), 32);
     make<expireRequest.Payload>(expireRequest.name, (job, _token, log) => expireRequest.process(job, { ...this.deps, log }), 4);
     make<carryOut.Payload>(carryOut.name, (job, _token, log) => carryOut.process(job, { ...this.deps, log }), 8);
@@ -500,10 +514,10 @@ export class Scicomp {
     const deadline = Date.now() + this.config.SHUTDOWN_TIMEOUT_MS;
     this.draining = true;
     await Promise.all([this.stopServer(deadline), this.stopWorkers(deadline)]);
-    if (this.config.SLACK_APP_TOKEN) await this.slack?.app.stop();
+    for (const channel of this.channelAdapters) await channel.stop();
     await Promise.allSettled([...this.enqueues]);
     await this.queues.close();
-    await this.slackChat.close();
+    for (const channel of this.channelAdapters) await channel.close();
     if (this.subscriber) await quit(this.subscriber);
     await quit(this.redis);
   }

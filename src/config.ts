@@ -52,7 +52,10 @@ const schema = z.object({
   SCICOMP_CREDENTIAL_PROCESS: z.string().default('"<path to your credential helper>" "<your access token>"'),
   WATCH_MIN_POLL_MS: int(1).default(5_000),
   WATCH_MAX_POLL_MS: int(1).default(60_000),
-  CHANNEL_INTERVAL_MS: int(1).default(1_000),
+  /** At most one Slack message per conversation per this interval (Slack allows about one a second). */
+  SLACK_CHANNEL_INTERVAL_MS: int(1),
+  /** SLACK_CHANNEL_INTERVAL_MS's name before Teams: still read, with a warning. */
+  CHANNEL_INTERVAL_MS: int(1),
   SCICOMP_CONSOLE: bool.optional(),
   SCICOMP_AUDIT_MAXLEN: int(1000).default(1_000_000),
   /** Bearer token GET /metrics requires; unset, /metrics is open (keep it off the public listener then). */
@@ -65,7 +68,13 @@ const schema = z.object({
   SHUTDOWN_DRAIN_MS: int(0).default(0),
 });
 
-export type Config = z.output<typeof schema> & { aws: 'aws' | 'sandbox'; awsReason: string };
+export type Config = Omit<z.output<typeof schema>, 'CHANNEL_INTERVAL_MS' | 'SLACK_CHANNEL_INTERVAL_MS'> & {
+  SLACK_CHANNEL_INTERVAL_MS: number;
+  aws: 'aws' | 'sandbox';
+  awsReason: string;
+  /** Settings read under an old name, to tell the operator at start-up. */
+  deprecated: string[];
+};
 
 const AWS_CREDENTIAL_VARS = [
   'AWS_ACCESS_KEY_ID',
@@ -117,5 +126,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Sandbox records finish in seconds; poll them at a pace that shows it, unless told otherwise.
   const minPoll = aws === 'sandbox' && env.WATCH_MIN_POLL_MS === undefined ? Math.max(100, Math.round(c.SANDBOX_PROVISION_MS / 10)) : c.WATCH_MIN_POLL_MS;
   const maxPoll = aws === 'sandbox' && env.WATCH_MAX_POLL_MS === undefined ? Math.max(minPoll, c.SANDBOX_PROVISION_MS) : c.WATCH_MAX_POLL_MS;
-  return { ...c, WATCH_MIN_POLL_MS: minPoll, WATCH_MAX_POLL_MS: maxPoll, aws, awsReason };
+  const { CHANNEL_INTERVAL_MS: oldInterval, ...rest } = c;
+  const deprecated = oldInterval !== undefined ? ['CHANNEL_INTERVAL_MS is now SLACK_CHANNEL_INTERVAL_MS; the old name stops working in the next release'] : [];
+  const slackIntervalMs = c.SLACK_CHANNEL_INTERVAL_MS ?? oldInterval ?? 1_000;
+  return { ...rest, SLACK_CHANNEL_INTERVAL_MS: slackIntervalMs, WATCH_MIN_POLL_MS: minPoll, WATCH_MAX_POLL_MS: maxPoll, aws, awsReason, deprecated };
 }

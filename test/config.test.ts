@@ -39,7 +39,14 @@ describe('config', () => {
 
   it('takes an empty number as unset, not as zero', () => {
     expect(loadConfig({ PORT: '' }).PORT).toBe(3000);
-    expect(loadConfig({ CHANNEL_INTERVAL_MS: ' ' }).CHANNEL_INTERVAL_MS).toBe(1000);
+    expect(loadConfig({ SLACK_CHANNEL_INTERVAL_MS: ' ' }).SLACK_CHANNEL_INTERVAL_MS).toBe(1000);
+    expect(loadConfig({ CHANNEL_INTERVAL_MS: ' ' })).toMatchObject({ SLACK_CHANNEL_INTERVAL_MS: 1000, deprecated: [] });
+  });
+
+  it('reads the Slack pacing under its old name too, and says it is deprecated', () => {
+    expect(loadConfig({ CHANNEL_INTERVAL_MS: '1500' })).toMatchObject({ SLACK_CHANNEL_INTERVAL_MS: 1500, deprecated: [expect.stringMatching(/^CHANNEL_INTERVAL_MS is now SLACK_CHANNEL_INTERVAL_MS/)] });
+    expect(loadConfig({ CHANNEL_INTERVAL_MS: '1500', SLACK_CHANNEL_INTERVAL_MS: '1200' }).SLACK_CHANNEL_INTERVAL_MS).toBe(1200);
+    expect(loadConfig({}).deprecated).toEqual([]);
   });
 
   it('stops with one line naming the variable', () => {

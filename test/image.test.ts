@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseDockerfile, type Stage } from './support/dockerfile.js';
+import { REDIS_URL } from './support/redis.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const enabled = process.env.SCICOMP_IMAGE_CHECK === '1';
@@ -108,7 +109,7 @@ async function start(image: Replayed, argv: string[]): Promise<{ child: ChildPro
   prefixes.push(prefix);
   const home = mkdtempSync(join(tmpdir(), 'scicomp-image-home-'));
   dirs.push(home);
-  const env = { PATH: process.env.PATH, HOME: home, ...image.env, PORT: String(await freePort()), SCICOMP_PREFIX: prefix };
+  const env = { PATH: process.env.PATH, HOME: home, ...image.env, REDIS_URL, PORT: String(await freePort()), SCICOMP_PREFIX: prefix };
   const child = spawn(argv[0]!, argv.slice(1), { cwd: image.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
@@ -146,7 +147,7 @@ describe.runIf(enabled)('the image, replayed without Docker', () => {
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const redis = new Redis(REDIS_URL);
     for (const prefix of prefixes) {
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);

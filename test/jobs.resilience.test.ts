@@ -73,7 +73,8 @@ describe('GET /healthz', () => {
 describe('deliver-message', () => {
   it('a 429 from Slack delays the message by Retry-After and loses nothing', async () => {
     const sandbox = new SandboxCatalog({ provisionMs: 50 });
-    h = await Harness.start({ catalog: sandbox });
+    // The one test at Slack's real pace (every other harness paces at TEST_INTERVAL_MS): one message a second.
+    h = await Harness.start({ catalog: sandbox, env: { SLACK_CHANNEL_INTERVAL_MS: '1000' } });
     // Longer than the queue's own first backoff (1 s), so only honouring Retry-After explains the wait.
     h.slack.failNext('chat.postMessage', { status: 429, retryAfter: 3 }, 2);
     const sentAt = Date.now();

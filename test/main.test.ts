@@ -6,13 +6,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REDIS_URL } from './support/redis.js';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 
 /** The environment a fresh machine has: none of scicomp's variables, no AWS or Slack credentials. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   // An empty home: a developer's own ~/.aws/credentials would (rightly) take it out of the sandbox.
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'scicomp-home-')), NODE_NO_WARNINGS: '1' };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'scicomp-home-')), NODE_NO_WARNINGS: '1', REDIS_URL };
   return { ...env, SCICOMP_CONSOLE: 'false', ...extra };
 }
 

@@ -11,9 +11,10 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Product } from '../src/core/ports.js';
 import { SandboxCatalog } from '../src/sandbox/catalog.js';
-import { eventually, Harness } from './support/harness.js';
+import { DATA_KEY, eventually, Harness } from './support/harness.js';
+import { REDIS_URL } from './support/redis.js';
 
-const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
 const prefixes: string[] = [];
 /** Processes a test started: one a failed test left running is killed at the end. */
 const children: ChildProcess[] = [];
@@ -140,7 +141,7 @@ async function startMain(env: Record<string, string>, args: string[] = []) {
   const prefix = `shut${process.pid}${Date.now()}`;
   prefixes.push(prefix);
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'scicomp-home-')), NODE_NO_WARNINGS: '1', SCICOMP_CONSOLE: 'false', PORT: String(port), SCICOMP_PREFIX: prefix, ...env },
+    env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'scicomp-home-')), NODE_NO_WARNINGS: '1', SCICOMP_CONSOLE: 'false', REDIS_URL, PORT: String(port), SCICOMP_PREFIX: prefix, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -168,8 +169,8 @@ describe('the process (src/main.ts)', () => {
   });
 
   it('a worker process (--role=worker) serves its own /metrics and /healthz, and nothing else', async () => {
-    // Split roles share sealed values, so they need the one data key every process holds.
-    const p = await startMain({ SCICOMP_DATA_KEY: Buffer.alloc(32, 5).toString('base64') }, ['--role=worker']);
+    // A process of one role needs the data key the others share.
+    const p = await startMain({ SCICOMP_DATA_KEY: DATA_KEY }, ['--role=worker']);
     try {
       const metrics = await fetch(`${p.url}/metrics`);
       expect(metrics.status).toBe(200);

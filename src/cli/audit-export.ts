@@ -1,12 +1,10 @@
 // `npm run audit:export -- --since <date> [--out file]`: the audit trail since a date, as JSON lines.
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { RedisAudit } from '../adapters/redis/audit.js';
-import { Store } from '../adapters/redis/store.js';
+import type { RedisAudit } from '../adapters/redis/audit.js';
+import { openAuditTrail } from '../compose.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { systemClock } from '../core/ports.js';
 import { createLogger } from '../log.js';
 
 /** Says so when the trail no longer reaches back to `sinceMs`: entries before its oldest were trimmed by the length cap. */
@@ -31,22 +29,17 @@ async function main(): Promise<void> {
   const sinceMs = Date.parse(values.since);
   if (Number.isNaN(sinceMs)) throw new ConfigError(`--since: "${values.since}" is not a date`);
   const config = loadConfig();
+  // The log goes to stderr: stdout may be the export itself.
   const log = createLogger(config.LOG_LEVEL, pino.destination(2));
-  const redis = new Redis(config.REDIS_URL);
-  // Said once in the log (stderr), not as ioredis' unhandled-error dump; the export itself fails with a plain line.
-  let said = false;
-  redis.on('error', (err) => {
-    if (!said) log.warn({ err }, 'Redis is not answering');
-    said = true;
-  });
+  const trail = openAuditTrail(config, log);
   const out = values.out ? createWriteStream(values.out) : process.stdout;
-  const audit = new RedisAudit(new Store(redis, config.SCICOMP_PREFIX), systemClock, config.SCICOMP_AUDIT_MAXLEN);
+  const { audit } = trail;
   const notice = await trimmedNotice(audit, sinceMs, config.SCICOMP_AUDIT_MAXLEN);
   if (notice) process.stderr.write(`${notice}\n`);
   const count = await exportAudit(audit, sinceMs, (l) => out.write(l));
   if (values.out) await new Promise<void>((r) => (out as ReturnType<typeof createWriteStream>).end(r));
   process.stderr.write(`audit:export: ${count} entries since ${new Date(sinceMs).toISOString()}\n`);
-  redis.disconnect();
+  trail.close();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

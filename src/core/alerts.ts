@@ -10,6 +10,7 @@ import { parseAlert, type AlarmAlert, type BudgetAlert, type BudgetPeriod, type 
 import { isOwner, ownProduct, productById } from './ownership.js';
 import type { AlarmKind, ProductRecord } from './ports.js';
 import type { AlertState, AlertStep, AlertWindows, Owner, WatchedProduct } from './repositories/alert-state.js';
+import type { CommandText } from './channel.js';
 
 export { parseAlert, type ParsedAlert, type SnsNotification } from './notifications.js';
 
@@ -83,11 +84,11 @@ export async function onRecordSettled(w: WatchRequest, record: ProductRecord, de
 
 // ---------- alerts ----------
 
-const KIND_TEXT: Record<AlarmKind, { what: string; recovered: string; advice: string }> = {
-  'cpu-high': { what: 'CPU is above its threshold', recovered: 'CPU is back under its threshold', advice: 'If this is not expected, check what is running (top) or move to a larger instance type with /scicomp update.' },
-  'cpu-idle': { what: 'is idle', recovered: 'is busy again', advice: 'Stop it to save money, terminate it if you are done, or snooze these pings.' },
-  'memory-high': { what: 'memory is nearly full', recovered: 'memory use is back to normal', advice: 'Processes may be killed. Free memory or move to an instance type with more memory.' },
-  'disk-high': { what: 'disk is filling up', recovered: 'disk use is back under its threshold', advice: 'Delete or move data to S3 before the disk fills, or grow the volume with /scicomp update.' },
+const KIND_TEXT: Record<AlarmKind, { what: string; recovered: string; advice: (say: CommandText) => string }> = {
+  'cpu-high': { what: 'CPU is above its threshold', recovered: 'CPU is back under its threshold', advice: (say) => `If this is not expected, check what is running (top) or move to a larger instance type with ${say('update')}.` },
+  'cpu-idle': { what: 'is idle', recovered: 'is busy again', advice: () => 'Stop it to save money, terminate it if you are done, or snooze these pings.' },
+  'memory-high': { what: 'memory is nearly full', recovered: 'memory use is back to normal', advice: () => 'Processes may be killed. Free memory or move to an instance type with more memory.' },
+  'disk-high': { what: 'disk is filling up', recovered: 'disk use is back under its threshold', advice: (say) => `Delete or move data to S3 before the disk fills, or grow the volume with ${say('update')}.` },
 };
 
 const AGENT_STOPPED = 'the CloudWatch agent may have stopped (memory and disk come from the agent), or the instance is stopped.';
@@ -118,8 +119,8 @@ function parsePingValue(value: string): { ppId: string; ping?: string } {
   return { ppId: ppId!, ping: ping || undefined };
 }
 
-function alarmWhat(p: AlarmAlert, kind: AlarmKind | undefined): { what: string; advice: string } {
-  if (kind) return KIND_TEXT[kind];
+function alarmWhat(p: AlarmAlert, kind: AlarmKind | undefined, say: CommandText): { what: string; advice: string } {
+  if (kind) return { what: KIND_TEXT[kind].what, advice: KIND_TEXT[kind].advice(say) };
   const composite = p.alarm.AlarmRule !== undefined;
   return { what: `${composite ? 'composite alarm' : 'alarm'} ${p.alarm.AlarmName}`, advice: 'See the alarm in CloudWatch.' };
 }
@@ -128,10 +129,10 @@ function alarmContext(p: AlarmAlert, extra?: string): string {
   return `alarm ${p.alarm.AlarmName}${p.instanceId ? ` on ${p.instanceId}` : ''}${extra ? `; ${extra}` : ''}`;
 }
 
-function alarmMessage(watched: WatchedProduct | undefined, p: AlarmAlert, kind: AlarmKind | undefined, count: number, firstAt: string, pingKey: string): Message {
+function alarmMessage(watched: WatchedProduct | undefined, p: AlarmAlert, kind: AlarmKind | undefined, count: number, firstAt: string, pingKey: string, say: CommandText): Message {
   const a = p.alarm;
   const name = watched?.name ?? a.AlarmName;
-  const k = alarmWhat(p, kind);
+  const k = alarmWhat(p, kind, say);
   const msg: Message = {
     text: `${name}: ${k.what}${count > 1 ? ` (${count} alarms since ${firstAt})` : ''}`,
     title: `${name}: ${k.what}`,
@@ -197,12 +198,12 @@ const PERIOD_TEXT: Record<BudgetPeriod, { per: string; current: string }> = {
   ANNUALLY: { per: 'a year', current: 'this year' },
 };
 
-function budgetMessage(b: BudgetAlert, owner: Owner): Message {
+function budgetMessage(b: BudgetAlert, owner: Owner, say: CommandText): Message {
   const forecast = b.alertType === 'FORECASTED';
   const period = b.period ? PERIOD_TEXT[b.period] : undefined;
   const budgeted = b.budgeted ? ` (${b.budgeted} ${period ? period.per : 'budgeted'})` : '';
-  // `/scicomp budget` shows scicomp's own monthly budget, not one the owner pointed at their topic themselves.
-  const details = b.budget === budgetName(owner.email) ? ' /scicomp budget shows the details.' : ` ${b.budget} is not the budget /scicomp budget shows: see it in AWS Budgets.`;
+  // The `budget` command shows scicomp's own monthly budget, not one the owner pointed at their topic themselves.
+  const details = b.budget === budgetName(owner.email) ? ` ${say('budget')} shows the details.` : ` ${b.budget} is not the budget ${say('budget')} shows: see it in AWS Budgets.`;
   return {
     text: `Budget ${forecast ? 'forecast to be exceeded' : 'exceeded'}${period ? ` ${period.current}` : ''}: ${b.amount ?? '?'} against ${b.threshold}`,
     title: forecast ? 'Your spend is forecast to pass your budget' : 'You have passed a budget threshold',
@@ -212,7 +213,7 @@ function budgetMessage(b: BudgetAlert, owner: Owner): Message {
       { label: forecast ? 'Forecast' : 'Spent', value: b.amount ?? '?' },
       { label: 'Threshold', value: b.threshold },
     ],
-    body: [`/scicomp list shows what you run; stop or terminate what you no longer need.${details}`],
+    body: [`${say('list')} shows what you run; stop or terminate what you no longer need.${details}`],
   };
 }
 
@@ -246,7 +247,7 @@ export async function deliverAlert(n: SnsNotification, deps: CoreDeps): Promise<
   }
   const to = { platform: owner.platform, kind: 'user' as const, userId: owner.userId };
   if (parsed.type === 'budget') {
-    const message = budgetMessage(parsed, owner);
+    const message = budgetMessage(parsed, owner, deps.channels.commands(owner.platform));
     await deps.outbox.send({ key: `sns:${n.messageId}`, to, message });
     await deps.feed.publish({ type: 'budget', summary: `${owner.email}: ${message.text}`, key: `sns:${n.messageId}` });
     return { outcome: 'posted' };
@@ -312,7 +313,7 @@ async function deliverAlarm(n: SnsNotification, p: AlarmAlert, deps: CoreDeps): 
     await deps.outbox.send({ key, replaces, version: state.seq, to, message: noDataMessage(watched, p, ref?.kind, state) });
     return { outcome: 'nodata' };
   }
-  const message = alarmMessage(watched, p, ref?.kind, state.count, state.firstAt, state.key);
+  const message = alarmMessage(watched, p, ref?.kind, state.count, state.firstAt, state.key, deps.channels.commands(owner.platform));
   await deps.outbox.send({ key, replaces, version: state.seq, to, message });
   if (step === 'posted') await deps.feed.publish({ type: 'alarm', summary: `${owner.email}: ${message.text}`, key });
   return { outcome: step };

@@ -1,6 +1,6 @@
 // The one entry point of the core: a command, a click or a form submission in, a platform-neutral answer out.
 import { cachedProducts } from './catalog-cache.js';
-import type { Command } from './command.js';
+import type { Command, Verb } from './command.js';
 import type { CoreDeps, Ctx } from './context.js';
 import { UserInputError } from './errors.js';
 import { help, products } from './help.js';
@@ -14,63 +14,85 @@ export interface Answer {
   form?: Form;
 }
 
-/** Verbs added by later capabilities (approvals, alerts) register here, keeping this dispatcher closed for edits. */
-export type VerbHandler = (cmd: Command, ctx: Ctx, deps: CoreDeps) => Promise<Answer>;
+/** The command of one verb, e.g. `CommandOf<'status'>` is `{ verb: 'status'; name: string }`. */
+export type CommandOf<V extends Verb> = Extract<Command, { verb: V }>;
+export type VerbHandler<V extends Verb> = (cmd: CommandOf<V>, ctx: Ctx, deps: CoreDeps) => Promise<Answer>;
+/** Every verb's handler: a verb added to Command and not handled here does not compile. */
+export type VerbHandlers = { [V in Verb]: VerbHandler<V> };
 export type ActionHandler = (value: string, ctx: Ctx, deps: CoreDeps) => Promise<Answer>;
-
 export type FormHandler = (values: Record<string, string | undefined>, state: string, ctx: Ctx, deps: CoreDeps) => Promise<Answer>;
 
+/** What a capability (approvals, alerts) adds to the core: its verbs, buttons and forms, and how a launch reaches IT. */
 export interface Extensions {
-  verbs?: Partial<Record<Command['verb'], VerbHandler>>;
+  verbs?: Partial<VerbHandlers>;
   actions?: Record<string, ActionHandler>;
   forms?: Record<string, FormHandler>;
   routeApproval?: ApprovalRouter;
   routeUpdate?: UpdateApprovalRouter;
 }
 
+export interface Handlers {
+  verbs: VerbHandlers;
+  actions: Record<string, ActionHandler>;
+  forms: Record<string, FormHandler>;
+}
+
+type CoreVerb = 'help' | 'products' | 'launch' | 'list' | 'status' | 'connect' | 'update' | 'terminate';
+
+/** The core's own verbs: what to launch and the lifecycle of what one owns. */
+export function coreVerbs(routeApproval?: ApprovalRouter): Pick<VerbHandlers, CoreVerb> {
+  return {
+    help: async (cmd, ctx, deps) => ({ message: help(cmd.topic, deps.channels.commands(ctx.actor.platform)) }),
+    products: async (_cmd, ctx, deps) => ({ message: await products(ctx, deps) }),
+    launch: async (cmd, ctx, deps) => {
+      if (!cmd.product && !cmd.name && Object.keys(cmd.params).length === 0) return { form: await launchForm(ctx, deps) };
+      return { message: await launch(cmd, ctx, deps, routeApproval) };
+    },
+    list: async (_cmd, ctx, deps) => ({ message: await list(ctx, deps) }),
+    status: async (cmd, ctx, deps) => ({ message: await status(cmd.name, ctx, deps) }),
+    connect: async (cmd, ctx, deps) => ({ message: await connect(cmd.name, ctx, deps) }),
+    update: async (cmd, ctx, deps) => ({ message: await update(cmd.name, cmd.params, ctx, deps) }),
+    terminate: async (cmd, ctx, deps) => ({ message: await terminate(cmd.name, ctx, deps) }),
+  };
+}
+
+/** The core's own buttons: the answer to "are you sure?" of an update or a termination (an update may go to IT). */
+export function coreActions(routeUpdate?: UpdateApprovalRouter): Record<string, ActionHandler> {
+  return {
+    confirm: async (value, ctx, deps) => ({ message: await decideConfirmation(value, true, ctx, deps, routeUpdate) }),
+    cancel: async (value, ctx, deps) => ({ message: await decideConfirmation(value, false, ctx, deps, routeUpdate) }),
+  };
+}
+
+/** The core's own form: launch. */
+export function coreForms(routeApproval?: ApprovalRouter): Record<string, FormHandler> {
+  return {
+    launch: async (values, state, ctx, deps) => {
+      const req = formToRequest(values, await cachedProducts(deps), JSON.parse(state || '{}') as LaunchFormState);
+      return { message: await launch(req, ctx, deps, routeApproval) };
+    },
+  };
+}
+
+/** One verb's handler called with its own command: the table's type ties the two together. */
+function run<V extends Verb>(verbs: VerbHandlers, verb: V, cmd: CommandOf<V>, ctx: Ctx, deps: CoreDeps): Promise<Answer> {
+  return verbs[verb](cmd, ctx, deps);
+}
+
 export class Bot {
   constructor(
     readonly deps: CoreDeps,
-    private readonly ext: Extensions = {},
+    private readonly handlers: Handlers,
   ) {}
 
   async command(cmd: Command, ctx: Ctx): Promise<Answer> {
-    const extra = this.ext.verbs?.[cmd.verb];
-    if (extra) return extra(cmd, ctx, this.deps);
-    const d = this.deps;
-    switch (cmd.verb) {
-      case 'help':
-        return { message: help(cmd.topic) };
-      case 'products':
-        return { message: await products(ctx, d) };
-      case 'launch':
-        if (!cmd.product && !cmd.name && Object.keys(cmd.params).length === 0) return { form: await launchForm(ctx, d) };
-        return { message: await launch(cmd, ctx, d, this.ext.routeApproval) };
-      case 'list':
-        return { message: await list(ctx, d) };
-      case 'status':
-        return { message: await status(cmd.name, ctx, d) };
-      case 'connect':
-        return { message: await connect(cmd.name, ctx, d) };
-      case 'update':
-        return { message: await update(cmd.name, cmd.params, ctx, d) };
-      case 'terminate':
-        return { message: await terminate(cmd.name, ctx, d) };
-      default:
-        throw new UserInputError(`/scicomp ${cmd.verb} is not available yet on this installation.`, '/scicomp help lists what is.');
-    }
+    return run(this.handlers.verbs, cmd.verb, cmd, ctx, this.deps);
   }
 
   async action(id: string, value: string, ctx: Ctx): Promise<Answer> {
-    const extra = this.ext.actions?.[id];
-    if (extra) return extra(value, ctx, this.deps);
-    switch (id) {
-      case 'confirm':
-      case 'cancel':
-        return { message: await decideConfirmation(value, id === 'confirm', ctx, this.deps, this.ext.routeUpdate) };
-      default:
-        throw new UserInputError('That button is no longer understood; run the command again.');
-    }
+    const handler = Object.hasOwn(this.handlers.actions, id) ? this.handlers.actions[id] : undefined;
+    if (!handler) throw new UserInputError('That button is no longer understood; run the command again.');
+    return handler(value, ctx, this.deps);
   }
 
   /** A change of the product or launch-path picker re-draws the launch form for that choice. */
@@ -82,11 +104,8 @@ export class Bot {
   }
 
   async formSubmit(formId: string, values: Record<string, string | undefined>, state: string, ctx: Ctx): Promise<Answer> {
-    const extra = this.ext.forms?.[formId];
-    if (extra) return extra(values, state, ctx, this.deps);
-    if (formId !== 'launch') throw new UserInputError('That form is no longer understood; run the command again.');
-    const products = await cachedProducts(this.deps);
-    const req = formToRequest(values, products, JSON.parse(state || '{}') as LaunchFormState);
-    return { message: await launch(req, ctx, this.deps, this.ext.routeApproval) };
+    const handler = Object.hasOwn(this.handlers.forms, formId) ? this.handlers.forms[formId] : undefined;
+    if (!handler) throw new UserInputError('That form is no longer understood; run the command again.');
+    return handler(values, state, ctx, this.deps);
   }
 }

@@ -1,4 +1,5 @@
-// Parses the words after `/scicomp` (Slack) or a message to the bot (Teams, console) into one typed command.
+// Parses the words of a command (after the slash command in Slack, a message to the bot in Teams) into one typed command.
+import type { CommandText } from './channel.js';
 import type { Person } from './context.js';
 import { UserInputError } from './errors.js';
 
@@ -87,16 +88,16 @@ function splitParams(tokens: string[]): { positional: string[]; params: Record<s
   return { positional, params };
 }
 
-function usage(verb: Verb, form: string): UserInputError {
-  return new UserInputError(`Usage: /scicomp ${verb} ${form}`, `/scicomp help ${verb}`);
+function usage(say: CommandText, verb: Verb, form: string): UserInputError {
+  return new UserInputError(`Usage: ${say(`${verb} ${form}`)}`, say(`help ${verb}`));
 }
 
-function exactly(verb: Verb, positional: string[], params: Record<string, string>, count: number, form: string): string[] {
-  if (positional.length !== count || Object.keys(params).length > 0) throw usage(verb, form);
-  return positional;
-}
-
-export function parseCommand(text: string): RawCommand {
+/** `text` is what the person typed after the command's name; `say` names commands in what they are told, as their channel does. */
+export function parseCommand(text: string, say: CommandText): RawCommand {
+  const exactly = (verb: Verb, positional: string[], params: Record<string, string>, count: number, form: string): string[] => {
+    if (positional.length !== count || Object.keys(params).length > 0) throw usage(say, verb, form);
+    return positional;
+  };
   const [first, ...rest] = tokenize(text.trim());
   const verb = (first ?? 'help').toLowerCase();
   const { positional, params } = splitParams(rest);
@@ -114,7 +115,7 @@ export function parseCommand(text: string): RawCommand {
       if (positional.length > 2) {
         throw new UserInputError(
           `launch takes a product, a name, then key=value parameters; I could not place the ${positional.length - 2 === 1 ? 'word' : `${positional.length - 2} words`} after the name.`,
-          'Quote product names that contain spaces: /scicomp launch "EC2 Linux" my-box InstanceType=t3.large',
+          `Quote product names that contain spaces: ${say('launch "EC2 Linux" my-box InstanceType=t3.large')}`,
         );
       }
       return { verb, product: positional[0], name: positional[1], params };
@@ -127,8 +128,8 @@ export function parseCommand(text: string): RawCommand {
       return { verb, name: name! };
     }
     case 'update': {
-      if (positional.length !== 1) throw usage(verb, '<name> key=value …');
-      if (Object.keys(params).length === 0) throw new UserInputError('Say what to change: /scicomp update <name> key=value …');
+      if (positional.length !== 1) throw usage(say, verb, '<name> key=value …');
+      if (Object.keys(params).length === 0) throw new UserInputError(`Say what to change: ${say('update <name> key=value …')}`);
       return { verb, name: positional[0]!, params };
     }
     case 'transfer': {
@@ -144,12 +145,12 @@ export function parseCommand(text: string): RawCommand {
       return { verb, user: user! };
     }
     case 'audit': {
-      if (positional.length > 1 || Object.keys(params).length > 0) throw usage(verb, '[<@user>|<name>]');
+      if (positional.length > 1 || Object.keys(params).length > 0) throw usage(say, verb, '[<@user>|<name>]');
       return positional[0] ? { verb, target: positional[0] } : { verb };
     }
     default:
       // A key=value typed first is named by its key alone: its value may be a NoEcho one.
-      throw new UserInputError(`"${KEY_VALUE.test(first ?? '') ? `${first!.split('=')[0]}=…` : first}" is not a scicomp command.`, `Try /scicomp help. Commands: ${VERBS.join(', ')}.`);
+      throw new UserInputError(`"${KEY_VALUE.test(first ?? '') ? `${first!.split('=')[0]}=…` : first}" is not a scicomp command.`, `Try ${say('help')}. Commands: ${VERBS.join(', ')}.`);
   }
 }
 

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Store } from '../adapters/redis/store.js';
 import type { Inventory, InventoryPacing } from './inventory.js';
+import type { Channels } from './channel.js';
 import type { Message } from './message.js';
 import type { Policy } from './policy.js';
 import type { Address, AlarmsPort, BudgetsPort, CatalogPort, Clock, Platform, ProductKind, TopicsPort } from './ports.js';
@@ -179,6 +180,8 @@ export interface CoreDeps {
   /** How old an SNS message may be when it arrives (SNS_MAX_AGE_MS): a MessageId is remembered at least that long. */
   snsMaxAgeMs?: number;
   log: Logger;
+  /** The chat channels people use, by platform: how to reach them, and how they name commands. */
+  channels: Channels;
   /** Seals what holds NoEcho values (launch plans, confirmations, request payloads) before it is stored. */
   sealer: Sealer;
 }

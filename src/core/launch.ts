@@ -1,5 +1,6 @@
 // `launch`: validate a request against the product and the policy, then provision it (or hand it to approvals).
 import { cachedLaunchOptions, cachedProducts } from './catalog-cache.js';
+import type { CommandText } from './channel.js';
 import type { Actor, CoreDeps, Ctx } from './context.js';
 import { NotAuthorizedError, UserInputError } from './errors.js';
 import { awsToken, shortSuffix } from './ids.js';
@@ -43,14 +44,15 @@ export interface LaunchRequest {
 
 export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): Promise<LaunchPlan> {
   const { actor } = ctx;
-  if (!req.product) throw new UserInputError('Which product? Run /scicomp launch with no arguments for a form, or /scicomp products for the list.');
+  const say = deps.channels.commands(actor.platform);
+  if (!req.product) throw new UserInputError(`Which product? Run ${say('launch')} with no arguments for a form, or ${say('products')} for the list.`);
   const products = await cachedProducts(deps);
-  const product = findProduct(products, req.product);
+  const product = findProduct(products, req.product, say);
   const policy = deps.policy();
   const rule = policy.productRule(product.name);
   const { version: wantedVersion, path: wantedPath, ...params } = req.params;
   const version = pickVersion(product, wantedVersion);
-  const options = await pathOptions(deps, product, version, rule.launchPath, wantedPath);
+  const options = await pathOptions(deps, product, version, say, rule.launchPath, wantedPath);
   const warn = (parameter: string, pattern: string) =>
     deps.log.warn({ product: product.name, parameter, pattern }, 'AllowedPattern cannot be compiled here; its check is left to Service Catalog');
   const { parameters, reason } = checkAgainstPolicy({ productName: product.name, specs: options.parameters, requested: params, warn }, actor, policy);
@@ -62,7 +64,7 @@ export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): 
   if (existing) {
     throw new UserInputError(
       isOwner(existing, actor.email)
-        ? `You already have a product called ${name}. Pick another name, or see /scicomp status ${name}.`
+        ? `You already have a product called ${name}. Pick another name, or see ${say(`status ${name}`)}.`
         : `The name ${name} is taken; pick another.`,
     );
   }
@@ -160,9 +162,9 @@ export async function launch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps, route
 }
 
 /** The launch options of the path to launch through (policy, then `path=`, then the only one): see pickLaunchPath. */
-async function pathOptions(deps: CoreDeps, product: Product, version: ProductVersion, byPolicy?: string, wanted?: string): Promise<LaunchOptions> {
+async function pathOptions(deps: CoreDeps, product: Product, version: ProductVersion, say: CommandText, byPolicy?: string, wanted?: string): Promise<LaunchOptions> {
   const first = await cachedLaunchOptions(deps, product.id, version.id);
-  const path = pickLaunchPath(product.name, first.paths ?? [{ id: first.pathId }], byPolicy, wanted);
+  const path = pickLaunchPath(product.name, first.paths ?? [{ id: first.pathId }], say, byPolicy, wanted);
   return path.id === first.pathId ? first : cachedLaunchOptions(deps, product.id, version.id, path.id);
 }
 
@@ -221,7 +223,7 @@ export async function launchForm(ctx: Ctx, deps: CoreDeps, productId?: string, c
   const first = await cachedLaunchOptions(deps, chosen.id, version.id);
   const paths = first.paths ?? [{ id: first.pathId }];
   const asked = !rule.launchPath && paths.length > 1;
-  const path = asked ? (current.path ? findLaunchPath(paths, current.path) : undefined) : pickLaunchPath(chosen.name, paths, rule.launchPath);
+  const path = asked ? (current.path ? findLaunchPath(paths, current.path) : undefined) : pickLaunchPath(chosen.name, paths, deps.channels.commands(ctx.actor.platform), rule.launchPath);
   const about = `${chosen.name} ${version.name}${chosen.description ? `: ${chosen.description}` : ''}. ${policy.approvalSummary(chosen.name)}.`;
   const inputs: FormInput[] = [{ ...picker, initial: chosen.name }];
   if (asked) {

@@ -27,7 +27,7 @@ function kindOf(p: ProvisionedProduct, deps: CoreDeps): ProductKind {
 export async function list(ctx: Ctx, deps: CoreDeps): Promise<Message> {
   const mine = await productsOwnedBy(deps, ctx.actor.email);
   if (mine.length === 0) {
-    return { text: 'You have no provisioned products. Start one with /scicomp launch.', tone: 'info' };
+    return { text: `You have no provisioned products. Start one with ${deps.channels.commandText(ctx.actor.platform, 'launch')}.`, tone: 'info' };
   }
   return {
     text: `You have ${mine.length} provisioned product${mine.length === 1 ? '' : 's'}.`,
@@ -36,7 +36,7 @@ export async function list(ctx: Ctx, deps: CoreDeps): Promise<Message> {
       label: p.name,
       value: `${p.productName ?? 'unknown product'}${p.versionName ? ` ${p.versionName}` : ''} · ${p.status}${p.createdTime ? ` · since ${p.createdTime.slice(0, 10)}` : ''}`,
     })),
-    context: ['/scicomp status <name> for details, /scicomp connect <name> to reach an instance.'],
+    context: [`${deps.channels.commandText(ctx.actor.platform, 'status <name>')} for details, ${deps.channels.commandText(ctx.actor.platform, 'connect <name>')} to reach an instance.`],
   };
 }
 
@@ -81,7 +81,7 @@ export async function statusOf(p: ProvisionedProduct, deps: CoreDeps): Promise<M
 export async function connect(name: string, ctx: Ctx, deps: CoreDeps): Promise<Message> {
   const p = await ownProduct(deps, ctx.actor, name);
   const kind = kindOf(p, deps);
-  if (kind === 'bucket') throw new UserInputError(`${p.name} is a bucket; there is nothing to connect to. Its address is in /scicomp status ${p.name}.`);
+  if (kind === 'bucket') throw new UserInputError(`${p.name} is a bucket; there is nothing to connect to. Its address is in ${deps.channels.commandText(ctx.actor.platform, `status ${p.name}`)}.`);
   const instanceId = instanceIdOf(await currentOutputs(p, deps));
   if (!instanceId) throw new UserInputError(`${p.name} has no running instance yet (status ${p.status}). Try again when it is AVAILABLE.`);
   return connectMessage(p.name, instanceId, deps.connect);
@@ -232,7 +232,7 @@ export async function terminate(name: string, ctx: Ctx, deps: CoreDeps): Promise
     kind === 'bucket'
       ? [
           `Terminating ${p.name} archives the bucket for ${ARCHIVE_DAYS} days; after that it is purged for good.`,
-          `Within those ${ARCHIVE_DAYS} days you can ask IT to bring it back with /scicomp restore ${p.name}.`,
+          `Within those ${ARCHIVE_DAYS} days you can ask IT to bring it back with ${deps.channels.commandText(ctx.actor.platform, `restore ${p.name}`)}.`,
         ]
       : [`Terminating ${p.name} deletes it and everything stored on it. This cannot be undone.`];
   return askToConfirm(

@@ -371,7 +371,7 @@ export class Policy {
       .map((k) => `catalog policy: ${p.name} has no parameter ${k} (it has ${parameterKeys.join(', ') || 'none'}); rules naming it never narrow and always ask IT`);
   }
 
-  /** A short description of the approval rule for `/scicomp products`. */
+  /** A short description of the approval rule for the `products` command. */
   approvalSummary(productName: string): string {
     const { approval } = this.productRule(productName);
     if (approval === 'never') return 'no approval needed';

@@ -174,6 +174,14 @@ export interface PostedMessage {
   permalink?: string;
 }
 
+/** Whoever acted, and the channel's own reference (RunPayload.formRef) for showing them a form, when it has one. */
+export interface FormPlace {
+  userId: string;
+  /** Where the answer to the interaction goes. */
+  reply: Address;
+  ref?: string;
+}
+
 export interface ChatProfile {
   email?: string;
   name: string;
@@ -188,8 +196,8 @@ export interface ChatPort {
   update(ref: string, msg: Message): Promise<void>;
   /** A link a person can open to a posted message, where the platform has one. */
   permalink(ref: string): Promise<string | undefined>;
-  openForm(trigger: string, form: Form): Promise<string>;
-  updateForm(formRef: string, form: Form): Promise<void>;
+  /** Shows a form to whoever acted; a channel that needs a trigger or an open view finds it in `place.ref`. */
+  showForm(place: FormPlace, form: Form): Promise<void>;
   profile(userId: string): Promise<ChatProfile>;
   /** Members of a platform user group (the approver group). */
   groupMembers(groupId: string): Promise<string[]>;

@@ -1,5 +1,6 @@
 // What scicomp knows about products: their kind, naming rules, and validation of parameters against their constraints.
 import { UserInputError } from './errors.js';
+import type { CommandText } from './channel.js';
 import type { LaunchPath, ParameterSpec, Product, ProductKind, ProductVersion, UsageInstruction } from './ports.js';
 
 export const RESERVED_TAGS = ['Department', 'Project', 'OwnerEmail'] as const;
@@ -18,7 +19,7 @@ export function slug(name: string): string {
 }
 
 /** Finds a product by its name, slug or id, case-insensitively. */
-export function findProduct(products: Product[], wanted: string): Product {
+export function findProduct(products: Product[], wanted: string, say: CommandText): Product {
   const w = wanted.toLowerCase();
   const found =
     products.find((p) => p.id === wanted) ??
@@ -27,7 +28,7 @@ export function findProduct(products: Product[], wanted: string): Product {
   if (!found) {
     throw new UserInputError(
       `There is no product called "${wanted}".`,
-      `Products you can launch: ${products.map((p) => `"${p.name}"`).join(', ') || 'none'}. See /scicomp products.`,
+      `Products you can launch: ${products.map((p) => `"${p.name}"`).join(', ') || 'none'}. See ${say('products')}.`,
     );
   }
   return found;
@@ -68,7 +69,7 @@ export function findLaunchPath(paths: LaunchPath[], wanted: string): LaunchPath 
  * The launch path to use: the one the catalog policy names, else the one the user named (`path=`), else the only one.
  * Several paths and no choice is a question for the user, asked by the error.
  */
-export function pickLaunchPath(productName: string, paths: LaunchPath[], byPolicy?: string, wanted?: string): LaunchPath {
+export function pickLaunchPath(productName: string, paths: LaunchPath[], say: CommandText, byPolicy?: string, wanted?: string): LaunchPath {
   const list = () => paths.map((p) => `"${pathLabel(p, paths)}"`).join(', ');
   if (byPolicy) {
     const pinned = findLaunchPath(paths, byPolicy);
@@ -86,7 +87,7 @@ export function pickLaunchPath(productName: string, paths: LaunchPath[], byPolic
   if (paths.length === 1) return paths[0]!;
   throw new UserInputError(
     `${productName} can be launched through ${paths.length} launch paths: ${list()}. Say which with path=, e.g. path="${pathLabel(paths[0]!, paths)}".`,
-    `/scicomp launch "${productName}" <name> path="${pathLabel(paths[0]!, paths)}" key=value …, or /scicomp launch with no arguments for a form.`,
+    `${say(`launch "${productName}" <name> path="${pathLabel(paths[0]!, paths)}" key=value …`)}, or ${say('launch')} with no arguments for a form.`,
   );
 }
 

@@ -1,6 +1,6 @@
 // The IT side: transfer, restore and offboarding requests, what each does once approved, and the IT verbs (approvals, audit, reload).
 import { decide, denyCheck, denyForm, loadRequest, mayDecide, openRequest, pendingRequests, requireApprover, sendToVenues, transition, when, type ApprovalRequest, type Carrier, type Clicker, type TransferPayload } from './approvals.js';
-import type { Answer, Extensions } from './bot.js';
+import type { Answer, Extensions, VerbHandlers } from './bot.js';
 import { cachedLaunchOptions } from './catalog-cache.js';
 import type { AuditTarget, Command } from './command.js';
 import type { Actor, CoreDeps, Ctx, Person, StoredAuditEntry, WatchRequest } from './context.js';
@@ -193,7 +193,7 @@ export async function transferProduct(t: TransferPayload, tokenBase: string, act
   await deps.outbox.send({
     key: `transfer:${tokenBase}:to`,
     to: { platform, kind: 'user', userId: t.to.userId },
-    message: { text: `${t.from.name} handed ${t.name} (${t.productName}) over to you. See /scicomp status ${t.name}.`, tone: 'info' },
+    message: { text: `${t.from.name} handed ${t.name} (${t.productName}) over to you. See ${deps.channels.commandText(platform, `status ${t.name}`)}.`, tone: 'info' },
   });
 }
 
@@ -511,7 +511,10 @@ async function reload(ctx: Ctx, deps: CoreDeps): Promise<Message> {
   return { text: 'Catalog policy reloaded on every replica.', tone: 'success' };
 }
 
-export function approvalExtensions(jobs: RequestJobs): Extensions {
+/** The IT verbs, with the buttons and forms of requests, and the route of a launch to IT. */
+export type ApprovalExtensions = Required<Omit<Extensions, 'verbs'>> & { verbs: Pick<VerbHandlers, 'transfer' | 'restore' | 'offboard' | 'approvals' | 'audit' | 'reload'> };
+
+export function approvalExtensions(jobs: RequestJobs): ApprovalExtensions {
   const msg = async (m: Promise<Message>): Promise<Answer> => ({ message: await m });
   return {
     routeApproval: async (plan, reason, ctx, deps) => {
@@ -549,11 +552,11 @@ export function approvalExtensions(jobs: RequestJobs): Extensions {
         jobs.scheduleExpiry,
       ),
     verbs: {
-      transfer: (cmd, ctx, deps) => msg(transferRequest(cmd as Extract<Command, { verb: 'transfer' }>, ctx, deps, jobs)),
-      restore: (cmd, ctx, deps) => msg(restoreRequest((cmd as Extract<Command, { verb: 'restore' }>).name, ctx, deps, jobs)),
-      offboard: (cmd, ctx, deps) => msg(offboardRequest((cmd as Extract<Command, { verb: 'offboard' }>).user, ctx, deps, jobs)),
+      transfer: (cmd, ctx, deps) => msg(transferRequest(cmd, ctx, deps, jobs)),
+      restore: (cmd, ctx, deps) => msg(restoreRequest(cmd.name, ctx, deps, jobs)),
+      offboard: (cmd, ctx, deps) => msg(offboardRequest(cmd.user, ctx, deps, jobs)),
       approvals: (_cmd, ctx, deps) => msg(pendingRequests(ctx, deps)),
-      audit: (cmd, ctx, deps) => msg(audit((cmd as Extract<Command, { verb: 'audit' }>).target, ctx, deps)),
+      audit: (cmd, ctx, deps) => msg(audit(cmd.target, ctx, deps)),
       reload: (_cmd, ctx, deps) => msg(reload(ctx, deps)),
     },
     actions: {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand, resolveCommand, tokenize } from '../../src/core/command.js';
+import { parseCommand as parseFor, resolveCommand, tokenize } from '../../src/core/command.js';
 import type { Person } from '../../src/core/context.js';
 import { UserInputError } from '../../src/core/errors.js';
+
+/** Commands as Slack names them, in what the person is told. */
+const parseCommand = (text: string) => parseFor(text, (words) => `/scicomp ${words}`);
 
 describe('tokenize', () => {
   it('keeps quoted product names together, including Slack’s typographic quotes', () => {
@@ -83,5 +86,19 @@ describe('resolveCommand', () => {
     expect(await resolveCommand(parseCommand('audit'), find)).toEqual({ verb: 'audit' });
     // A name with an @ is a person: a wrong one is said so, not searched for as a product.
     await expect(resolveCommand(parseCommand('audit @nobody'), find)).rejects.toThrow('"@nobody" is not a user.');
+  });
+});
+
+describe('parseCommand, named by the channel', () => {
+  it('tells a person the command as their channel names it', () => {
+    expect(() => parseFor('status', (w) => w)).toThrow(/^Usage: status <name>$/);
+    const refused = (() => {
+      try {
+        parseFor('frobnicate', (w) => w);
+      } catch (err) {
+        return err as UserInputError;
+      }
+    })();
+    expect(refused?.hint).toMatch(/^Try help\. Commands:/);
   });
 });

@@ -184,30 +184,32 @@ describe('list parameters', () => {
 });
 
 describe('launch paths', () => {
+  const slash = (words: string) => `/scicomp ${words}`;
   const paths = [
     { id: 'lp-research', name: 'Research Computing' },
     { id: 'lp-teaching', name: 'Teaching' },
   ];
 
   it('takes the policy\'s path, else the one named, else the only one', () => {
-    expect(pickLaunchPath('R', paths, 'teaching').id).toBe('lp-teaching');
-    expect(pickLaunchPath('R', paths, 'lp-research', 'Research Computing').id).toBe('lp-research');
-    expect(pickLaunchPath('R', paths, undefined, 'lp-teaching').id).toBe('lp-teaching');
-    expect(pickLaunchPath('R', paths, undefined, 'research computing').id).toBe('lp-research');
-    expect(pickLaunchPath('R', [paths[1]!]).id).toBe('lp-teaching');
+    expect(pickLaunchPath('R', paths, slash, 'teaching').id).toBe('lp-teaching');
+    expect(pickLaunchPath('R', paths, slash, 'lp-research', 'Research Computing').id).toBe('lp-research');
+    expect(pickLaunchPath('R', paths, slash, undefined, 'lp-teaching').id).toBe('lp-teaching');
+    expect(pickLaunchPath('R', paths, slash, undefined, 'research computing').id).toBe('lp-research');
+    expect(pickLaunchPath('R', [paths[1]!], slash).id).toBe('lp-teaching');
   });
 
   it('asks when several paths are left to choose, and refuses unknown ones', () => {
-    expect(() => pickLaunchPath('R', paths)).toThrow(/R can be launched through 2 launch paths: "Research Computing", "Teaching". Say which with path=/);
-    expect(() => pickLaunchPath('R', paths, undefined, 'Labs')).toThrow(/R has no launch path "Labs". Launch paths: "Research Computing", "Teaching"/);
-    expect(() => pickLaunchPath('R', paths, 'Labs')).toThrow(/catalog policy launches R through the launch path "Labs", which it does not have.*Ask IT/);
-    expect(() => pickLaunchPath('R', paths, 'Teaching', 'Research Computing')).toThrow(/through the launch path "Teaching"; leave out path=/);
+    expect(() => pickLaunchPath('R', paths, slash)).toThrow(/R can be launched through 2 launch paths: "Research Computing", "Teaching". Say which with path=/);
+    expect(() => pickLaunchPath('R', paths, (w) => w)).toThrow(expect.objectContaining({ hint: 'launch "R" <name> path="Research Computing" key=value …, or launch with no arguments for a form.' }));
+    expect(() => pickLaunchPath('R', paths, slash, undefined, 'Labs')).toThrow(/R has no launch path "Labs". Launch paths: "Research Computing", "Teaching"/);
+    expect(() => pickLaunchPath('R', paths, slash, 'Labs')).toThrow(/catalog policy launches R through the launch path "Labs", which it does not have.*Ask IT/);
+    expect(() => pickLaunchPath('R', paths, slash, 'Teaching', 'Research Computing')).toThrow(/through the launch path "Teaching"; leave out path=/);
   });
 
   it('labels unnamed or same-named paths with their ids', () => {
     const twins = [{ id: 'lp-1', name: 'Shared' }, { id: 'lp-2', name: 'Shared' }, { id: 'lp-3' }];
     expect(twins.map((p) => pathLabel(p, twins))).toEqual(['Shared (lp-1)', 'Shared (lp-2)', 'unnamed (lp-3)']);
-    expect(pickLaunchPath('R', twins, undefined, 'Shared (lp-2)').id).toBe('lp-2');
+    expect(pickLaunchPath('R', twins, slash, undefined, 'Shared (lp-2)').id).toBe('lp-2');
   });
 
   it('shows usage instructions one a line', () => {

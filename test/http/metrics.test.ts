@@ -62,11 +62,13 @@ describe('GET /metrics', () => {
     await h.command(ALICE, 'launch "EC2 Linux" big InstanceType=m5.xlarge');
     await eventually(async () => (await h.app.deps.approvals.pending(0)).total === 1, 'request pending');
 
-    // The second command's job ends after it filed the request.
+    // The second command's job ends after it filed the request; its answer is posted by the outbox after that.
     const text = await eventually(async () => {
       const t = await scrape();
-      return (sample(t, 'scicomp_job_duration_seconds_count', { queue: 'run-command', outcome: 'completed' }) ?? 0) >= 2 ? t : undefined;
-    }, 'both commands done');
+      const done = (sample(t, 'scicomp_job_duration_seconds_count', { queue: 'run-command', outcome: 'completed' }) ?? 0) >= 2;
+      const answered = (sample(t, 'scicomp_chat_api_calls_total', { platform: 'slack', method: 'response_url', outcome: 'ok' }) ?? 0) >= 2;
+      return done && answered ? t : undefined;
+    }, 'both commands done and answered');
     expect(sample(text, 'scicomp_job_duration_seconds_count', { queue: 'watch-provision' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'scicomp_queue_jobs', { queue: 'run-command', state: 'waiting' })).toBe(0);
     for (const state of ['waiting', 'active', 'delayed', 'failed']) expect(sample(text, 'scicomp_queue_jobs', { queue: 'deliver-message', state })).toBeTypeOf('number');

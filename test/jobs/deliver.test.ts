@@ -6,11 +6,13 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deliver, type Deps, type Outcome } from '../../jobs/deliver-message.js';
 import { Queues } from '../../jobs/queues.js';
+import { REDIS_URL } from '../support/redis.js';
 import { Store } from '../../src/adapters/redis/store.js';
+import { Channels } from '../../src/core/channel.js';
 import type { OutboxItem } from '../../src/core/context.js';
 import type { Address, ChatPort } from '../../src/core/ports.js';
 
-const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
 const opened: { store: Store; queues: Queues }[] = [];
 
 afterAll(async () => {
@@ -36,18 +38,19 @@ function slowChat(ms: number): ChatPort & { posts: Address[] } {
     },
     update: never,
     permalink: async () => undefined,
-    openForm: never,
-    updateForm: never,
+    showForm: never,
     profile: never,
     groupMembers: never,
   };
 }
 
-function deps(chat: ChatPort): Deps {
+/** The outbox's view of one Slack channel: this chat, at one message per `intervalMs` per conversation. */
+function deps(chat: ChatPort, intervalMs = 1000): Deps {
   const store = new Store(redis, `tdeliver${randomBytes(4).toString('hex')}`);
   const queues = new Queues(redis, store.prefix, () => chat);
   opened.push({ store, queues });
-  return { chats: { slack: chat }, store, refs: queues.refs, channelIntervalMs: 1000, log: pino({ level: 'silent' }) };
+  const channels = new Channels([{ platform: 'slack', chat, pacing: { intervalMs }, commandText: (w) => w }]);
+  return { channels, store, refs: queues.refs, log: pino({ level: 'silent' }) };
 }
 
 const item: OutboxItem = { key: 'sns:redelivered-1', to: { platform: 'slack', kind: 'user', userId: 'USLOW' }, message: { text: 'disk is filling up' } };
@@ -99,7 +102,7 @@ describe('deliver', () => {
       }
       return post(to, msg, o);
     };
-    const d = { ...deps(chat), channelIntervalMs: 1 };
+    const d = deps(chat, 1);
     await expect(deliver(item, d)).rejects.toThrow('socket hang up');
     await new Promise((r) => setTimeout(r, 5));
     expect(await deliver(item, d)).toEqual({ done: 'posted' });

@@ -8,8 +8,9 @@ import { Inbox, InboxPump } from '../../jobs/inbox.js';
 import { Sealer } from '../../src/core/sealed.js';
 import type { RunPayload } from '../../jobs/run-command.js';
 import { eventually } from '../support/harness.js';
+import { REDIS_URL } from '../support/redis.js';
 
-const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
 const prefixes: string[] = [];
 const log = pino({ level: 'silent' });
 

@@ -7,8 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { jobIdFor, QUEUE, Queues } from '../../jobs/queues.js';
 import { parseSnsMessage } from '../../src/http/sns.js';
 import { notification, sign } from '../support/sns.js';
+import { REDIS_URL } from '../support/redis.js';
 
-const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
 const opened: Queues[] = [];
 const topic = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-q';
 

@@ -158,7 +158,7 @@ describe('POST /sns, spelled as express would route it', () => {
 });
 
 describe('alarms reach their owner', () => {
-  it('CPU high: what, which product, the value against the threshold, when, what to do; a redelivery is one alert', async () => {
+  it('CPU high: what, which product, the value against the threshold, when, what to do; a redelivery is one alert; OK after ALARM updates the same message to recovered', async () => {
     const m = sign(notification(topicArn, alarm(ppId, 'cpu-high', 'ALARM', { value: 97.5 }), 'ALARM: "cpu-high" in US East (N. Virginia)'));
     await postSettled(m);
     const dm = await eventually(() => dmsWith('ualice-box: CPU is above its threshold')[0], 'cpu alarm DM');
@@ -174,31 +174,31 @@ describe('alarms reach their owner', () => {
     await eventually(() => h.slack.of('chat.update').find((c) => JSON.stringify(c.body).includes('2 alarms since')), 'coalesced into one message');
     expect(posts(ALICE, 'CPU is above its threshold')).toHaveLength(1);
     expect(h.dms(BOB).some((d) => d.includes('ualice-box'))).toBe(false);
-  });
 
-  it('OK after ALARM updates the same message to recovered', async () => {
+    // OK after ALARM updates the same message to recovered.
+    const edited = h.slack.of('chat.update').length;
     await postSettled(sign(notification(topicArn, alarm(ppId, 'cpu-high', 'OK'))));
-    const update = await eventually(() => h.slack.of('chat.update').find((c) => JSON.stringify(c.body).includes('ualice-box recovered')), 'recovered');
+    const update = await eventually(() => h.slack.of('chat.update').slice(edited).find((c) => JSON.stringify(c.body).includes('ualice-box recovered')), 'recovered');
     expect(JSON.stringify(update.body)).toContain('CPU is back under its threshold');
     // The very message that announced the alarm, by the timestamp Slack gave it.
     expect(update.body.ts).toBe(posts(ALICE, 'CPU is above its threshold')[0]!.response?.ts);
   });
 
-  it('memory (signature version 2) and disk alarms', async () => {
+  it('memory (signature version 2) and disk alarms; one open for days still gets its recovery', async () => {
     await postSns(sign(notification(topicArn, alarm(ppId, 'memory-high', 'ALARM', { metric: 'mem_used_percent', namespace: 'CWAgent', threshold: 85, value: 91.2 })), '2'));
     expect(await eventually(() => dmsWith('ualice-box: memory is nearly full')[0], 'memory DM')).toContain('91.2 against a threshold of 85');
     await postSns(sign(notification(topicArn, alarm(ppId, 'disk-high', 'ALARM', { metric: 'disk_used_percent', namespace: 'CWAgent', threshold: 80, value: 88 }))));
     expect(await eventually(() => dmsWith('ualice-box: disk is filling up')[0], 'disk DM')).toContain('88.0 against a threshold of 80');
     expect(certFetches.length).toBe(1);
-  });
 
-  it('an alarm open for days still gets its recovery', async () => {
+    // An alarm open for days still gets its recovery.
     // The open alarm's message key lives until OK (Redis time cannot be moved: its expiry is asserted directly).
     const ttl = await h.app.store.redis.pttl(alertKey(h.app.store, `${ppId}:disk-high`));
     expect(ttl).toBeGreaterThan(29 * 86400_000);
     clockOffset += 2 * 86400_000;
+    const edited = h.slack.of('chat.update').length;
     await postSettled(sign(notification(topicArn, alarm(ppId, 'disk-high', 'OK', { threshold: 80 }))));
-    const update = await eventually(() => h.slack.of('chat.update').find((c) => JSON.stringify(c.body).includes('disk use is back under its threshold')), 'disk recovered');
+    const update = await eventually(() => h.slack.of('chat.update').slice(edited).find((c) => JSON.stringify(c.body).includes('disk use is back under its threshold')), 'disk recovered');
     expect(update.body.ts).toBe(posts(ALICE, 'disk is filling up')[0]!.response?.ts);
   });
 
@@ -261,13 +261,20 @@ describe('alarms reach their owner', () => {
 
 describe('idle pings', () => {
   const idle = () => sign(notification(topicArn, alarm(ppId, 'cpu-idle', 'ALARM', { threshold: 5, value: 0.4 })));
-  let ping = '';
 
-  it('carry Stop, Terminate, Snooze 24 h and Keep; only the owner may act on any of them', async () => {
+  it('Stop on a product with no stop action says so plainly', async () => {
+    const { responseId } = await h.click(BOB, 'idle-stop', bobBucket);
+    const reply = await eventually(() => h.replies(responseId).join(''), 'no stop');
+    expect(reply).toContain('ubob-bdata has no Stop action in the catalog');
+    expect(reply).not.toContain('Stopping');
+  });
+
+  // One ping through its life: refused to others, stopped, kept, asked to terminate, snoozed.
+  it('carry Stop, Terminate, Snooze 24 h and Keep; only the owner may act on any of them; Stop runs once, Keep acknowledges, Terminate asks to confirm, Snooze mutes the next pings', async () => {
     await postSns(idle());
     const dm = await eventually(() => dmsWith('ualice-box: is idle')[0], 'idle DM');
     for (const id of ['idle-stop', 'idle-terminate', 'idle-snooze', 'idle-keep']) expect(dm).toContain(`scicomp:${id}`);
-    ping = button(dm, 'idle-stop');
+    const ping = button(dm, 'idle-stop');
     const auditBefore = (await h.app.audit.recent(500)).length;
     for (const id of ['idle-stop', 'idle-terminate', 'idle-snooze', 'idle-keep']) {
       const bob = await h.click(BOB, id, button(dm, id));
@@ -277,9 +284,8 @@ describe('idle pings', () => {
     expect(await h.app.deps.snoozes.until(ppId)).toBeUndefined();
     const acted = (await h.app.audit.recent(500)).slice(0, (await h.app.audit.recent(500)).length - auditBefore);
     expect(acted.filter((e) => ['aws.service-action', 'alert.snooze', 'alert.keep'].includes(e.action))).toEqual([]);
-  });
 
-  it('Stop runs the product’s stop action once, even on a double click', async () => {
+    // Stop runs the product's stop action once, even on a double click.
     const [one, two] = [await h.click(ALICE, 'idle-stop', ping), await h.click(ALICE, 'idle-stop', ping)];
     expect(await eventually(() => h.replies(one.responseId).join(''), 'stop')).toContain('Stopping ualice-box (AWS-StopEC2Instance)');
     expect(await eventually(() => h.replies(two.responseId).join(''), 'second stop')).toContain('Stopping ualice-box');
@@ -287,23 +293,14 @@ describe('idle pings', () => {
     const records = (await h.app.audit.recent(500)).filter((e) => e.action === 'aws.service-action' && e.target === 'ualice-box').map((e) => e.outcome);
     expect(records).toHaveLength(2);
     expect(records[0]).toBe(records[1]);
-  });
 
-  it('Stop on a product with no stop action says so plainly', async () => {
-    const { responseId } = await h.click(BOB, 'idle-stop', bobBucket);
-    const reply = await eventually(() => h.replies(responseId).join(''), 'no stop');
-    expect(reply).toContain('ubob-bdata has no Stop action in the catalog');
-    expect(reply).not.toContain('Stopping');
-  });
-
-  it('Keep acknowledges, Terminate asks to confirm', async () => {
+    // Keep acknowledges, Terminate asks to confirm.
     const keep = await h.click(ALICE, 'idle-keep', ping);
     expect(await eventually(() => h.replies(keep.responseId).join(''), 'keep')).toContain('Keeping ualice-box running');
     const term = await h.click(ALICE, 'idle-terminate', ping);
     expect(await eventually(() => h.replies(term.responseId).join(''), 'terminate')).toContain('Terminate ualice-box?');
-  });
 
-  it('Snooze mutes the next idle pings; snooze by command too', async () => {
+    // Snooze mutes the next idle pings; snooze by command too.
     const snooze = await h.click(ALICE, 'idle-snooze', ping);
     expect(await eventually(() => h.replies(snooze.responseId).join(''), 'snooze')).toContain('Idle pings for ualice-box are muted until');
     await postSns(sign(notification(topicArn, alarm(ppId, 'cpu-idle', 'OK', { threshold: 5 }))));
@@ -331,6 +328,9 @@ describe('a 429 burst from Slack', () => {
 
 describe('admin feeds', () => {
   it('go to the Slack and Teams webhooks; a refused post re-reads the rotated URL', async () => {
+    // An alarm and a budget notification of its own, whatever the other tests have posted.
+    await postSettled(sign(notification(bobTopic, alarm(bobBox, 'cpu-idle', 'ALARM', { threshold: 5, value: 0.2 }))));
+    await postSettled(sign(notification(bobTopic, budgetMessage('scicomp-ubob-synapse-org'), 'AWS Budgets: scicomp-ubob-synapse-org has exceeded your alert threshold')));
     await eventually(() => feedPosts.some((p) => p.url.endsWith('/NEW') && p.body.includes('[alarm]')), 'alarm in the Slack feed after rotation', 15_000);
     expect(feedPosts.some((p) => p.url.endsWith('/OLD'))).toBe(true);
     expect(feedPosts.some((p) => p.url === 'https://teams.example/webhook/feed' && p.body.includes('AdaptiveCard') && p.body.includes('[launched]'))).toBe(true);
@@ -339,6 +339,13 @@ describe('admin feeds', () => {
 });
 
 describe('terminating from an idle ping', () => {
+  // An instance of its own to terminate: Alice's box stays for the other tests.
+  let doomed = '';
+  beforeAll(async () => {
+    doomed = await launch(ALICE, 'launch "EC2 Linux" doomed', 'ualice-doomed');
+    await eventually(() => alarms.alarms.has(`scicomp-${doomed}-cpu-high`), 'its alarms created');
+  });
+
   async function confirmTerminate(user: string, start: () => Promise<{ responseId: string }>): Promise<void> {
     const ask = await start();
     const text = await eventually(() => h.replies(ask.responseId).find((r) => r.includes('scicomp:confirm')), 'terminate confirmation');
@@ -347,10 +354,10 @@ describe('terminating from an idle ping', () => {
   }
 
   it('deletes the instance’s alarms once the terminate settles, and tells the feeds', async () => {
-    await confirmTerminate(ALICE, async () => h.click(ALICE, 'idle-terminate', ppId));
-    await eventually(() => ![...alarms.alarms.keys()].some((n) => n.includes(ppId)), 'alarms deleted');
+    await confirmTerminate(ALICE, async () => h.click(ALICE, 'idle-terminate', doomed));
+    await eventually(() => ![...alarms.alarms.keys()].some((n) => n.includes(doomed)), 'alarms deleted');
     expect(alarms.alarms.has(`scicomp-${bobBox}-cpu-high`)).toBe(true);
-    await eventually(() => feedPosts.some((p) => p.body.includes('[terminated]') && p.body.includes('ualice-box')), 'terminated in the feed');
+    await eventually(() => feedPosts.some((p) => p.body.includes('[terminated]') && p.body.includes('ualice-doomed')), 'terminated in the feed');
   });
 
   it('a failed terminate keeps the alarms and tells the feeds', async () => {
@@ -379,7 +386,7 @@ describe('a repeat that overtakes its first message', () => {
     await deliverAlert(note('OK', `race-b-${run}`), holding);
     const [first, edit] = held;
     expect(edit?.replaces).toBe(first?.key);
-    const delivery = { chats: h.app.chats, store: h.app.store, refs: h.app.queues.refs, channelIntervalMs: 1, log: pino({ level: 'silent' }) };
+    const delivery = { channels: h.app.channels, store: h.app.store, refs: h.app.queues.refs, log: pino({ level: 'silent' }) };
     const slot = h.app.store.key('outbox', 'slot', `slack:user:${BOB}`);
     const slotFree = () => eventually(async () => (await h.app.store.redis.exists(slot)) === 0, 'the channel slot free');
     const until = (item: OutboxItem) =>
@@ -416,9 +423,11 @@ describe('a burst of notifications', () => {
     expect(jobs).toHaveLength(before + 1);
     expect(jobs.find((j) => j.ids.includes(burst[0]!.MessageId))?.ids).toEqual(burst.map((m) => m.MessageId));
     await eventually(() => ['A1', 'A2'].every((n) => dmsWith(`Burst notice ${n}`).length > 0) && ['B1', 'B2'].every((n) => dmsOf(BOB, `Burst notice ${n}`).length > 0), 'all four delivered', 15_000);
-    // Two for one DM: the second waited out the channel's second in the batch's job, not in a delayed outbox job.
+    // Two for one DM: the second waited out the channel's interval in the batch's job, not in a delayed outbox job.
+    // (Seen at the recorder: each post's own trip there blurs the interval by a few ms.)
     const [a1, a2] = ['A1', 'A2'].map((n) => posts(ALICE, `Burst notice ${n}`)[0]!.at);
-    expect(Math.abs(a2! - a1!)).toBeGreaterThanOrEqual(900);
+    const interval = h.app.config.SLACK_CHANNEL_INTERVAL_MS;
+    expect(Math.abs(a2! - a1!)).toBeGreaterThanOrEqual(Math.min(interval * 0.9, interval - 10));
     for (const m of burst) expect(await h.app.queues.deliver.getJob(jobIdFor('msg', `sns:${m.MessageId}`))).toBeUndefined();
     // SNS redelivers A1 and B2 beside a new message: a new batch, and only the new message is posted.
     const fresh = note(topicArn, 'Burst notice A3');

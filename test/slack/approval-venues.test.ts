@@ -8,7 +8,7 @@ import type { Address } from '../../src/core/ports.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness } from '../support/harness.js';
 import { APPROVALS_CHANNEL, testPolicy } from '../support/policy.js';
-import { RecordingChat } from '../support/recording-chat.js';
+import { RecordingChannel, RecordingChat } from '../support/recording-channel.js';
 
 const TEAMS_CHANNEL = '19:approvals@thread.tacv2';
 
@@ -30,6 +30,7 @@ const teams = new RecordingChat(
     '29:uit2': { email: 'uit2@synapse.org', name: 'uit2 (Teams)', username: 'uit2' },
   },
   { SITGROUP: ['29:uit1', '29:uit2'] },
+  false,
 );
 
 let h: Harness;
@@ -37,7 +38,7 @@ let sandbox: SandboxCatalog;
 
 beforeAll(async () => {
   sandbox = new SandboxCatalog({ provisionMs: 200 });
-  h = await Harness.start({ catalog: sandbox, policy: new TwoVenues(testPolicy(72, { userGroup: 'SITGROUP' }).doc), extra: { chats: { teams } } });
+  h = await Harness.start({ catalog: sandbox, policy: new TwoVenues(testPolicy(72, { userGroup: 'SITGROUP' }).doc), extra: { channels: [new RecordingChannel('teams', (words) => words, 0, teams)] } });
   h.slack.groups = { SITGROUP: [IT1, IT2] };
 });
 

@@ -15,6 +15,10 @@ let sandbox: SandboxCatalog;
 beforeAll(async () => {
   sandbox = new SandboxCatalog({ provisionMs: 300 });
   h = await Harness.start({ catalog: sandbox });
+  // Alice's instance, which most tests below list, inspect, update or are refused: launched once, before any of them.
+  const { responseId } = await h.command(ALICE, 'launch "EC2 Linux" box InstanceType=t3.large');
+  await reply(responseId, 'launch reply');
+  await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-box is ready')), 'ualice-box ready');
 });
 
 afterAll(async () => {
@@ -55,12 +59,12 @@ describe('help and products', () => {
 
 describe('launch, list, status, connect', () => {
   it('provisions and reports progress and outputs in the DM', async () => {
-    const { responseId } = await h.command(ALICE, 'launch "EC2 Linux" box InstanceType=t3.large');
-    expect(await reply(responseId, 'launch reply')).toContain('Launching ualice-box');
-    const done = await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-box is ready')), 'ready message in DM');
+    const { responseId } = await h.command(ALICE, 'launch "EC2 Linux" fresh InstanceType=t3.large');
+    expect(await reply(responseId, 'launch reply')).toContain('Launching ualice-fresh');
+    const done = await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-fresh is ready')), 'ready message in DM');
     expect(done).toMatch(/InstanceId/);
     expect(done).toMatch(/aws ssm start-session --profile service-catalog --target i-[0-9a-f]{17}/);
-    const mine = (await sandbox.searchProvisioned()).filter((p) => p.name === 'ualice-box');
+    const mine = (await sandbox.searchProvisioned()).filter((p) => p.name === 'ualice-fresh');
     expect(mine).toHaveLength(1);
     expect(mine[0]!.tags).toMatchObject({ OwnerEmail: 'ualice@synapse.org', Department: 'Research', Project: 'scicomp' });
   });
@@ -146,36 +150,43 @@ describe('validation before any AWS call', () => {
 });
 
 describe('update and terminate ask first', () => {
+  // An instance of their own: an update changes its last record, which the status test above reads on ualice-box.
+  beforeAll(async () => {
+    const { responseId } = await h.command(ALICE, 'launch "EC2 Linux" spare InstanceType=t3.large');
+    await reply(responseId, 'launch reply');
+    await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-spare is ready')), 'ualice-spare ready');
+  });
+
   it('update warns that the instance is replaced, and runs only on confirmation', async () => {
-    const { responseId } = await h.command(ALICE, 'update box InstanceType=t3.medium');
+    const { responseId } = await h.command(ALICE, 'update spare InstanceType=t3.medium');
     const ask = await reply(responseId, 'confirmation');
     expect(ask).toContain('replaces');
     expect(ask).toContain('will be lost');
-    const before = (await sandbox.searchProvisioned()).find((p) => p.name === 'ualice-box')!;
+    const before = (await sandbox.searchProvisioned()).find((p) => p.name === 'ualice-spare')!;
     expect(before.lastRecordId).toBeDefined();
     const click = await h.click(ALICE, 'confirm', confirmationId(ask));
     expect(click.res.status).toBe(200);
-    expect(await reply(click.responseId, 'update started')).toContain('Updating ualice-box');
-    await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-box is updated')), 'updated DM');
-    const after = (await sandbox.searchProvisioned()).find((p) => p.name === 'ualice-box')!;
+    expect(await reply(click.responseId, 'update started')).toContain('Updating ualice-spare');
+    await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-spare is updated')), 'updated DM');
+    const after = (await sandbox.searchProvisioned()).find((p) => p.name === 'ualice-spare')!;
     expect(after.lastRecordId).not.toBe(before.lastRecordId);
   });
 
   it('a second click on a used confirmation does nothing', async () => {
-    const { responseId } = await h.command(ALICE, 'update box InstanceType=t3.small');
+    const { responseId } = await h.command(ALICE, 'update spare InstanceType=t3.small');
     const id = confirmationId(await reply(responseId, 'confirmation'));
     const cancel = await h.click(ALICE, 'cancel', id);
-    expect(await reply(cancel.responseId, 'cancelled')).toContain('Cancelled: ualice-box is unchanged');
+    expect(await reply(cancel.responseId, 'cancelled')).toContain('Cancelled: ualice-spare is unchanged');
     const again = await h.click(ALICE, 'confirm', id);
     expect(await reply(again.responseId, 'expired')).toContain('expired or was already used');
   });
 
   it('only the requester may confirm', async () => {
-    const { responseId } = await h.command(ALICE, 'terminate box');
+    const { responseId } = await h.command(ALICE, 'terminate spare');
     const id = confirmationId(await reply(responseId, 'confirmation'));
     const bob = await h.click(BOB, 'confirm', id);
     expect(await reply(bob.responseId, 'refusal')).toContain('Only the person who asked can confirm this');
-    expect((await sandbox.searchProvisioned()).some((p) => p.name === 'ualice-box')).toBe(true);
+    expect((await sandbox.searchProvisioned()).some((p) => p.name === 'ualice-spare')).toBe(true);
   });
 
   it('terminating a bucket explains the 30-day archive', async () => {
@@ -355,27 +366,32 @@ describe('one request, one provision', () => {
   });
 
   it('a retry after a lost answer carries on with the same ProvisionToken, not a name clash', async () => {
+    const earlier = provisionCalls.length;
     loseNextResponse = true;
     const { responseId } = await flaky.command(ALICE, 'launch "EC2 Linux" retried', 'trigger-retried');
     const answer = await eventually(() => flaky.replies(responseId).join('\n'), 'launch reply', 15_000);
     expect(answer).toContain('Launching ualice-retried');
     expect(answer).not.toContain('already have');
     await eventually(() => flaky.dms(ALICE).find((m) => m.includes('ualice-retried is ready')), 'ready DM', 15_000);
-    expect(provisionCalls).toHaveLength(2);
-    expect(provisionCalls[0]!.token).toBe(provisionCalls[1]!.token);
-    expect(provisionCalls[0]!.token).toMatch(/^launch-/);
+    const calls = provisionCalls.slice(earlier);
+    expect(calls).toHaveLength(2);
+    expect(calls[0]!.token).toBe(calls[1]!.token);
+    expect(calls[0]!.token).toMatch(/^launch-/);
     expect((await real.searchProvisioned()).filter((p) => p.name === 'ualice-retried')).toHaveLength(1);
     expect(flaky.dms(ALICE).filter((m) => m.includes('ualice-retried is ready'))).toHaveLength(1);
   });
 
   it('a throttled terminate is retried, not lost with its confirmation', async () => {
-    const { responseId } = await flaky.command(ALICE, 'terminate retried');
+    const launched = await flaky.command(ALICE, 'launch "EC2 Linux" throttled');
+    await eventually(() => flaky.replies(launched.responseId).join('\n'), 'launch reply');
+    await eventually(() => flaky.dms(ALICE).find((m) => m.includes('ualice-throttled is ready')), 'ready DM', 15_000);
+    const { responseId } = await flaky.command(ALICE, 'terminate throttled');
     const ask = await eventually(() => flaky.replies(responseId).join('\n'), 'confirmation');
     throttleNextTerminate = true;
     const click = await flaky.click(ALICE, 'confirm', confirmationId(ask));
     const answer = await eventually(() => flaky.replies(click.responseId).join('\n'), 'terminate reply', 15_000);
-    expect(answer).toContain('Terminating ualice-retried');
-    await eventually(() => flaky.dms(ALICE).find((m) => m.includes('ualice-retried is terminated')), 'terminated DM', 15_000);
+    expect(answer).toContain('Terminating ualice-throttled');
+    await eventually(() => flaky.dms(ALICE).find((m) => m.includes('ualice-throttled is terminated')), 'terminated DM', 15_000);
   });
 
   it('the same Slack trigger delivered twice is one provision', async () => {

@@ -13,15 +13,14 @@ const IT1 = 'UIT1';
 const SECRET = { launch: 'Launch-Pw-7f3a91c2', update: 'Update-Pw-0b8e44d1', approved: 'Approve-Pw-c9d27e55', typo: 's3cret-typo-5d1e' };
 
 let h: Harness;
-let sandbox: SandboxCatalog;
+const sandbox = new SandboxCatalog({ provisionMs: 200 });
 const logs: string[] = [];
+// Every log line at every level, with no redaction: no line may carry the value at all.
+const log = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
+const start = (workers: boolean) => Harness.start({ catalog: sandbox, policy: testPolicy(), workers, extra: { log } });
 
 beforeAll(async () => {
-  sandbox = new SandboxCatalog({ provisionMs: 200 });
-  // Every log line at every level, with no redaction: no line may carry the value at all.
-  const log = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
-  // Workers start later: first, what the web process alone leaves in Redis.
-  h = await Harness.start({ catalog: sandbox, policy: testPolicy(), workers: false, extra: { log } });
+  h = await start(true);
 });
 
 afterAll(async () => {
@@ -30,7 +29,7 @@ afterAll(async () => {
 });
 
 /** Every key under the test's prefix with everything it holds, whatever its type: strings, hashes, lists, sets, streams (BullMQ jobs are hashes). */
-async function redisDump(): Promise<{ keys: string[]; text: string }> {
+async function redisDump(h: Harness): Promise<{ keys: string[]; text: string }> {
   const redis = h.app.store.redis;
   const keys: string[] = [];
   let cursor = '0';
@@ -55,26 +54,19 @@ async function redisDump(): Promise<{ keys: string[]; text: string }> {
   return { keys, text: JSON.stringify(parts) };
 }
 
-async function auditText(): Promise<string> {
+async function auditText(h: Harness): Promise<string> {
   return JSON.stringify(await h.app.audit.recent(1000));
 }
 
 /** Nowhere in clear: Redis, the audit trail, the logs, or anything sent to Slack. */
-async function expectNowhere(secret: string): Promise<void> {
-  expect((await redisDump()).text).not.toContain(secret);
-  expect(await auditText()).not.toContain(secret);
+async function expectNowhere(secret: string, on = h): Promise<void> {
+  expect((await redisDump(on)).text).not.toContain(secret);
+  expect(await auditText(on)).not.toContain(secret);
   expect(logs.filter((l) => l.includes(secret))).toEqual([]);
-  expect(h.slack.calls.filter((c) => JSON.stringify(c.body).includes(secret))).toEqual([]);
+  expect(on.slack.calls.filter((c) => JSON.stringify(c.body).includes(secret))).toEqual([]);
 }
 
-let workersStarted = false;
-/** The first test starts them after looking at the inbox; any test run alone starts them itself. */
-function startWorkers(): void {
-  if (!workersStarted) h.app.startWorkers();
-  workersStarted = true;
-}
-
-const reply = (responseId: string, what: string) => eventually(() => h.replies(responseId).join('\n'), what);
+const reply = (responseId: string, what: string, on = h) => eventually(() => on.replies(responseId).join('\n'), what);
 
 function buttonValue(text: string, actionId: string): string {
   const body = JSON.parse(text) as { blocks: { elements?: { action_id: string; value: string }[] }[] };
@@ -85,52 +77,62 @@ function buttonValue(text: string, actionId: string): string {
 
 describe('a NoEcho parameter value', () => {
   it('waits in the inbox sealed, reaches ProvisionProduct as typed, and is kept nowhere in clear', async () => {
-    const provision = vi.spyOn(sandbox, 'provision');
-    const { responseId } = await h.command(ALICE, `launch "EC2 Notebook" nb NotebookPassword=${SECRET.launch}`);
-    const inbox = h.app.inbox.key;
-    await eventually(async () => (await h.app.store.redis.xlen(inbox)) > 0, 'the command in the inbox');
-    // Before any worker has parsed it, nothing knows NotebookPassword is NoEcho: the whole interaction is sealed.
-    const queued = await redisDump();
-    expect(queued.keys).toContain(inbox);
-    expect(queued.text).not.toContain(SECRET.launch);
-    expect(queued.text).not.toContain('NotebookPassword');
+    // An app of its own, whose workers start later: first, what the web process alone leaves in Redis.
+    const web = await start(false);
+    try {
+      const provision = vi.spyOn(sandbox, 'provision');
+      const { responseId } = await web.command(ALICE, `launch "EC2 Notebook" nb NotebookPassword=${SECRET.launch}`);
+      const inbox = web.app.inbox.key;
+      await eventually(async () => (await web.app.store.redis.xlen(inbox)) > 0, 'the command in the inbox');
+      // Before any worker has parsed it, nothing knows NotebookPassword is NoEcho: the whole interaction is sealed.
+      const queued = await redisDump(web);
+      expect(queued.keys).toContain(inbox);
+      expect(queued.text).not.toContain(SECRET.launch);
+      expect(queued.text).not.toContain('NotebookPassword');
 
-    startWorkers();
-    expect(await reply(responseId, 'launch reply')).toContain('Launching ualice-nb');
-    await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-nb is ready')), 'notebook ready');
-    expect(provision.mock.calls.map(([input]) => input.parameters.NotebookPassword)).toEqual([SECRET.launch]);
-    provision.mockRestore();
+      web.app.startWorkers();
+      expect(await reply(responseId, 'launch reply', web)).toContain('Launching ualice-nb');
+      await eventually(() => web.dms(ALICE).find((m) => m.includes('ualice-nb is ready')), 'notebook ready');
+      expect(provision.mock.calls.map(([input]) => input.parameters.NotebookPassword)).toEqual([SECRET.launch]);
+      provision.mockRestore();
 
-    const after = await redisDump();
-    // The plan a retry would provision from is there, sealed; so is the finished run-command job.
-    expect(after.keys.some((k) => k.includes(':launch-plan:'))).toBe(true);
-    expect(after.keys.some((k) => k.includes(':run-command:'))).toBe(true);
-    await expectNowhere(SECRET.launch);
+      const after = await redisDump(web);
+      // The plan a retry would provision from is there, sealed; so is the finished run-command job.
+      expect(after.keys.some((k) => k.includes(':launch-plan:'))).toBe(true);
+      expect(after.keys.some((k) => k.includes(':run-command:'))).toBe(true);
+      await expectNowhere(SECRET.launch, web);
+    } finally {
+      await dropPrefix(web.app);
+      await web.close();
+    }
   });
 
   it('in an update waits sealed in its confirmation and reaches UpdateProvisionedProduct as typed', async () => {
-    const { responseId } = await h.command(ALICE, `update nb NotebookPassword=${SECRET.update}`);
+    // A notebook of its own to update.
+    const launched = await h.command(ALICE, 'launch "EC2 Notebook" nbu NotebookPassword=Launch-Pw-for-the-update-test');
+    await reply(launched.responseId, 'launch reply');
+    await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-nbu is ready')), 'notebook ready');
+    const { responseId } = await h.command(ALICE, `update nbu NotebookPassword=${SECRET.update}`);
     const ask = await reply(responseId, 'confirmation');
     expect(ask).toContain('NotebookPassword → ••••');
     const id = buttonValue(ask, 'confirm');
-    const waiting = await redisDump();
+    const waiting = await redisDump(h);
     expect(waiting.keys.some((k) => k.endsWith(`:confirm:${id}`))).toBe(true);
     expect(waiting.text).not.toContain(SECRET.update);
 
     const update = vi.spyOn(sandbox, 'update');
     const click = await h.click(ALICE, 'confirm', id);
-    expect(await reply(click.responseId, 'update reply')).toContain('Updating ualice-nb');
+    expect(await reply(click.responseId, 'update reply')).toContain('Updating ualice-nbu');
     expect(update.mock.calls.map(([input]) => input.parameters.NotebookPassword)).toEqual([SECRET.update]);
     update.mockRestore();
     await expectNowhere(SECRET.update);
   });
 
   it('in a launch sent to IT waits sealed in the request until approved, then reaches ProvisionProduct as typed', async () => {
-    startWorkers();
     const { responseId } = await h.command(ALICE, `launch "EC2 Notebook" gpu InstanceType=g4dn.xlarge NotebookPassword=${SECRET.approved}`);
     const filed = await reply(responseId, 'request filed');
     const id = /Request ([A-Za-z0-9_-]+) filed/.exec(filed)![1]!;
-    const pending = await redisDump();
+    const pending = await redisDump(h);
     expect(pending.keys.some((k) => k.endsWith(`:request:${id}`))).toBe(true);
     expect(pending.text).not.toContain(SECRET.approved);
 
@@ -144,7 +146,6 @@ describe('a NoEcho parameter value', () => {
   });
 
   it('in a command that does not parse is audited as its verb and keys, never its values', async () => {
-    startWorkers();
     const typos = [
       `lanch "EC2 Notebook" nb DbPassword=${SECRET.typo}`,
       `launch "EC2 Notebook" nb DbPassword=${SECRET.typo} extra`,

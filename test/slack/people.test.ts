@@ -120,14 +120,17 @@ describe('people named by mention, @handle or email', () => {
   });
 
   it('transfers to @handle, to a display name in any case, and to an email (as Slack sends one)', async () => {
+    // The workspace's people as Slack lists them now, not as an earlier test left them cached.
+    await h.app.store.del(h.app.store.key('slack', 'members'));
+    const [lists, lookups] = [h.slack.of('users.list').length, h.slack.of('users.lookupByEmail').length];
     for (const [box, who] of [[boxes[0], '@bob'], [boxes[1], '@BOBBY'], [boxes[2], '<mailto:bob@synapse.org|bob@synapse.org>'], [boxes[3], `<@${BOB}|bob>`]] as const) {
       const answer = await run(OWNER, `transfer ${box} ${who}`);
       expect(answer, who).toMatch(/Request \S+ filed: Transfer/);
       await eventually(() => approvalPosts().find((c) => JSON.stringify(c.body).includes(`Transfer ${box} to bob`) && JSON.stringify(c.body).includes('bob@synapse.org')), `parent for ${who}`);
     }
     // users.list read every page, once: the next @handle is answered from the cache.
-    expect(h.slack.of('users.list').length).toBe(2);
-    expect(h.slack.of('users.lookupByEmail').map((c) => c.body.email)).toEqual(['bob@synapse.org']);
+    expect(h.slack.of('users.list').length - lists).toBe(2);
+    expect(h.slack.of('users.lookupByEmail').slice(lookups).map((c) => c.body.email)).toEqual(['bob@synapse.org']);
   });
 
   it('says which problem an ambiguous or unknown name has, and files nothing', async () => {

@@ -1,18 +1,27 @@
-// Starts a whole scicomp (web + workers) on loopback against real Redis, a recording Slack API and a given catalog.
+// Starts a whole scicomp (web + workers) on loopback against real Redis, a recording Slack API and a given catalog,
+// built by the composition root (compose.ts) as every process is, with the test's parts swapped in.
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { Scicomp, type Overrides } from '../../src/app.js';
+import type { Scicomp } from '../../src/app.js';
+import { createApp, type Overrides } from '../../src/compose.js';
 import { loadConfig } from '../../src/config.js';
-import { loadPolicy, type Policy } from '../../src/core/policy.js';
+import type { Policy } from '../../src/core/policy.js';
 import { createLogger } from '../../src/log.js';
 import type { CatalogPort, Clock, SecretName, SecretsPort } from '../../src/core/ports.js';
-import { SandboxAlarms, SandboxBudgets, SandboxTopics } from '../../src/sandbox/alerts.js';
+import { REDIS_URL } from './redis.js';
 import { SlackApi } from './slack-api.js';
+
+export { REDIS_URL };
 import { buttonClick, interactionBody, sign, slashCommandBody } from './signed.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f14e45fceea167a5a36dedd4bea2543';
 /** The data key every harness shares, as replicas share theirs: one started on another's prefix opens what it sealed. */
 export const DATA_KEY = 'dGVzdC1kYXRhLWtleS0zMi1ieXRlcy1sb25nLi4uLi4=';
+/**
+ * Slack's pace in tests: one message per conversation per 20 ms, so a test waits for outcomes, not for Slack's second.
+ * The one test that proves the real pace asks for SLACK_CHANNEL_INTERVAL_MS=1000.
+ */
+export const TEST_INTERVAL_MS = '20';
 
 export function staticSecrets(values: Partial<Record<SecretName, string>>): SecretsPort {
   return { get: async (n) => values[n], invalidate: () => {} };
@@ -41,26 +50,25 @@ export class Harness {
   static async start(o: HarnessOptions): Promise<Harness> {
     const slack = o.slack ?? (await new SlackApi().start());
     const config = loadConfig({
+      REDIS_URL,
       SCICOMP_PREFIX: o.prefix ?? `t${randomBytes(5).toString('hex')}`,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_BOT_TOKEN: 'xoxb-test-token',
       SLACK_API_URL: slack.apiUrl,
+      SCICOMP_DATA_KEY: DATA_KEY,
       SCICOMP_AWS: 'sandbox',
       WATCH_MIN_POLL_MS: '50',
       WATCH_MAX_POLL_MS: '200',
-      CHANNEL_INTERVAL_MS: '1000',
+      SLACK_CHANNEL_INTERVAL_MS: TEST_INTERVAL_MS,
       LOG_LEVEL: 'silent',
       // The admin feeds' digest posts at most once per interval: short here, so tests see each post soon.
       FEED_INTERVAL_MS: '100',
       ...o.env,
     });
-    const policy = o.policy ?? (await loadPolicy('manifests/catalog.yaml'));
-    const app = new Scicomp(config, policy, {
+    // Secrets, the policy (manifests/catalog.yaml) and the rest of the sandbox come from the config, as in a process.
+    const app = await createApp(config, {
       catalog: o.catalog,
-      topics: new SandboxTopics(),
-      alarms: new SandboxAlarms(),
-      budgets: new SandboxBudgets(),
-      secrets: staticSecrets({ slackSigningSecret: SIGNING_SECRET, slackBotToken: 'xoxb-test-token', dataKey: DATA_KEY }),
+      policy: o.policy,
       clock: o.clock,
       log: createLogger((process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent'),
       ...o.extra,

@@ -133,28 +133,35 @@ afterAll(async () => {
 
 describe('inbound: genuine activities', () => {
   it('answers a personal message 200 and posts the reply with a bearer token from the local token endpoint', async () => {
-    const activity = personalMessage(cloud.context, alice, 'ping');
-    const res = await cloud.send(strictBot.url, activity);
-    expect(res.status).toBe(200);
+    // A cloud (and app) of its own: its first reply is what asks for a token, which any earlier test would have cached.
+    const cloud = await TeamsCloud.start();
+    try {
+      const strictBot = strict(cloud);
+      const activity = personalMessage(cloud.context, alice, 'ping');
+      const res = await cloud.send(strictBot.url, activity);
+      expect(res.status).toBe(200);
 
-    const [reply, ...more] = cloud.connector.accepted('replyToActivity');
-    expect(more).toEqual([]);
-    expect(reply).toMatchObject({ conversationId: activity.conversation.id, activityId: activity.id, appId: cloud.app.appId });
-    expect(reply!.body).toMatchObject({ type: 'message', text: 'pong', replyToId: activity.id });
-    expect(cloud.tokens.verify(reply!.authorization, CONNECTOR_SCOPE)).toMatchObject({ appId: cloud.app.appId });
+      const [reply, ...more] = cloud.connector.accepted('replyToActivity');
+      expect(more).toEqual([]);
+      expect(reply).toMatchObject({ conversationId: activity.conversation.id, activityId: activity.id, appId: cloud.app.appId });
+      expect(reply!.body).toMatchObject({ type: 'message', text: 'pong', replyToId: activity.id });
+      expect(cloud.tokens.verify(reply!.authorization, CONNECTOR_SCOPE)).toMatchObject({ appId: cloud.app.appId });
 
-    // MSAL asked Microsoft's instance discovery (answered locally), then the tenant's metadata, then for a token.
-    expect(cloud.tokens.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
-      'GET /common/discovery/instance 200',
-      `GET /${cloud.app.tenantId}/v2.0/.well-known/openid-configuration 200`,
-      `POST /${cloud.app.tenantId}/oauth2/v2.0/token 200`,
-    ]);
-    expect(cloud.tokens.tokenRequests()[0]!.form).toMatchObject({
-      grant_type: 'client_credentials',
-      client_id: cloud.app.appId,
-      client_secret: '<matched>',
-      scope: `${CONNECTOR_AUDIENCE}/.default`,
-    });
+      // MSAL asked Microsoft's instance discovery (answered locally), then the tenant's metadata, then for a token.
+      expect(cloud.tokens.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+        'GET /common/discovery/instance 200',
+        `GET /${cloud.app.tenantId}/v2.0/.well-known/openid-configuration 200`,
+        `POST /${cloud.app.tenantId}/oauth2/v2.0/token 200`,
+      ]);
+      expect(cloud.tokens.tokenRequests()[0]!.form).toMatchObject({
+        grant_type: 'client_credentials',
+        client_id: cloud.app.appId,
+        client_secret: '<matched>',
+        scope: `${CONNECTOR_AUDIENCE}/.default`,
+      });
+    } finally {
+      await cloud.close();
+    }
   });
 
   it('answers a channel @mention in the thread it was posted in', async () => {
@@ -258,6 +265,8 @@ describe('inbound: forged tokens', () => {
 
 describe('outbound: proactive messages and the connector', () => {
   it('posts proactively to a stored conversation reference (continueConversationAsync)', async () => {
+    // The reference the bot stored from a message of Alice's.
+    expect((await cloud.send(strictBot.url, personalMessage(cloud.context, alice, 'ping'))).status).toBe(200);
     const reference = strictBot.bot.references.at(-1)!;
     await strictBot.adapter.continueConversationAsync(cloud.app.appId, reference, async (ctx) => {
       await ctx.sendActivity('your stack is ready');
@@ -336,6 +345,7 @@ describe('outbound: proactive messages and the connector', () => {
   });
 
   it('surfaces 403 BotNotInConversationRoster and 404 as errors with statusCode and code, not retried', async () => {
+    expect((await cloud.send(strictBot.url, personalMessage(cloud.context, alice, 'ping'))).status).toBe(200);
     const reference = strictBot.bot.references.at(-1)!;
     const conversationId = reference.conversation.id;
     for (const [failure, code] of [

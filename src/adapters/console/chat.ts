@@ -1,12 +1,16 @@
 // The console face: the core's messages drawn as terminal text, buttons as numbered choices, the DM as this output.
 import { userInfo } from 'node:os';
 import type { Form, Message, Tone } from '../../core/message.js';
-import type { Address, ChatPort, ChatProfile, PostedMessage } from '../../core/ports.js';
-import type { Interaction } from '../../../jobs/run-command.js';
+import type { CommandText } from '../../core/channel.js';
+import type { Interaction } from '../../core/interaction.js';
+import type { Address, ChatPort, ChatProfile, FormPlace, PostedMessage } from '../../core/ports.js';
 
 const ICON: Record<Tone, string> = { info: 'i', success: '✓', warning: '!', error: '✗' };
 
 export const CONSOLE_USER = 'console';
+
+/** The console takes commands as Slack does (`/scicomp help`), or the words alone. */
+export const consoleCommand: CommandText = (words) => `/scicomp ${words}`;
 
 /** A value as the command line reads it back: quoted when it has spaces. */
 function quoted(value: string): string {
@@ -77,7 +81,8 @@ export class ConsoleChat implements ChatPort {
     this.write(this.render(msg, `${this.headings.get(ref) ?? 'scicomp'} (updated)`));
   }
 
-  async openForm(_trigger: string, form: Form): Promise<string> {
+  /** The form as text, wherever it was asked for: the console has one screen. */
+  async showForm(_place: FormPlace, form: Form): Promise<void> {
     const lines = [`── form: ${form.title} ${'─'.repeat(40)}`];
     if (form.intro) lines.push(form.intro);
     const chosen = (inputs: Form['inputs']) => Object.fromEntries(inputs.filter((i) => i.initial !== undefined).map((i) => [i.key, i.initial]));
@@ -114,15 +119,10 @@ export class ConsoleChat implements ChatPort {
     const several = form.inputs.filter((i) => i.multiple && i.initial).map((i) => ` ${i.key}=${quoted(i.initial!.split(',').map((v) => v.trim()).join(','))}`);
     lines.push(
       product
-        ? `Launch it with: /scicomp launch "${product}" <name>${path ? ` path=${quoted(path)}` : ''}${several.join('')} key=value …`
+        ? `Launch it with: ${consoleCommand(`launch "${product}" <name>${path ? ` path=${quoted(path)}` : ''}${several.join('')} key=value …`)}`
         : 'Type the number of a product to see its parameters.',
     );
     this.write(lines.join('\n'));
-    return `form-${++this.seq}`;
-  }
-
-  async updateForm(ref: string, form: Form): Promise<void> {
-    await this.openForm(ref, form);
   }
 
   async permalink(): Promise<string | undefined> {

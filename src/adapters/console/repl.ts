@@ -1,7 +1,7 @@
 // The console prompt: reads `/scicomp …` lines and numbered choices and queues them like any chat platform would.
 import { createInterface } from 'node:readline';
-import type { RunPayload } from '../../../jobs/run-command.js';
 import { newRequestId } from '../../core/ids.js';
+import type { RunPayload } from '../../core/interaction.js';
 import { CONSOLE_USER, type ConsoleChat } from './chat.js';
 
 export function startConsole(chat: ConsoleChat, enqueue: (p: RunPayload) => Promise<void>, onExit: () => void): void {

@@ -1,18 +1,21 @@
 // Bolt wiring: verified Slack requests in, acked at once, the work handed to the run-command queue.
 import { App, ExpressReceiver, LogLevel, type AuthorizeSourceData, type BlockAction, type ButtonAction } from '@slack/bolt';
 import type { Logger as BoltLogger } from '@slack/logger';
+import type { Application } from 'express';
 import type { Logger } from 'pino';
-import type { RunPayload } from '../../../jobs/run-command.js';
 import type { AuditLog } from '../../core/context.js';
 import { requestIdFrom } from '../../core/ids.js';
+import type { RunPayload } from '../../core/interaction.js';
 import type { SecretsPort } from '../../core/ports.js';
-import { responseUrlAllowed, type ReplyRef } from './chat.js';
+import { formRef, responseUrlAllowed, type ReplyRef } from './chat.js';
 import type { Form } from '../../core/message.js';
 import { ACTION_PREFIX, formValues, loadingForm, matchOptions, OPTIONS_PREFIX, renderForm } from './render.js';
 import { commandText } from './text.js';
 
 export interface SlackAppOptions {
   secrets: SecretsPort;
+  /** The one HTTP server's app: POST /slack/events is mounted on it (HTTP mode). */
+  web?: Application;
   enqueue: (p: RunPayload) => Promise<void>;
   log: Logger;
   apiUrl?: string;
@@ -164,7 +167,7 @@ export function createSlackApp(o: SlackAppOptions) {
     return { botToken: await o.secrets.get('slackBotToken') };
   };
   const clientOptions = o.apiUrl ? { slackApiUrl: o.apiUrl.replace(/\/?$/, '/') } : undefined;
-  const receiver = o.appToken ? undefined : new ExpressReceiver({ signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false });
+  const receiver = o.appToken ? undefined : new ExpressReceiver({ signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false, ...(o.web ? { app: o.web } : {}) });
   const app = o.appToken
     ? new App({ socketMode: true, appToken: o.appToken, authorize, logger, clientOptions, convoStore: false })
     : // No listener uses Bolt's conversation store; it only costs time on every request.
@@ -181,7 +184,7 @@ export function createSlackApp(o: SlackAppOptions) {
     if (opensForm(command.text ?? '')) {
       await ack();
       const opened = await client.views.open({ trigger_id: command.trigger_id, view: loadingForm('Launch a product') as never });
-      await o.enqueue({ ...payload, formRef: opened.view?.id });
+      await o.enqueue({ ...payload, formRef: opened.view?.id ? formRef({ view: opened.view.id }) : undefined });
       return;
     }
     await queueThenAck(payload, ack, command.response_url);
@@ -200,13 +203,16 @@ export function createSlackApp(o: SlackAppOptions) {
       return;
     }
     const responseUrl = body.response_url;
+    const clicked = { id: action.action_id.slice(ACTION_PREFIX.length), value: action.value ?? '' };
     await queueThenAck(
       {
         requestId: requestIdFrom('slack', body.user.id, action.action_id, action.action_ts),
         platform: 'slack',
         userId: body.user.id,
         reply: responseUrl ? reply({ url: responseUrl, replace: true }) : { platform: 'slack', kind: 'user', userId: body.user.id },
-        interaction: { type: 'action', id: action.action_id.slice(ACTION_PREFIX.length), value: action.value ?? '' },
+        interaction: { type: 'action', ...clicked },
+        // Should the core answer with a form after all, the job may still open it with this trigger, or offer this button again.
+        formRef: formRef({ trigger: body.trigger_id, at: Date.now(), reopen: clicked }),
       },
       ack,
       responseUrl,
@@ -224,7 +230,7 @@ export function createSlackApp(o: SlackAppOptions) {
       userId: body.user.id,
       reply: { platform: 'slack', kind: 'user', userId: body.user.id },
       interaction: { type: 'form-change', formId, values: formValues(body.view.state as never) },
-      formRef: body.view.id,
+      formRef: formRef({ view: body.view.id }),
     });
   });
 

@@ -4,7 +4,7 @@ import type { Store } from '../redis/store.js';
 import type { ChatCallOutcome, Metrics } from '../../metrics.js';
 import { UpstreamError, UserInputError } from '../../core/errors.js';
 import type { Form, Message } from '../../core/message.js';
-import type { Address, ChatPort, ChatProfile, PostedMessage, SecretsPort } from '../../core/ports.js';
+import type { Address, ChatPort, ChatProfile, FormPlace, PostedMessage, SecretsPort } from '../../core/ports.js';
 import { pooledFetch } from '../../http/fetch.js';
 import { longOptionLists, renderForm, renderMessage } from './render.js';
 
@@ -17,6 +17,43 @@ interface MessageRef {
 export interface ReplyRef {
   url: string;
   replace?: boolean;
+}
+
+/**
+ * Where a form answering an interaction can appear (RunPayload.formRef): a modal already open (a view id), or the
+ * click's trigger, good for 3 s after the click, with the button that asked, to offer again once the trigger is gone.
+ */
+export interface SlackFormRef {
+  view?: string;
+  trigger?: string;
+  /** When the click reached us (ms since epoch). */
+  at?: number;
+  reopen?: { id: string; value: string };
+}
+
+export const formRef = (ref: SlackFormRef): string => JSON.stringify(ref);
+
+/** A formRef as written; a bare view id from a process of the previous release reads as one. */
+export function readFormRef(ref: string | undefined): SlackFormRef {
+  if (!ref) return {};
+  if (!ref.startsWith('{')) return { view: ref };
+  try {
+    return JSON.parse(ref) as SlackFormRef;
+  } catch {
+    return {};
+  }
+}
+
+/** Slack's trigger ids last 3 s; past this much of it, a modal is not attempted. */
+const TRIGGER_LIFETIME_MS = 2500;
+/** Slack's answers to a trigger that can no longer open a modal. */
+const STALE_TRIGGER = new Set(['expired_trigger_id', 'invalid_trigger_id', 'exchanged_trigger_id']);
+
+/** The click's answer when its modal cannot open: the same button again, whose fresh click opens it at once. */
+export function formFallback(form: Form, reopen: SlackFormRef['reopen']): Message {
+  return reopen
+    ? { text: `${form.title}: Slack could not open the form in time. Click below to open it.`, tone: 'info', actions: [{ id: reopen.id, label: form.title, value: reopen.value, style: 'primary' }] }
+    : { text: `${form.title}: Slack could not open the form in time. Please try again.`, tone: 'info' };
 }
 
 const DM_TTL_MS = 30 * 24 * 3600_000;
@@ -60,6 +97,13 @@ export function responseUrlAllowed(url: string, apiUrl?: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The clicker alone: their click's response URL without replacing the message clicked (an approval's parent), else their DM. */
+function privately(place: FormPlace): Address {
+  if (place.reply.kind !== 'reply') return { platform: 'slack', kind: 'user', userId: place.userId };
+  const ref = JSON.parse(place.reply.ref) as ReplyRef;
+  return { ...place.reply, ref: JSON.stringify({ ...ref, replace: false } satisfies ReplyRef) };
 }
 
 /** The workspace's people are re-read this often when someone is named by @handle: a new colleague is found soon. */
@@ -178,15 +222,27 @@ export class SlackChat implements ChatPort {
     await this.call((w) => w.chat.update({ channel: parsed.channel, ts: parsed.ts, ...renderMessage(msg) }));
   }
 
-  async openForm(trigger: string, form: Form): Promise<string> {
+  /**
+   * Into the modal already open (the launch form), else a new modal on the click's trigger while it is fresh; else the
+   * button that asked for it, posted again for a fresh click (a trigger cannot outlive its 3 s).
+   */
+  async showForm(place: FormPlace, form: Form): Promise<void> {
+    const ref = readFormRef(place.ref);
     await this.stashOptionLists(form);
-    const res = await this.call((w) => w.views.open({ trigger_id: trigger, view: renderForm(form) as never }));
-    return res.view?.id ?? '';
-  }
-
-  async updateForm(formRef: string, form: Form): Promise<void> {
-    await this.stashOptionLists(form);
-    await this.call((w) => w.views.update({ view_id: formRef, view: renderForm(form) as never }));
+    if (ref.view) {
+      await this.call((w) => w.views.update({ view_id: ref.view!, view: renderForm(form) as never }));
+      return;
+    }
+    if (ref.trigger && ref.at !== undefined && Date.now() - ref.at < TRIGGER_LIFETIME_MS) {
+      try {
+        await this.call((w) => w.views.open({ trigger_id: ref.trigger!, view: renderForm(form) as never }));
+        return;
+      } catch (err) {
+        const code = ((err as UpstreamError).cause as { data?: { error?: string } } | undefined)?.data?.error;
+        if (!code || !STALE_TRIGGER.has(code)) throw err;
+      }
+    }
+    await this.post(privately(place), formFallback(form, ref.reopen));
   }
 
   /** Lists too long for a static select are read by the options endpoint, which must answer Slack without AWS calls. */

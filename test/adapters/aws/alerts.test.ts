@@ -13,13 +13,14 @@ import { Store } from '../../../src/adapters/redis/store.js';
 import { RedisWiring, userTopicKey } from '../../../src/adapters/redis/wiring.js';
 import { ensureUserWiring } from '../../../src/core/alerts.js';
 import type { CoreDeps } from '../../../src/core/context.js';
+import { REDIS_URL } from '../../support/redis.js';
 
 const sns = mockClient(SNSClient);
 const cw = mockClient(CloudWatchClient);
 const budgets = mockClient(BudgetsClient);
 const ARN = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-jdoe-synapse-org';
 
-const redis = new Redis();
+const redis = new Redis(REDIS_URL);
 afterAll(() => redis.disconnect());
 
 beforeEach(() => {

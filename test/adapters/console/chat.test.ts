@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConsoleChat } from '../../../src/adapters/console/chat.js';
 import type { Form } from '../../../src/core/message.js';
 
+const place = { userId: 'console', reply: { platform: 'console' as const, kind: 'reply' as const, ref: 'console' } };
+
 function form(packages?: string): Form {
   return {
     id: 'launch',
@@ -28,7 +30,7 @@ describe('ConsoleChat forms', () => {
   it('picks several options of a list parameter by comma-separated numbers, keeping the choices above', async () => {
     const out: string[] = [];
     const chat = new ConsoleChat((t) => out.push(t));
-    await chat.openForm('t', form('tidyverse, shiny'));
+    await chat.showForm(place, form('tidyverse, shiny'));
     const text = out.join('\n');
     expect(text).toContain('RPackages: several of [now tidyverse, shiny]');
     expect(text).toContain('Type their numbers, comma-separated, to choose several.');
@@ -46,7 +48,7 @@ describe('ConsoleChat forms', () => {
   it('a launch-path pick carries the product chosen above it, a product pick nothing else', async () => {
     const out: string[] = [];
     const chat = new ConsoleChat((t) => out.push(t));
-    await chat.openForm('t', form());
+    await chat.showForm(place, form());
     const text = out.join('\n');
     expect(chat.choose(number(text, 'Launch path:', 'Research Computing'))).toEqual({ type: 'form-change', formId: 'launch', values: { product: 'EC2 RStudio', path: 'Research Computing' } });
     expect(chat.choose(number(text, 'Product:', 'EC2 Linux'))).toEqual({ type: 'form-change', formId: 'launch', values: { product: 'EC2 Linux' } });

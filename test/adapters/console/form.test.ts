@@ -1,7 +1,8 @@
 // The console's launch form, driven the way a person at the prompt does: numbers typed, one or several.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunPayload } from '../../../jobs/run-command.js';
+import { ConsoleChannel } from '../../../src/adapters/console/channel.js';
 import { CONSOLE_USER, ConsoleChat } from '../../../src/adapters/console/chat.js';
+import type { RunPayload } from '../../../src/core/interaction.js';
 import { newRequestId } from '../../../src/core/ids.js';
 import { SandboxCatalog } from '../../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness } from '../../support/harness.js';
@@ -11,7 +12,7 @@ const out: string[] = [];
 const chat = new ConsoleChat((t) => out.push(t));
 
 beforeAll(async () => {
-  h = await Harness.start({ catalog: new SandboxCatalog({ provisionMs: 200 }), extra: { chats: { console: chat } } });
+  h = await Harness.start({ catalog: new SandboxCatalog({ provisionMs: 200 }), extra: { channels: [new ConsoleChannel({ chat })] } });
 });
 
 afterAll(async () => {

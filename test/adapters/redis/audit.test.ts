@@ -4,8 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RedisAudit } from '../../../src/adapters/redis/audit.js';
 import { Store } from '../../../src/adapters/redis/store.js';
 import { exportAudit, trimmedNotice } from '../../../src/cli/audit-export.js';
+import { REDIS_URL } from '../../support/redis.js';
 
-const redis = new Redis('redis://127.0.0.1:6379');
+const redis = new Redis(REDIS_URL);
 const prefixes: string[] = [];
 
 function audit(maxLength = 100_000, now = () => Date.now()) {

@@ -7,6 +7,7 @@ import { Store } from '../../../src/adapters/redis/store.js';
 import { UpstreamError } from '../../../src/core/errors.js';
 import { staticSecrets } from '../../support/harness.js';
 import { SlackApi } from '../../support/slack-api.js';
+import { REDIS_URL } from '../../support/redis.js';
 
 let slack: SlackApi;
 let elsewhere: SlackApi;
@@ -16,7 +17,7 @@ let chat: SlackChat;
 beforeAll(async () => {
   slack = await new SlackApi().start();
   elsewhere = await new SlackApi().start();
-  redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  redis = new Redis(REDIS_URL);
   const store = new Store(redis, `t${randomBytes(5).toString('hex')}`);
   chat = new SlackChat({ secrets: staticSecrets({ slackBotToken: 'xoxb-test-token' }), store, apiUrl: slack.apiUrl });
 });

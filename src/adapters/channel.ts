@@ -1,0 +1,30 @@
+// A channel as the composition root wires it: the core's Channel plus its inbound door (routes on the one HTTP server, or stdin).
+import type { Application } from 'express';
+import type { Logger } from 'pino';
+import type { Channel } from '../core/channel.js';
+import type { AuditLog } from '../core/context.js';
+import type { RunPayload } from '../core/interaction.js';
+import type { Form } from '../core/message.js';
+import type { Platform } from '../core/ports.js';
+
+/** What a channel hands people's interactions to, and what it may ask of the core before it acks. */
+export interface Door {
+  /** The one HTTP server's app, in a process that serves HTTP: a channel adds its routes (POST /slack/events, POST /api/messages). */
+  web?: Application;
+  // Function properties, not methods: channels hand them on unbound.
+  /** Queues one interaction for the workers; resolves once Redis holds it. */
+  enqueue: (p: RunPayload) => Promise<void>;
+  /** A form a click opens at once (a platform trigger expires in seconds), once the core has checked the clicker may; else undefined. */
+  formForAction: (platform: Platform, userId: string, actionId: string, value: string) => Promise<Form | undefined>;
+  audit: AuditLog;
+  log: Logger;
+}
+
+export interface ChannelAdapter extends Channel {
+  /** Starts taking interactions: mounts routes on `door.web`, connects out (Slack Socket Mode) or reads a terminal. */
+  open(door: Door): Promise<void>;
+  /** Stops taking interactions (before the workers drain). */
+  stop(): Promise<void>;
+  /** Closes its outbound connections (after the workers are done with them). */
+  close(): Promise<void>;
+}
