@@ -3,6 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { Channels } from '../../src/core/channel.js';
+import { RecordingChannel } from '../support/recording-channel.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAlertState } from '../../src/adapters/memory/alert-state.js';
 import { MemoryInventory } from '../../src/adapters/memory/inventory.js';
@@ -93,6 +95,7 @@ describe.each(backends)('alerts with their state %s', (_name, repositories) => {
       alarms,
       budgets,
       snsEndpoint: 'https://scicomp.example.org/sns',
+      channels: new Channels([new RecordingChannel('slack', (words) => `/scicomp ${words}`)]),
       log: pino({ level: 'silent' }),
     } as unknown as CoreDeps;
   });

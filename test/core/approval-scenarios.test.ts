@@ -4,6 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { Channels } from '../../src/core/channel.js';
+import { MemoryInventory } from '../../src/adapters/memory/inventory.js';
+import { RecordingChannel } from '../support/recording-channel.js';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryApprovals } from '../../src/adapters/memory/approvals.js';
 import { MemoryArchives } from '../../src/adapters/memory/archives.js';
@@ -36,7 +39,7 @@ class TwoVenues extends Policy {
     return [SLACK_VENUE, TEAMS_VENUE];
   }
 }
-const policy = new TwoVenues(testPolicy(72, { userGroup: 'SITGROUP' }).doc);
+const policy = new TwoVenues(testPolicy(72, { userGroup: 'SITGROUP', teamsGroup: 'SITGROUP' }).doc);
 
 const person = (platform: Platform, userId: string, email: string): Actor => ({ platform, userId, email, username: email.split('@')[0]!, name: email.split('@')[0]!, handles: [{ platform, userId }] });
 const ALICE = person('slack', 'UALICE', 'alice@synapse.org');
@@ -122,8 +125,11 @@ describe.each(backends)('approvals with their state %s', (_name, repositories) =
     watched = [];
     deps = {
       ...repositories(clock),
+      inventory: new MemoryInventory(clock),
+      inventoryPacing: { pagesPerSecond: 100 },
       catalog: {
         searchProvisioned: async () => [box],
+        describeProvisioned: async (id: string) => (id === box.id ? box : undefined),
         terminate: async (input: { provisionedProductId: string; token: string }) => {
           terminated.push(input.token);
           return { recordId: `rec-${input.token}` };
@@ -136,6 +142,7 @@ describe.each(backends)('approvals with their state %s', (_name, repositories) =
       clock,
       policy: () => policy,
       people,
+      channels: new Channels([new RecordingChannel('slack', (words) => `/scicomp ${words}`), new RecordingChannel('teams')]),
       log: pino({ level: 'silent' }),
       sealer: new Sealer({ get: async () => DATA_KEY }),
     } as unknown as CoreDeps;

@@ -75,7 +75,7 @@ describe('deliver', () => {
 
   it('a burst into one channel books each message its own turn, an interval apart; another channel does not wait', async () => {
     const chat = slowChat(0);
-    const d = { ...deps(chat), channelIntervalMs: 300 };
+    const d = deps(chat, 300);
     const to: Address = { platform: 'slack', kind: 'user', userId: 'UBUSY' };
     const burst = Array.from({ length: 5 }, (_, i): OutboxItem => ({ key: `busy-${i}`, to, message: { text: `busy ${i}` } }));
     const first = await Promise.all(burst.map((m) => deliver(m, d)));

@@ -38,7 +38,7 @@ let sandbox: SandboxCatalog;
 
 beforeAll(async () => {
   sandbox = new SandboxCatalog({ provisionMs: 200 });
-  h = await Harness.start({ catalog: sandbox, policy: new TwoVenues(testPolicy(72, { userGroup: 'SITGROUP' }).doc), extra: { channels: [new RecordingChannel('teams', (words) => words, 0, teams)] } });
+  h = await Harness.start({ catalog: sandbox, policy: new TwoVenues(testPolicy(72, { userGroup: 'SITGROUP', teamsGroup: 'SITGROUP' }).doc), extra: { channels: [new RecordingChannel('teams', (words) => words, 0, teams)] } });
   h.slack.groups = { SITGROUP: [IT1, IT2] };
 });
 

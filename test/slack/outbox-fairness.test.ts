@@ -18,7 +18,7 @@ let h: Harness;
 beforeAll(async () => {
   h = await Harness.start({
     catalog: new SandboxCatalog({ provisionMs: 100 }),
-    env: { CHANNEL_INTERVAL_MS: String(INTERVAL_MS) },
+    env: { SLACK_CHANNEL_INTERVAL_MS: String(INTERVAL_MS) },
     extra: { snsVerifier: verifierForTests() },
   });
   // Each user's topic, as their first launch leaves it.

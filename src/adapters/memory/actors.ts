@@ -12,7 +12,9 @@ export class MemoryActors implements ActorRepository {
   }
 
   async get(h: Handle): Promise<Person | undefined> {
-    return this.people.get(`${h.platform}:${h.userId}`);
+    // A copy, as Redis hands out: changing what it returned changes nothing stored.
+    const person = this.people.get(`${h.platform}:${h.userId}`);
+    return person && structuredClone(person);
   }
 
   async save(h: Handle, person: Person, ttlMs: number): Promise<void> {

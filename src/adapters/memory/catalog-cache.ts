@@ -15,7 +15,8 @@ export class MemoryCatalogCache implements CatalogCacheRepository {
   }
 
   async products(): Promise<Product[] | undefined> {
-    return this.list.get('products');
+    const products = this.list.get('products');
+    return products && structuredClone(products);
   }
 
   async saveProducts(products: Product[], ttlMs: number): Promise<void> {
@@ -23,7 +24,8 @@ export class MemoryCatalogCache implements CatalogCacheRepository {
   }
 
   async launchOptions(id: LaunchOptionsId): Promise<LaunchOptions | undefined> {
-    return this.options.get(optionsKey(id));
+    const options = this.options.get(optionsKey(id));
+    return options && structuredClone(options);
   }
 
   async saveLaunchOptions(id: LaunchOptionsId, options: LaunchOptions, ttlMs: number): Promise<void> {

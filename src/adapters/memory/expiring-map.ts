@@ -1,4 +1,5 @@
-// A Map whose entries may expire, by an injected clock, holding copies: in-memory state with the TTLs its Redis twin gives keys.
+// A Map whose entries may expire, by an injected clock: in-memory state with the TTLs its Redis twin gives keys. It keeps
+// a copy of what is set (the caller's object may change after), and hands out the entry itself, for a repository to update.
 import type { Clock } from '../../core/ports.js';
 
 export class ExpiringMap<V> {
@@ -13,7 +14,7 @@ export class ExpiringMap<V> {
       this.entries.delete(key);
       return undefined;
     }
-    return structuredClone(e.value);
+    return e.value;
   }
 
   has(key: string): boolean {
