@@ -1,19 +1,26 @@
 // The outbox's one attempt at a message, on real Redis: two attempts at the same message at once (a redelivered SNS
-// message in another job) post it once, however slow the platform is to answer.
+// message in another job) post it once, however slow the platform is to answer; an attempt that died after posting is
+// not posted again.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deliver, type Deps, type Outcome } from '../../jobs/deliver-message.js';
 import { Queues } from '../../jobs/queues.js';
+import { SlackChat } from '../../src/adapters/slack/chat.js';
 import { Store } from '../../src/adapters/redis/store.js';
 import type { OutboxItem } from '../../src/core/context.js';
 import type { Address, ChatPort } from '../../src/core/ports.js';
+import { eventually, staticSecrets } from '../support/harness.js';
+import { SlackApi } from '../support/slack-api.js';
 
 const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
 const opened: { store: Store; queues: Queues }[] = [];
 
+const apis: SlackApi[] = [];
+
 afterAll(async () => {
+  for (const api of apis) await api.close();
   for (const { store, queues } of opened) {
     await queues.close();
     const keys = await redis.keys(`${store.prefix}:*`);
@@ -103,5 +110,88 @@ describe('deliver', () => {
     await expect(deliver(item, d)).rejects.toThrow('socket hang up');
     await new Promise((r) => setTimeout(r, 5));
     expect(await deliver(item, d)).toEqual({ done: 'posted' });
+  });
+});
+
+/** The real Slack adapter against the recording Slack API; `dies` makes its posts reach Slack and then never return. */
+async function slack(d: Deps): Promise<{ api: SlackApi; chat: SlackChat & { dies?: boolean } }> {
+  const api = await new SlackApi().start();
+  apis.push(api);
+  const chat: SlackChat & { dies?: boolean } = new SlackChat({ secrets: staticSecrets({ slackBotToken: 'xoxb-test' }), store: d.store, apiUrl: api.apiUrl });
+  const post = chat.post.bind(chat);
+  chat.post = async (...args) => {
+    const dies = chat.dies;
+    const posted = await post(...args);
+    // The process died here: the message is in Slack, and nothing else of this attempt happens.
+    if (dies) return new Promise(() => {});
+    return posted;
+  };
+  d.chats.slack = chat;
+  return { api, chat };
+}
+
+describe('an attempt that posted and did not finish', () => {
+  it('is found by the next attempt, after the lease, and recorded: one post, which later updates edit', async () => {
+    const d: Deps = { ...deps(slowChat(0)), channelIntervalMs: 1, leaseMs: 300 };
+    const { api, chat } = await slack(d);
+    const msg: OutboxItem = { key: 'sns:crash-1', to: { platform: 'slack', kind: 'user', userId: 'UCRASH' }, message: { text: 'cpu is high' } };
+    chat.dies = true;
+    void deliver(msg, d);
+    await eventually(() => api.of('chat.postMessage').length === 1, 'the post reached Slack');
+    chat.dies = false;
+    // Within the lease the message is still the dead attempt's.
+    expect(await deliver(msg, d)).toMatchObject({ laterMs: expect.any(Number) });
+    const retried = await eventually(async () => {
+      const o = await deliver(msg, d);
+      return 'done' in o ? o : undefined;
+    }, 'the retry after the lease');
+    expect(retried).toEqual({ done: 'found' });
+    expect(api.of('chat.postMessage')).toHaveLength(1);
+    expect(api.of('conversations.history')[0]?.body).toMatchObject({ channel: 'DUCRASH', include_all_metadata: 'true' });
+    // What was found is where later messages look: an update edits that message.
+    expect(JSON.parse((await d.refs.get(msg.key))!.ref)).toEqual({ channel: 'DUCRASH', ts: api.of('chat.postMessage')[0]!.response!.ts });
+    expect(await deliver({ key: 'sns:crash-2', replaces: msg.key, to: msg.to, message: { text: 'cpu is fine' } }, d)).toEqual({ done: 'updated' });
+    expect(api.of('chat.update')[0]?.body).toMatchObject({ ts: api.of('chat.postMessage')[0]!.response!.ts });
+    expect(await deliver(msg, d)).toEqual({ done: 'duplicate' });
+  });
+
+  it('a post whose answer was lost (Slack did the work, then a 500) is not posted again', async () => {
+    const d: Deps = { ...deps(slowChat(0)), channelIntervalMs: 1 };
+    const { api } = await slack(d);
+    const msg: OutboxItem = { key: 'sns:lost-answer', to: { platform: 'slack', kind: 'channel', channel: 'CALERTS' }, message: { text: 'disk is full' } };
+    api.failNext('chat.postMessage', { status: 500, error: 'internal_error', afterPosting: true });
+    await expect(deliver(msg, d)).rejects.toThrow(/HTTP 500/);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await deliver(msg, d)).toEqual({ done: 'found' });
+    expect(api.of('chat.postMessage')).toHaveLength(1);
+  });
+
+  it('without the history scopes, it says so and posts again rather than fail the message', async () => {
+    const warnings: string[] = [];
+    const d: Deps = { ...deps(slowChat(0)), channelIntervalMs: 1 };
+    d.log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const { api } = await slack(d);
+    const msg: OutboxItem = { key: 'sns:no-scope', to: { platform: 'slack', kind: 'user', userId: 'USCOPE' }, message: { text: 'idle' } };
+    api.failNext('chat.postMessage', { status: 500, error: 'internal_error', afterPosting: true });
+    api.failNext('conversations.history', { status: 200, error: 'missing_scope' });
+    await expect(deliver(msg, d)).rejects.toThrow(/HTTP 500/);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await deliver(msg, d)).toEqual({ done: 'posted' });
+    expect(api.of('chat.postMessage')).toHaveLength(2);
+    expect(warnings.join('')).toContain('history scopes');
+  });
+
+  it('a post Slack refused (429) is posted when its turn comes, without asking Slack what it holds', async () => {
+    const d: Deps = { ...deps(slowChat(0)), channelIntervalMs: 1 };
+    const { api } = await slack(d);
+    const msg: OutboxItem = { key: 'sns:refused', to: { platform: 'slack', kind: 'user', userId: 'UREFUSED' }, message: { text: 'budget' } };
+    api.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
+    expect(await deliver(msg, d)).toEqual({ laterMs: 1000 });
+    expect(await eventually(async () => {
+      const o = await deliver(msg, d);
+      return 'done' in o ? o : undefined;
+    }, 'posted after Retry-After', 3000)).toEqual({ done: 'posted' });
+    expect(api.of('chat.postMessage')).toHaveLength(1);
+    expect(api.of('conversations.history')).toHaveLength(0);
   });
 });
