@@ -1,12 +1,12 @@
 // The outbox's one attempt at a message, on real Redis: two attempts at the same message at once (a redelivered SNS
 // message in another job) post it once, however slow the platform is to answer; an attempt that died after posting is
-// not posted again.
+// not posted again; a conversation's messages go in the order they were numbered.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deliver, type Deps, type Outcome } from '../../jobs/deliver-message.js';
-import { Queues } from '../../jobs/queues.js';
+import { deliver, type Deps, type Outcome, type Queued } from '../../jobs/deliver-message.js';
+import { jobIdFor, Queues } from '../../jobs/queues.js';
 import { SlackChat } from '../../src/adapters/slack/chat.js';
 import { Store } from '../../src/adapters/redis/store.js';
 import type { OutboxItem } from '../../src/core/context.js';
@@ -54,7 +54,7 @@ function deps(chat: ChatPort): Deps {
   const store = new Store(redis, `tdeliver${randomBytes(4).toString('hex')}`);
   const queues = new Queues(redis, store.prefix, () => chat);
   opened.push({ store, queues });
-  return { chats: { slack: chat }, store, refs: queues.refs, channelIntervalMs: 1000, log: pino({ level: 'silent' }) };
+  return { chats: { slack: chat }, store, refs: queues.refs, order: queues.order, channelIntervalMs: 1000, log: pino({ level: 'silent' }) };
 }
 
 const item: OutboxItem = { key: 'sns:redelivered-1', to: { platform: 'slack', kind: 'user', userId: 'USLOW' }, message: { text: 'disk is filling up' } };
@@ -193,5 +193,90 @@ describe('an attempt that posted and did not finish', () => {
     }, 'posted after Retry-After', 3000)).toEqual({ done: 'posted' });
     expect(api.of('chat.postMessage')).toHaveLength(1);
     expect(api.of('conversations.history')).toHaveLength(0);
+  });
+});
+
+describe('a conversation’s messages', () => {
+  it('go in the order they were numbered, whichever attempt comes first; an update waits for its post', async () => {
+    const chat = slowChat(0);
+    const d: Deps = { ...deps(chat), channelIntervalMs: 1 };
+    const to: Address = { platform: 'slack', kind: 'user', userId: 'UORDER' };
+    const items: OutboxItem[] = [
+      { key: 'launching', to, message: { text: 'Launching' } },
+      { key: 'ready', to, replaces: 'launching', message: { text: 'is ready' } },
+      { key: 'alert', to, message: { text: 'cpu is high' } },
+    ];
+    const queued: Queued[] = [];
+    for (const item of items) queued.push({ ...item, seq: await d.order.assign(item) });
+    expect(queued.map((q) => q.seq)).toEqual([1, 2, 3]);
+    // The same message numbered again (a re-send) keeps its number.
+    expect(await d.order.assign(items[0]!)).toBe(1);
+    const [launching, ready, alert] = queued as [Queued, Queued, Queued];
+    expect(await deliver(alert, d)).toMatchObject({ afterMs: expect.any(Number) });
+    expect(await deliver(ready, d)).toMatchObject({ afterMs: expect.any(Number) });
+    expect(chat.posts).toHaveLength(0);
+    expect(await deliver(launching, d)).toEqual({ done: 'posted' });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await deliver(alert, d)).toMatchObject({ afterMs: expect.any(Number) });
+    chat.update = async () => {};
+    expect(await deliver(ready, d)).toEqual({ done: 'updated' });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await deliver(alert, d)).toEqual({ done: 'posted' });
+  });
+
+  it('an update overtaken by a newer one queued behind it gives way: only the newest is shown', async () => {
+    const chat = slowChat(0);
+    const updates: string[] = [];
+    chat.update = async (_ref, msg) => void updates.push(msg.text);
+    const d: Deps = { ...deps(chat), channelIntervalMs: 1 };
+    const to: Address = { platform: 'slack', kind: 'user', userId: 'UFLAP' };
+    const first: OutboxItem = { key: 'flap-1', to, version: 1, message: { text: 'alarm' } };
+    const repeats = [2, 3, 4].map((v): OutboxItem => ({ key: `flap-${v}`, to, replaces: 'flap-1', version: v, message: { text: `alarm x${v}` } }));
+    const queued: Queued[] = [];
+    for (const item of [first, ...repeats]) queued.push({ ...item, seq: await d.order.assign(item) });
+    const outcomes: Outcome[] = [];
+    for (const q of queued) {
+      outcomes.push(await deliver(q, d));
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    expect(outcomes).toEqual([{ done: 'posted' }, { done: 'superseded' }, { done: 'superseded' }, { done: 'updated' }]);
+    expect(updates).toEqual(['alarm x4']);
+  });
+
+  it('a message never queued (its producer died) or failed for good is passed over once stale; a queued one is waited for', async () => {
+    const chat = slowChat(0);
+    const d: Deps = { ...deps(chat), channelIntervalMs: 1 };
+    const queues = opened.at(-1)!.queues;
+    const to: Address = { platform: 'slack', kind: 'user', userId: 'USTALE' };
+    const lost: OutboxItem = { key: 'lost', to, message: { text: 'numbered, never queued' } };
+    const queued: OutboxItem = { key: 'queued', to, message: { text: 'queued, not yet run' } };
+    const last: OutboxItem = { key: 'last', to, message: { text: 'after both' } };
+    const [lostSeq, queuedSeq, lastSeq] = [await d.order.assign(lost), await d.order.assign(queued), await d.order.assign(last)];
+    await queues.deliver.add('deliver', { ...queued, seq: queuedSeq }, { jobId: jobIdFor('msg', queued.key), delay: 60_000 });
+    const place = { order: d.order.key(to), seq: lastSeq };
+    // Fresh, the lost one is given time: its producer may be about to queue it.
+    const head = (await d.order.turn(place))!;
+    expect(head).toMatchObject({ seq: lostSeq, jobId: jobIdFor('msg', lost.key) });
+    expect(await d.order.passOverStale(place, head)).toBe(false);
+    // Long after (as a later look sees it), it is passed over; the queued one after it is not.
+    expect(await d.order.passOverStale(place, { ...head, headForMs: 60_000, ageMs: 3600_000 })).toBe(true);
+    const next = (await d.order.turn(place))!;
+    expect(next).toMatchObject({ seq: queuedSeq });
+    expect(await d.order.passOverStale(place, { ...next, headForMs: 60_000, ageMs: 3600_000 })).toBe(false);
+    expect(await deliver({ ...last, seq: lastSeq }, d)).toMatchObject({ afterMs: expect.any(Number) });
+    expect(await deliver({ ...queued, seq: queuedSeq }, d)).toEqual({ done: 'posted' });
+    await new Promise((r) => setTimeout(r, 3));
+    expect(await deliver({ ...last, seq: lastSeq }, d)).toEqual({ done: 'posted' });
+    expect(chat.posts).toHaveLength(2);
+  });
+
+  it('a reply to a command is a conversation of its own: it waits for no DM', async () => {
+    const chat = slowChat(0);
+    const d: Deps = { ...deps(chat), channelIntervalMs: 1 };
+    const dm: OutboxItem = { key: 'dm-first', to: { platform: 'slack', kind: 'user', userId: 'UREPLY' }, message: { text: 'dm' } };
+    const reply: OutboxItem = { key: 'reply-1', to: { platform: 'slack', kind: 'reply', ref: '{"url":"https://hooks.slack.com/x"}' }, message: { text: 'ok' } };
+    await d.order.assign(dm);
+    expect(await deliver({ ...reply, seq: await d.order.assign(reply) }, d)).toEqual({ done: 'posted' });
+    expect(await d.store.redis.exists(d.store.key('outbox', 'sent', jobIdFor('msg', reply.key)))).toBe(1);
   });
 });
