@@ -172,7 +172,10 @@ export async function deliver(item: Queued, deps: Deps): Promise<Outcome> {
     const head = place ? await firstAhead(place, order) : undefined;
     if (head) return behind(place!, head, deps);
     for (const k of needs) {
-      if (!(await refs.get(k)) && (await refs.pending(k))) return { laterMs: deps.channelIntervalMs };
+      if (!(await refs.get(k)) && (await refs.pending(k))) {
+        if (place) await order.letFirst(place, k);
+        return { laterMs: deps.channelIntervalMs };
+      }
     }
   }
 
@@ -294,8 +297,12 @@ async function awaitTurn(job: Job<Payload>, token: string | undefined, ms: numbe
   throw new DelayedError();
 }
 
-/** A message that will not be sent is done as failed: it must not hold up the rest of its conversation. */
+/**
+ * A message that will not be sent is done as failed: it must not hold up the rest of its conversation, nor an edit of it
+ * (which, no longer told it is on its way, posts on its own).
+ */
 async function passOn(item: Queued, deps: Deps): Promise<void> {
+  await deps.store.del(announcedKey(deps.store, item.key)).catch(() => undefined);
   if (item.seq === undefined) return;
   await deps.order.done({ order: deps.order.key(item.to), seq: item.seq }).catch((err: unknown) => deps.log.warn({ err }, 'could not pass a failed message over; the next one passes it when it looks'));
 }

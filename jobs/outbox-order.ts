@@ -58,10 +58,10 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 /**
  * Lua shared by the scripts below and deliver-message's BEGIN. The order hash holds `last` (the last number given), `next`
  * (the number whose turn it is), `since` (when it became next) and, per number given and not yet done, `s:<n>` = "<job id>
- * <when numbered>". A number without its field is done.
+ * <when numbered>". A number without its field is done. `first` is a number let go ahead of its turn (see letFirst).
  *
- * turnOf: nil when it is message `s`'s turn (or its place was passed over: it goes now); else {3, next, its job id, how long
- * it has been next, how long since it was numbered}. Numbers already done are stepped over on the way.
+ * turnOf: nil when it is message `s`'s turn (or its place was passed over, or it was let go first: it goes now); else {3,
+ * next, its job id, how long it has been next, how long since it was numbered}. Numbers already done are stepped over.
  * advance: message `s` is done; when it was next, the one after it is: returns that one's field ('' if none).
  */
 export const ORDER_LUA = `
@@ -77,12 +77,13 @@ local function turnOf(K, s, now)
     since = now
     redis.call('HSET', K, 'next', head, 'since', now)
   end
-  if head >= s then return nil end
+  if head >= s or tonumber(redis.call('HGET', K, 'first')) == s then return nil end
   local sep = string.find(f, ' ', 1, true)
   return {3, head, string.sub(f, 1, sep - 1), now - since, now - tonumber(string.sub(f, sep + 1))}
 end
 local function advance(K, s, now)
   redis.call('HDEL', K, 's:' .. s)
+  if tonumber(redis.call('HGET', K, 'first')) == s then redis.call('HDEL', K, 'first') end
   local head = tonumber(redis.call('HGET', K, 'next')) or 1
   if head ~= s then return '' end
   redis.call('HSET', K, 'next', s + 1, 'since', now)
@@ -118,6 +119,19 @@ return turnOf(KEYS[1], tonumber(ARGV[1]), now) or 0
 /** `advance` alone. KEYS: order. ARGV: number. */
 const ADVANCE = `${NOW_LUA}${ORDER_LUA}
 return advance(KEYS[1], tonumber(ARGV[1]), now)
+`;
+
+/**
+ * Lets the message another one needs go ahead of it, when that message is in the same conversation and numbered after
+ * it; answers its order field ('' if not). KEYS: order, the needed message's number. ARGV: its job id, the needer's number.
+ */
+const LET_FIRST = `
+local n = tonumber(redis.call('GET', KEYS[2]))
+if not n or n <= tonumber(ARGV[2]) then return '' end
+local f = redis.call('HGET', KEYS[1], 's:' .. n)
+if not f or string.sub(f, 1, #ARGV[1] + 1) ~= ARGV[1] .. ' ' then return '' end
+redis.call('HSET', KEYS[1], 'first', n)
+return f
 `;
 
 /** What turnOf answered, as a Head (undefined: it is this message's turn). */
@@ -157,6 +171,15 @@ export class OutboxOrder {
   /** The message whose turn it is in this message's conversation, when it is not this one's. */
   async turn(place: Place): Promise<Head | undefined> {
     return headOf(await this.store.script<unknown>(TURN, [place.order], [place.seq]));
+  }
+
+  /**
+   * A message needs one numbered after it in its conversation (two producers raced: an alert's repeat numbered before the
+   * alert it edits): that one goes first, and is woken, or neither would ever go.
+   */
+  async letFirst(place: Place, neededKey: string): Promise<void> {
+    const id = jobIdFor('msg', neededKey);
+    await this.wake(await this.store.script<string>(LET_FIRST, [place.order, this.store.key('outbox', 'seq', id)], [id, place.seq]));
   }
 
   /** Marks a message done, as part of the caller's MULTI: its result is what `wake` takes. */

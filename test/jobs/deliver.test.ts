@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deliver, type Deps, type Outcome, type Queued } from '../../jobs/deliver-message.js';
 import { jobIdFor, Queues } from '../../jobs/queues.js';
+import { announcedKey } from '../../src/adapters/redis/outbox-marks.js';
 import { SlackChat } from '../../src/adapters/slack/chat.js';
 import { Store } from '../../src/adapters/redis/store.js';
 import type { OutboxItem } from '../../src/core/context.js';
@@ -222,6 +223,26 @@ describe('a conversation’s messages', () => {
     expect(await deliver(ready, d)).toEqual({ done: 'updated' });
     await new Promise((r) => setTimeout(r, 5));
     expect(await deliver(alert, d)).toEqual({ done: 'posted' });
+  });
+
+  it('an edit numbered before the message it edits (two producers raced) lets that message go first', async () => {
+    const chat = slowChat(0);
+    const updates: string[] = [];
+    chat.update = async (_ref, msg) => void updates.push(msg.text);
+    const d: Deps = { ...deps(chat), channelIntervalMs: 1 };
+    const to: Address = { platform: 'slack', kind: 'user', userId: 'URACE' };
+    const first: OutboxItem = { key: 'race-first', to, message: { text: 'alarm' } };
+    const repeat: OutboxItem = { key: 'race-repeat', to, replaces: first.key, message: { text: 'alarm x2' } };
+    const r: Queued = { ...repeat, seq: await d.order.assign(repeat) };
+    const f: Queued = { ...first, seq: await d.order.assign(first) };
+    // The alert's own step says its first message is on its way, as deliverAlarm's does.
+    await d.store.redis.set(announcedKey(d.store, first.key), '1', 'PX', 60_000);
+    expect(await deliver(r, d)).toEqual({ laterMs: 1 });
+    expect(await deliver(f, d)).toEqual({ done: 'posted' });
+    await new Promise((res) => setTimeout(res, 3));
+    expect(await deliver(r, d)).toEqual({ done: 'updated' });
+    expect(chat.posts).toHaveLength(1);
+    expect(updates).toEqual(['alarm x2']);
   });
 
   it('an update overtaken by a newer one queued behind it gives way: only the newest is shown', async () => {

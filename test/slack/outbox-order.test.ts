@@ -1,6 +1,7 @@
 // A conversation's messages arrive in the order they were produced, through 429s, 5xx and lost answers, with two worker
 // processes taking them: none lost, none twice, and an update after the message it edits.
 import { afterEach, describe, expect, it } from 'vitest';
+import { announcedKey } from '../../src/adapters/redis/outbox-marks.js';
 import type { OutboxItem } from '../../src/core/context.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { dropPrefix, eventually, Harness } from '../support/harness.js';
@@ -83,7 +84,7 @@ describe('a burst into one DM, with Slack failing at random, on two workers', ()
 });
 
 describe('a message Slack refuses for good', () => {
-  it('does not hold up the messages after it in its conversation', async () => {
+  it('does not hold up the messages after it in its conversation, nor an edit of it', async () => {
     slack = await new SlackApi().start();
     const h = await Harness.start({ catalog: new SandboxCatalog({ provisionMs: 100 }), slack, env: { CHANNEL_INTERVAL_MS: '40' } });
     harnesses.push(h);
@@ -91,11 +92,15 @@ describe('a message Slack refuses for good', () => {
     // Slack answers 200 with ok: false, as it does when a channel is archived: no retry can fix that.
     slack.failNext('chat.postMessage', { status: 200, error: 'is_archived' });
     const sent = Date.now();
+    // Announced as on its way, as an alert's first message is, so that its edits wait for it.
+    await h.app.store.redis.set(announcedKey(h.app.store, 'refused:first'), '1', 'PX', 3600_000);
     await h.app.queues.outbox.send({ key: 'refused:first', to, message: { text: 'refused' } });
     await h.app.queues.outbox.send({ key: 'refused:second', to, message: { text: 'goes through' } });
+    await h.app.queues.outbox.send({ key: 'refused:edit', replaces: 'refused:first', to, message: { text: 'the edit, on its own' } });
     const second = await eventually(() => slack!.of('chat.postMessage').find((c) => c.body.text === 'goes through'), 'the message after it');
     // At once, not once the refused one has looked stuck for a while.
     expect(second.at - sent).toBeLessThan(3000);
+    await eventually(() => slack!.of('chat.postMessage').find((c) => c.body.text === 'the edit, on its own'), 'the edit, posted as a message of its own');
     expect(slack.of('chat.postMessage').filter((c) => c.body.text === 'refused')).toHaveLength(0);
     expect(slack.failed).toEqual([{ method: 'chat.postMessage', status: 200 }]);
   });
