@@ -5,7 +5,7 @@ import type { Job } from 'bullmq';
 import { deliverAlert } from '../src/core/alerts.js';
 import type { CoreDeps, Outbox } from '../src/core/context.js';
 import { deliver, type Deps as DeliveryDeps } from './deliver-message.js';
-import { QUEUE, type ReceivedSnsMessage } from './queues.js';
+import { jobIdFor, QUEUE, type ReceivedSnsMessage } from './queues.js';
 
 export const name = QUEUE.sns;
 export const batchName = QUEUE.snsBatch;
@@ -20,7 +20,8 @@ const WAIT_HERE_MS = 2000;
 
 /**
  * The alert's delivery runs in this job, saving one job per alert. A message whose channel is busy for a moment (the
- * one-per-second pace) waits here; whatever must wait longer or retry is queued in the outbox.
+ * one-per-second pace) waits here; whatever must wait longer or retry, or comes after a message of its conversation
+ * still on its way, is queued in the outbox (with the number it took here: the outbox gives the same message the same).
  */
 function deliverHere(outbox: Outbox, delivery: DeliveryDeps): Outbox {
   return {
@@ -28,9 +29,18 @@ function deliverHere(outbox: Outbox, delivery: DeliveryDeps): Outbox {
     send: async (item) => {
       let waited = 0;
       try {
+        const numbered = { ...item, seq: await delivery.order.assign(item) };
         for (;;) {
-          const outcome = await deliver(item, delivery);
+          const outcome = await deliver(numbered, delivery);
           if ('done' in outcome) return;
+          if ('afterMs' in outcome) {
+            // The message just ahead is on its way (in this very batch, often): wait for it here a moment, as for the
+            // pace. Further back, or longer, and the outbox job waits instead, woken when its turn comes: a burst into
+            // one channel must not hold the workers other people's alerts need.
+            if (outcome.ahead > 1 || waited >= WAIT_HERE_MS) break;
+            waited += await delivery.order.waitHere(jobIdFor('msg', item.key), Math.min(outcome.afterMs, WAIT_HERE_MS - waited));
+            continue;
+          }
           if (waited + outcome.laterMs > WAIT_HERE_MS) break;
           waited += outcome.laterMs;
           await new Promise((r) => setTimeout(r, outcome.laterMs));

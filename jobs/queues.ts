@@ -7,6 +7,7 @@ import type { ChatPort, Platform, SecretsPort } from '../src/core/ports.js';
 import type { SnsMessage } from '../src/http/sns.js';
 import { Store } from '../src/adapters/redis/store.js';
 import { FeedDigest } from './feed-digest.js';
+import { OutboxOrder } from './outbox-order.js';
 import { RefStore } from './outbox-refs.js';
 import { TurnBatch } from './turn-batch.js';
 import type { Payload as RunCommandPayload } from './run-command.js';
@@ -62,6 +63,8 @@ export class Queues {
   readonly feed: Queue;
   readonly reconcile: Queue;
   readonly refs: RefStore;
+  /** Each conversation's messages in the order they were produced. */
+  readonly order: OutboxOrder;
   /** The admin feeds' digests, posted by post-feed. */
   readonly digest: FeedDigest;
 
@@ -86,6 +89,7 @@ export class Queues {
     this.reconcile = new Queue(QUEUE.reconcile, opts);
     for (const q of this.all()) q.on('error', onError);
     this.refs = new RefStore(new Store(connection, prefix), this.deliver, chat);
+    this.order = new OutboxOrder(new Store(connection, prefix), this.deliver);
     this.digest = new FeedDigest(new Store(connection, prefix), feedIntervalMs);
   }
 
@@ -100,7 +104,10 @@ export class Queues {
   readonly outbox: Outbox = {
     permalink: (key: string) => this.refs.permalink(key),
     send: async (item: OutboxItem) => {
-      await this.deliver.add('deliver', item, {
+      // Numbered first, then queued: a producer that dies in between leaves a number with no job, which the messages
+      // after it pass over in time (see OutboxOrder.passOverStale); numbered after, a message could run unnumbered.
+      const seq = await this.order.assign(item);
+      await this.deliver.add('deliver', { ...item, seq }, {
         ...KEEP,
         jobId: jobIdFor('msg', item.key),
         attempts: 12,

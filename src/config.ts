@@ -56,6 +56,8 @@ const schema = z.object({
   SLACK_CHANNEL_INTERVAL_MS: int(1),
   /** SLACK_CHANNEL_INTERVAL_MS's name before Teams: still read, with a warning. */
   CHANNEL_INTERVAL_MS: int(1),
+  /** How long one attempt holds an outbox message: longer than a chat call may take (Slack's client gives up after 30 s). */
+  OUTBOX_LEASE_MS: int(1).default(120_000),
   SCICOMP_CONSOLE: bool.optional(),
   SCICOMP_AUDIT_MAXLEN: int(1000).default(1_000_000),
   /** Bearer token GET /metrics requires; unset, /metrics is open (keep it off the public listener then). */

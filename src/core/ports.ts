@@ -191,8 +191,18 @@ export interface ChatProfile {
 
 export interface ChatPort {
   readonly platform: Platform;
-  /** `thread` is the ref of a parent message: the post becomes a reply in its thread. */
-  post(to: Address, msg: Message, opts?: { thread?: string }): Promise<PostedMessage>;
+  /**
+   * `thread` is the ref of a parent message: the post becomes a reply in its thread. `key` (the outbox's id for the
+   * message) is stamped on the message where the platform can carry it, for `findPosted`.
+   */
+  post(to: Address, msg: Message, opts?: { thread?: string; key?: string }): Promise<PostedMessage>;
+  /**
+   * The message posted with this `key` since `sinceMs` (ms since epoch), if the platform shows one: how a retry learns
+   * that an attempt which died after posting did post. Optional: a platform that cannot tell leaves it out, and a post
+   * retried after a crash may repeat. Teams cannot: the id could be stamped (an Adaptive Card's `id`, the activity's
+   * `channelData`), but there is no metadata search, and a bot cannot read a 1:1 chat's history without Microsoft Graph.
+   */
+  findPosted?(to: Address, key: string, sinceMs: number, opts?: { thread?: string }): Promise<PostedMessage | undefined>;
   update(ref: string, msg: Message): Promise<void>;
   /** A link a person can open to a posted message, where the platform has one. */
   permalink(ref: string): Promise<string | undefined>;

@@ -386,7 +386,7 @@ describe('a repeat that overtakes its first message', () => {
     await deliverAlert(note('OK', `race-b-${run}`), holding);
     const [first, edit] = held;
     expect(edit?.replaces).toBe(first?.key);
-    const delivery = { channels: h.app.channels, store: h.app.store, refs: h.app.queues.refs, log: pino({ level: 'silent' }) };
+    const delivery = { channels: h.app.channels, store: h.app.store, refs: h.app.queues.refs, order: h.app.queues.order, log: pino({ level: 'silent' }) };
     const slot = h.app.store.key('outbox', 'slot', `slack:user:${BOB}`);
     const slotFree = () => eventually(async () => (await h.app.store.redis.exists(slot)) === 0, 'the channel slot free');
     const until = (item: OutboxItem) =>

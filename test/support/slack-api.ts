@@ -10,7 +10,21 @@ export interface SlackCall {
   response?: Record<string, unknown>;
 }
 
-type Failure = { status: number; retryAfter?: number; error?: string; location?: string };
+/**
+ * How a call fails: its HTTP status, Retry-After (seconds), Slack error code, redirect target. `afterPosting`: the call
+ * takes effect (a message is posted) and only its answer is lost, as when Slack times out after doing the work.
+ */
+export type Failure = { status: number; retryAfter?: number; error?: string; location?: string; afterPosting?: boolean };
+
+/** A message as the recorder keeps it, to answer conversations.history and conversations.replies. */
+interface StoredMessage {
+  type: 'message';
+  ts: string;
+  text?: string;
+  thread_ts?: string;
+  bot_id: string;
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
+}
 
 function parseBody(raw: string, type: string | undefined): Record<string, unknown> {
   if (!raw) return {};
@@ -30,9 +44,16 @@ async function read(req: IncomingMessage): Promise<string> {
 
 export class SlackApi {
   readonly calls: SlackCall[] = [];
+  /** Calls answered with a failure (by failNext or failSometimes): method and HTTP status. */
+  readonly failed: { method: string; status: number }[] = [];
   private server?: Server;
   private failures = new Map<string, Failure[]>();
+  private flaky = new Map<string, { odds: number; failures: Failure[]; random: () => number }>();
   private seq = 0;
+  /** The last ts given, in µs: each posted message gets a later one, from the wall clock, as Slack's are. */
+  private lastTs = 0;
+  /** Posted messages per channel, oldest first. */
+  readonly messages = new Map<string, StoredMessage[]>();
   /** Profiles served by users.info; unknown users get <id>@synapse.org. users.list and users.lookupByEmail serve only these. */
   users: Record<string, { name: string; email?: string; displayName?: string; realName?: string; deleted?: boolean }> = {};
   unknownUsers = new Set<string>();
@@ -47,8 +68,10 @@ export class SlackApi {
       const method = path.startsWith('/api/') ? path.slice(5) : path.startsWith('/response/') ? 'response_url' : path;
       const body = parseBody(raw, req.headers['content-type']);
       if (method === 'response_url') body.responseId = path.slice('/response/'.length);
-      const failure = this.failures.get(method)?.shift();
+      const failure = this.failures.get(method)?.shift() ?? this.chance(method);
       if (failure) {
+        this.failed.push({ method, status: failure.status });
+        if (failure.afterPosting) this.calls.push({ method, body, at: Date.now(), response: this.answer(method, body) as Record<string, unknown> });
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (failure.retryAfter !== undefined) headers['retry-after'] = String(failure.retryAfter);
         if (failure.location !== undefined) headers.location = failure.location;
@@ -72,8 +95,41 @@ export class SlackApi {
     return `${this.url}/response/${id}`;
   }
 
+  /** A failure drawn for this call of `method`, when it is set to fail at random. */
+  private chance(method: string): Failure | undefined {
+    const f = this.flaky.get(method);
+    if (!f || f.random() >= f.odds) return undefined;
+    return f.failures[Math.floor(f.random() * f.failures.length)];
+  }
+
+  /** A new message ts ("seconds.micros"), later than any given before. */
+  private nextTs(): string {
+    this.lastTs = Math.max(this.lastTs + 1, Date.now() * 1000);
+    return `${Math.floor(this.lastTs / 1e6)}.${String(this.lastTs % 1e6).padStart(6, '0')}`;
+  }
+
+  /**
+   * conversations.history (top-level messages) or conversations.replies (a thread: its parent and replies), as Slack
+   * answers them: within `oldest`/`latest` (exclusive unless `inclusive`), history newest first and replies oldest first,
+   * `limit` a page with the next page's cursor, metadata only with `include_all_metadata`.
+   */
+  private history(body: Record<string, unknown>, thread?: string): Record<string, unknown> {
+    const inclusive = body.inclusive === true || body.inclusive === 'true' || body.inclusive === '1';
+    const oldest = body.oldest !== undefined ? Number(body.oldest) : -Infinity;
+    const latest = body.latest !== undefined ? Number(body.latest) : Infinity;
+    const within = (ts: number) => (inclusive ? ts >= oldest && ts <= latest : ts > oldest && ts < latest);
+    const all = (this.messages.get(String(body.channel)) ?? []).filter((m) => within(Number(m.ts)));
+    const picked = thread ? all.filter((m) => m.ts === thread || m.thread_ts === thread) : all.filter((m) => !m.thread_ts || m.thread_ts === m.ts).reverse();
+    const start = Number(body.cursor ?? 0);
+    const end = start + Number(body.limit ?? 100);
+    const metadata = body.include_all_metadata === true || body.include_all_metadata === 'true' || body.include_all_metadata === '1';
+    const page = picked.slice(start, end).map((m) => (metadata ? { ...m } : { ...m, metadata: undefined }));
+    const more = end < picked.length;
+    return { ok: true, messages: page, has_more: more, pin_count: 0, response_metadata: { next_cursor: more ? String(end) : '' } };
+  }
+
   private answer(method: string, body: Record<string, unknown>): unknown {
-    const ts = `${1700000000 + ++this.seq}.000100`;
+    ++this.seq;
     switch (method) {
       case 'conversations.open':
         return { ok: true, channel: { id: `D${String(body.users)}` } };
@@ -95,10 +151,23 @@ export class SlackApi {
         const end = start + Number(body.limit ?? 1000);
         return { ok: true, members: all.slice(start, end).map(([id, u]) => this.member(id, u)), response_metadata: { next_cursor: end < all.length ? String(end) : '' } };
       }
-      case 'chat.postMessage':
-        return { ok: true, channel: body.channel, ts, message: { ts } };
-      case 'chat.update':
+      case 'chat.postMessage': {
+        const ts = this.nextTs();
+        const channel = String(body.channel);
+        const meta = body.metadata as StoredMessage['metadata'] | undefined;
+        const message: StoredMessage = { type: 'message', ts, bot_id: 'BSCICOMP', ...(typeof body.text === 'string' ? { text: body.text } : {}), ...(body.thread_ts ? { thread_ts: String(body.thread_ts) } : {}), ...(meta ? { metadata: meta } : {}) };
+        this.messages.set(channel, [...(this.messages.get(channel) ?? []), message]);
+        return { ok: true, channel, ts, message: { ts } };
+      }
+      case 'chat.update': {
+        const message = this.messages.get(String(body.channel))?.find((m) => m.ts === body.ts);
+        if (message && typeof body.text === 'string') message.text = body.text;
         return { ok: true, channel: body.channel, ts: body.ts };
+      }
+      case 'conversations.history':
+        return this.history(body);
+      case 'conversations.replies':
+        return this.history(body, String(body.ts));
       case 'chat.getPermalink':
         return { ok: true, permalink: `https://example.slack.com/archives/${String(body.channel)}/p${String(body.message_ts).replace('.', '')}` };
       case 'views.open':
@@ -117,6 +186,11 @@ export class SlackApi {
   private member(id: string, u: SlackApi['users'][string]) {
     const real = u.realName ?? u.name;
     return { id, name: u.name, deleted: u.deleted ?? false, real_name: real, profile: { email: u.email, real_name: real, display_name: u.displayName ?? '' } };
+  }
+
+  /** From now on, each call of `method` fails with these odds, one of `failures` drawn (`random` makes a run repeatable). */
+  failSometimes(method: string, odds: number, failures: Failure[], random: () => number = Math.random): void {
+    this.flaky.set(method, { odds, failures, random });
   }
 
   /** The next `count` calls of `method` fail this way (429 with Retry-After seconds, a 5xx, or a 302 to `location`). */

@@ -142,6 +142,12 @@ class MeteredWebClient extends WebClient {
 }
 
 const OPTION_LIST_TTL_MS = 24 * 3600_000;
+/** The message metadata event type carrying an outbox id (`event_payload.key`), for findPosted. */
+export const OUTBOX_EVENT_TYPE = 'scicomp_outbox';
+/** How far Slack's clock may be behind Redis's when a message's ts is compared with when its attempt began. */
+const CLOCK_SKEW_MS = 10_000;
+const HISTORY_LIMIT = 50;
+const HISTORY_PAGES = 4;
 export const optionListKey = (store: Store, id: string) => store.key('slack', 'options', id);
 
 export class SlackChat implements ChatPort {
@@ -193,18 +199,46 @@ export class SlackChat implements ChatPort {
     return channel;
   }
 
-  async post(to: Address, msg: Message, opts: { thread?: string } = {}): Promise<PostedMessage> {
+  /** The channel and thread a message to `to` goes to. */
+  private async where(to: Exclude<Address, { kind: 'reply' }>, threadRef?: string): Promise<{ channel: string; thread?: string }> {
+    const parent = threadRef ? (JSON.parse(threadRef) as MessageRef) : undefined;
+    const channel = parent?.channel ?? (to.kind === 'user' ? await this.dmChannel(to.userId) : to.channel);
+    return { channel, thread: parent?.ts ?? (to.kind === 'channel' ? to.thread : undefined) };
+  }
+
+  async post(to: Address, msg: Message, opts: { thread?: string; key?: string } = {}): Promise<PostedMessage> {
     const rendered = renderMessage(msg);
     if (to.kind === 'reply') {
       const ref = JSON.parse(to.ref) as ReplyRef;
       await this.respond(ref, { response_type: 'ephemeral', replace_original: ref.replace ?? false, ...rendered });
       return { ref: to.ref };
     }
-    const parent = opts.thread ? (JSON.parse(opts.thread) as MessageRef) : undefined;
-    const channel = parent?.channel ?? (to.kind === 'user' ? await this.dmChannel(to.userId) : to.channel);
-    const thread = parent?.ts ?? (to.kind === 'channel' ? to.thread : undefined);
-    const res = await this.call((w) => w.chat.postMessage({ channel, ...rendered, ...(thread ? { thread_ts: thread } : {}), unfurl_links: false }));
+    const { channel, thread } = await this.where(to, opts.thread);
+    const metadata = opts.key ? { metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { key: opts.key } } } : {};
+    const res = await this.call((w) => w.chat.postMessage({ channel, ...rendered, ...(thread ? { thread_ts: thread } : {}), ...metadata, unfurl_links: false }));
     return { ref: JSON.stringify({ channel, ts: res.ts! } satisfies MessageRef) };
+  }
+
+  /**
+   * The message posted with this outbox key since `sinceMs`: its conversation's history (its thread's replies, for a
+   * reply in a thread) read from a little before then, newest first, a few short pages at most. The outbox sends one
+   * message of a conversation at a time, so little of what the bot posted since can be in the way. A response URL has
+   * no history: undefined.
+   */
+  async findPosted(to: Address, key: string, sinceMs: number, opts: { thread?: string } = {}): Promise<PostedMessage | undefined> {
+    if (to.kind === 'reply') return undefined;
+    const { channel, thread } = await this.where(to, opts.thread);
+    const oldest = (Math.max(0, sinceMs - CLOCK_SKEW_MS) / 1000).toFixed(6);
+    let cursor: string | undefined;
+    for (let page = 0; page < HISTORY_PAGES; page++) {
+      const args = { channel, oldest, limit: HISTORY_LIMIT, include_all_metadata: true, ...(cursor ? { cursor } : {}) };
+      const res = await this.call((w) => (thread ? w.conversations.replies({ ...args, ts: thread }) : w.conversations.history(args)));
+      const hit = res.messages?.find((m) => m.metadata?.event_type === OUTBOX_EVENT_TYPE && (m.metadata.event_payload as { key?: unknown } | undefined)?.key === key);
+      if (hit?.ts) return { ref: JSON.stringify({ channel, ts: hit.ts } satisfies MessageRef) };
+      cursor = res.response_metadata?.next_cursor || undefined;
+      if (!res.has_more || !cursor) return undefined;
+    }
+    return undefined;
   }
 
   async permalink(ref: string): Promise<string | undefined> {
