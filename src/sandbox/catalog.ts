@@ -414,13 +414,19 @@ export class SandboxCatalog implements CatalogPort {
   async provision(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }> {
     await this.call('ProvisionProduct');
     const token = `provision:${input.token}`;
+    const made = async (recordId: string) => ({ recordId, provisionedProductId: (await this.account.productOfRecord(recordId))?.id });
     const seen = await this.account.tokenRecord(token);
-    if (seen) return { recordId: seen, provisionedProductId: (await this.account.productOfRecord(seen))?.id };
+    if (seen) return made(seen);
     const p = this.product(input.productId);
     this.version(p, input.versionId);
     const parameters = this.parametersOf(p, input.pathId);
     const holder = await this.account.productByName(input.name);
-    if (holder && !isTerminated(holder, this.clock.now())) throw this.duplicate(input.name);
+    if (holder && !isTerminated(holder, this.clock.now())) {
+      // Another process may have made it for this very token since we looked.
+      const since = await this.account.tokenRecord(token);
+      if (since) return made(since);
+      throw this.duplicate(input.name);
+    }
     validateParameters(p.name, parameters, input.parameters);
     const pp: SandboxProvisioned = {
       id: awsId('pp', `${input.name}#${input.token}`),
@@ -440,7 +446,7 @@ export class SandboxCatalog implements CatalogPort {
     pp.records.push(record);
     const result = await this.account.commit(pp, { token, recordId: record.id, claimName: { now: this.clock.now() } });
     if (result.ok) return { recordId: record.id, provisionedProductId: pp.id };
-    if (result.reason === 'token') return { recordId: result.recordId, provisionedProductId: (await this.account.productOfRecord(result.recordId))?.id };
+    if (result.reason === 'token') return made(result.recordId);
     throw this.duplicate(input.name);
   }
 

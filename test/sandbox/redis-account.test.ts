@@ -24,7 +24,7 @@ function processes(n: number) {
   prefixes.push(prefix);
   const clock = { t: 1_000_000, now() { return this.t; } };
   const start = () => new SandboxCatalog({ provisionMs: 1000, clock, account: new RedisSandboxAccount(redis, prefix) });
-  return { catalogs: Array.from({ length: n }, start), clock, start };
+  return { catalogs: Array.from({ length: n }, start), clock, start, prefix };
 }
 
 const LINUX = SANDBOX_PRODUCT_IDS['EC2 Linux']!;
@@ -74,6 +74,18 @@ describe('the sandbox account in Redis', () => {
     const tokens = await Promise.all(catalogs.map((sc) => launch(sc, 'once', 'one-token')));
     expect(new Set(tokens.map((t) => t.recordId)).size).toBe(1);
     expect((await catalogs[0]!.searchProvisioned()).map((p) => p.name).sort()).toEqual(['contested', 'once']);
+  });
+
+  it('answers the record of a token another process used while it looked at the name', async () => {
+    const { catalogs: [a], clock, prefix } = processes(1);
+    const first = await launch(a!, 'late', 'tok');
+    // Its first look at the token came before the other process's write; its look at the name, after.
+    const account = new RedisSandboxAccount(redis, prefix);
+    let looks = 0;
+    const late: RedisSandboxAccount = Object.assign(Object.create(account) as RedisSandboxAccount, {
+      tokenRecord: (token: string) => (looks++ === 0 ? Promise.resolve(undefined) : account.tokenRecord(token)),
+    });
+    expect(await launch(new SandboxCatalog({ provisionMs: 1000, clock, account: late }), 'late', 'tok')).toEqual(first);
   });
 
   it('keeps every change when processes change one product at once', async () => {
