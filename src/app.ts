@@ -1,5 +1,6 @@
 // The composition root: builds the core, its adapters, the queues and workers and the HTTP server from one Config.
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Worker, type Processor } from 'bullmq';
 import express from 'express';
 import { Redis } from 'ioredis';
@@ -32,6 +33,7 @@ import { isSnsRequest, snsHandler, SnsVerifier } from './http/sns.js';
 import { cachedLaunchOptions, cachedProducts } from './core/catalog-cache.js';
 import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js';
 import { Sealer } from './core/sealed.js';
+import type { SandboxHooks } from './sandbox/shared.js';
 import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type ChatPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
 
 export interface Overrides {
@@ -53,6 +55,8 @@ export interface Overrides {
   extensions?: Extensions;
   /** Where the provisioned products are kept (default: Redis). */
   inventory?: Inventory;
+  /** The sandbox account's certificate and POST /sandbox/publish: used in sandbox mode only, closed with the app. */
+  sandbox?: SandboxHooks;
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
@@ -118,7 +122,9 @@ export class Scicomp {
       log: this.log,
       sealer: this.sealer,
     };
-    this.snsVerifier = o.snsVerifier ?? new SnsVerifier();
+    this.sandbox = o.sandbox;
+    // Only a scicomp in sandbox mode trusts what the sandbox SNS signs.
+    this.snsVerifier = o.snsVerifier ?? new SnsVerifier(config.aws === 'sandbox' && o.sandbox ? { trusted: o.sandbox.certificates } : {});
     this.fetch = o.fetch;
     const approvals = approvalExtensions({ scheduleExpiry: (id, at) => this.queues.scheduleExpiry(id, at), carrier: { carryOut: (id) => this.queues.carryOut(id) } });
     const alerting: Extensions = {
@@ -176,6 +182,7 @@ export class Scicomp {
 
   private readonly secrets: SecretsPort;
   private readonly snsVerifier: SnsVerifier;
+  private readonly sandbox?: SandboxHooks;
   private readonly slackChat: SlackChat;
   private readonly fetch?: typeof fetch;
 
@@ -260,6 +267,11 @@ export class Scicomp {
         res.status(503).json({ ok: false, redis: 'not answering' });
       }
     });
+    if (this.sandbox && this.config.aws === 'sandbox') {
+      // A tester's alarm or budget alert, signed by the sandbox SNS and delivered to this process's own POST /sns.
+      const publish = this.sandbox.publishHandler(() => `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/sns`);
+      web.post('/sandbox/publish', (req, res) => void publish(req, res));
+    }
     if (this.config.SLACK_APP_TOKEN) await this.slack.app.start();
     // POST /sns is answered ahead of express (see snsHandler); everything else is the express app, Bolt's included.
     const server = createServer((req, res) => {
@@ -341,5 +353,6 @@ export class Scicomp {
     await this.slackChat.close();
     this.subscriber?.disconnect();
     this.redis.disconnect();
+    await this.sandbox?.close();
   }
 }

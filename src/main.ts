@@ -4,7 +4,7 @@ import { ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { pino } from 'pino';
 import { AwsCatalog } from './adapters/aws/catalog.js';
 import { AwsSecrets, EnvSecrets } from './adapters/aws/secrets.js';
-import { ConsoleChat } from './adapters/console/chat.js';
+import { CONSOLE_USER, ConsoleChat } from './adapters/console/chat.js';
 import { startConsole } from './adapters/console/repl.js';
 import { AwsAlarms, AwsBudgets, AwsTopics, BudgetsClient, CloudWatchClient, SNSClient } from './adapters/aws/alerts.js';
 import { Scicomp, type Overrides } from './app.js';
@@ -12,6 +12,7 @@ import { ConfigError, LOG_REDACT, loadConfig, type Config } from './config.js';
 import { PolicyError, loadPolicy } from './core/policy.js';
 import type { SecretName } from './core/ports.js';
 import { dataKeyProblem } from './core/sealed.js';
+import type { SharedSandbox } from './sandbox/shared.js';
 
 type Role = 'all' | 'web' | 'worker';
 
@@ -45,9 +46,9 @@ function envSecrets(c: Config): Partial<Record<SecretName, string>> {
   };
 }
 
-type AwsPorts = Pick<Overrides, 'catalog' | 'topics' | 'alarms' | 'budgets'>;
+type AwsPorts = Pick<Overrides, 'catalog' | 'topics' | 'alarms' | 'budgets' | 'sandbox'>;
 
-async function awsPorts(c: Config, log: pino.Logger): Promise<AwsPorts> {
+async function awsPorts(c: Config, log: pino.Logger): Promise<AwsPorts & { shared?: SharedSandbox }> {
   if (c.aws === 'aws') {
     const region = c.AWS_REGION;
     return {
@@ -58,12 +59,11 @@ async function awsPorts(c: Config, log: pino.Logger): Promise<AwsPorts> {
       budgets: new AwsBudgets(new BudgetsClient({ region: 'us-east-1' })),
     };
   }
-  log.warn({ reason: c.awsReason }, 'SANDBOX MODE: using an in-process fake AWS account; nothing is launched in AWS');
+  log.warn({ reason: c.awsReason, keys: `${c.SCICOMP_PREFIX}:sandbox:*` }, 'SANDBOX MODE: using a fake AWS account kept in Redis, shared by every scicomp on it; nothing is launched in AWS');
   // Loaded only here, so production wiring never depends on the sandbox.
-  const { SandboxCatalog } = await import('./sandbox/catalog.js');
-  const { SandboxAlarms, SandboxBudgets, SandboxTopics } = await import('./sandbox/alerts.js');
-  const catalog = new SandboxCatalog({ provisionMs: c.SANDBOX_PROVISION_MS, products: c.SANDBOX_PRODUCTS, apiLatencyMs: c.SANDBOX_API_LATENCY_MS });
-  return { catalog, topics: new SandboxTopics(), alarms: new SandboxAlarms(), budgets: new SandboxBudgets() };
+  const { openSharedSandbox } = await import('./sandbox/shared.js');
+  const shared = await openSharedSandbox({ redisUrl: c.REDIS_URL, prefix: c.SCICOMP_PREFIX, provisionMs: c.SANDBOX_PROVISION_MS, products: c.SANDBOX_PRODUCTS, apiLatencyMs: c.SANDBOX_API_LATENCY_MS, log });
+  return { catalog: shared.catalog, topics: shared.topics, alarms: shared.alarms, budgets: shared.budgets, sandbox: shared.hooks, shared };
 }
 
 async function main(): Promise<void> {
@@ -99,12 +99,10 @@ async function main(): Promise<void> {
   }
   const slackConfigured = Boolean(botToken);
   const consoleMode = interactive && (config.SCICOMP_CONSOLE === true || !slackConfigured);
-  if (config.aws === 'sandbox' && role !== 'all') {
-    log.warn('the sandbox lives in one process: run web and workers together (npm start) to see provisioning finish');
-  }
   const consoleChat = consoleMode ? new ConsoleChat((t) => process.stdout.write(`\n${t}\n`), policy.doc.defaults.emailDomain) : undefined;
+  const { shared, ...ports } = await awsPorts(config, log);
   const app = new Scicomp({ ...config, SLACK_APP_TOKEN: appToken }, policy, {
-    ...(await awsPorts(config, log)),
+    ...ports,
     secrets,
     log,
     chats: consoleChat ? { console: consoleChat } : {},
@@ -113,9 +111,11 @@ async function main(): Promise<void> {
   await app.listenForPolicyReloads();
   // Once per deployment's workers is enough (web replicas would only repeat the warning and the catalog reads).
   if (role !== 'web') void app.checkPolicyAgainstCatalog();
+  let webPort: number | undefined;
   if (role !== 'worker') {
     const server = await app.startWeb();
-    log.info({ port: (server.address() as { port: number }).port, slack: slackConfigured ? 'configured' : 'not configured' }, 'scicomp web listening');
+    webPort = (server.address() as { port: number }).port;
+    log.info({ port: webPort, slack: slackConfigured ? 'configured' : 'not configured' }, 'scicomp web listening');
     if (!slackConfigured) log.warn('no Slack credentials (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN): Slack requests will be refused');
     if (appToken) log.info('Slack Socket Mode: Slack connects out to this process; no public URL needed');
   }
@@ -138,10 +138,19 @@ async function main(): Promise<void> {
     app.reloadPolicy().catch((err: Error) => log.error({ err: err.message }, 'catalog policy NOT reloaded; the previous one stays in force'));
   });
   if (consoleChat) {
-    if (config.aws === 'sandbox') process.stdout.write(`SANDBOX MODE (${config.awsReason}): an in-process fake AWS account; nothing is launched in AWS.\n`);
+    if (config.aws === 'sandbox') process.stdout.write(`SANDBOX MODE (${config.awsReason}): a fake AWS account kept in Redis; nothing is launched in AWS.\n`);
     process.stdout.write('No Slack credentials: this terminal is your chat with scicomp.\n');
+    if (shared) process.stdout.write('Sandbox: "sandbox alarm <name> cpu-idle" fakes an idle alarm on your instance; "sandbox" alone lists what it fakes.\n');
+    // `sandbox …` lines are the console's own: they publish as AWS would, to this process's POST /sns.
+    const email = (await consoleChat.profile(CONSOLE_USER)).email!;
+    const sandboxLine = shared && webPort !== undefined
+      ? async (args: string) => {
+          const { sandboxLine: run } = await import('./sandbox/console.js');
+          return run(args, { email, publish: (r) => shared.publish(r, `http://127.0.0.1:${webPort}/sns`) });
+        }
+      : undefined;
+    startConsole(consoleChat, (p) => app.inbox.push(p), () => void stop('console closed'), sandboxLine);
   }
-  if (consoleChat) startConsole(consoleChat, (p) => app.inbox.push(p), () => void stop('console closed'));
 }
 
 main().catch((err: unknown) => {
