@@ -1,5 +1,6 @@
 // A running scicomp: the core wired to its Redis, queues, workers and channels, and the one HTTP server; built by compose.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, Worker, type Job } from 'bullmq';
 import express, { type Application } from 'express';
@@ -55,6 +56,7 @@ import { loadPolicy, warnUnknownParameters, type Policy } from './core/policy.js
 import { Sealer } from './core/sealed.js';
 import { rememberSettledParameters } from './core/provisioned-parameters.js';
 import { systemClock, type AlarmsPort, type BudgetsPort, type CatalogPort, type Clock, type Platform, type SecretsPort, type TopicsPort } from './core/ports.js';
+import type { SandboxHooks } from './sandbox/shared.js';
 
 /** Everything a Scicomp is built from beside its Config, resolved by compose.ts (or swapped by a test through it). */
 export interface Parts {
@@ -87,6 +89,8 @@ export interface Parts {
   launchPlans?: LaunchPlansRepository;
   archives?: ArchivesRepository;
   productParameters?: ProductParametersRepository;
+  /** The sandbox account's certificate and POST /sandbox/publish: used in sandbox mode only, closed with the app. */
+  sandbox?: SandboxHooks;
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
@@ -201,7 +205,9 @@ export class Scicomp {
       channels: this.channels,
       sealer: this.sealer,
     };
-    this.snsVerifier = o.snsVerifier ?? new SnsVerifier();
+    this.sandbox = o.sandbox;
+    // Only a scicomp in sandbox mode trusts what the sandbox SNS signs.
+    this.snsVerifier = o.snsVerifier ?? new SnsVerifier(config.aws === 'sandbox' && o.sandbox ? { trusted: o.sandbox.certificates } : {});
     this.fetch = o.fetch;
     const approvals = approvalExtensions({ scheduleExpiry: (id, at) => this.queues.scheduleExpiry(id, at), carrier: { carryOut: (id) => this.queues.carryOut(id) } });
     // Every verb's handler, by verb: the type insists on one for each, and hands each its own command.
@@ -254,6 +260,8 @@ export class Scicomp {
 
   private readonly secrets: SecretsPort;
   private readonly snsVerifier: SnsVerifier;
+  /** The sandbox account's hooks, in sandbox mode when this process shares the account kept in Redis. */
+  readonly sandbox?: SandboxHooks;
   private readonly fetch?: typeof fetch;
 
   /** ioredis reconnects by itself; say once per distinct error that Redis is away, instead of an unhandled-error dump. */
@@ -366,6 +374,11 @@ export class Scicomp {
     // The channels' routes first, the ones every person's click waits on.
     await this.openChannels(web);
     this.opsRoutes(web);
+    if (this.sandbox && this.config.aws === 'sandbox') {
+      // A tester's alarm or budget alert, signed by the sandbox SNS and delivered to this process's own POST /sns.
+      const publish = this.sandbox.publishHandler(() => this.ownSnsUrl());
+      web.post('/sandbox/publish', (req, res) => void publish(req, res));
+    }
     // The queue dashboard exists only with an admin token, and only behind it.
     if (this.config.ADMIN_TOKEN) web.use(QUEUE_BOARD_PATH, requireAdminToken(this.config.ADMIN_TOKEN), queueBoard(this.queues.all(), this.config.ADMIN_QUEUES_WRITE));
     // POST /sns is the server's first route, on node's own request and response: no body parser reads an SNS body
@@ -374,6 +387,11 @@ export class Scicomp {
       if (isSnsRequest(req.method, req.url)) void sns(req, res);
       else web(req, res);
     }, port);
+  }
+
+  /** This process's own POST /sns, where the sandbox SNS delivers what a tester publishes. */
+  ownSnsUrl(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/sns`;
   }
 
   /** What every channel hands interactions to; `web` is the server its routes go on. */
@@ -518,6 +536,7 @@ export class Scicomp {
     await Promise.allSettled([...this.enqueues]);
     await this.queues.close();
     for (const channel of this.channelAdapters) await channel.close();
+    await this.sandbox?.close();
     if (this.subscriber) await quit(this.subscriber);
     await quit(this.redis);
   }

@@ -4,7 +4,9 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { meterAwsClient } from './adapters/aws/metrics.js';
 import { AwsSecrets, EnvSecrets } from './adapters/aws/secrets.js';
+import { CONSOLE_USER } from './adapters/console/chat.js';
 import { ConsoleChannel } from './adapters/console/channel.js';
+import type { SandboxLine } from './adapters/console/repl.js';
 import { RedisAudit } from './adapters/redis/audit.js';
 import { Store } from './adapters/redis/store.js';
 import { Scicomp, type Parts } from './app.js';
@@ -42,11 +44,11 @@ export function secretsFor(c: Config, metrics: Metrics): SecretsPort {
     : new EnvSecrets(fallback);
 }
 
-type AwsPorts = Pick<Parts, 'catalog' | 'topics' | 'alarms' | 'budgets'>;
+type AwsPorts = Pick<Parts, 'catalog' | 'topics' | 'alarms' | 'budgets' | 'sandbox'>;
 
 /** Real AWS, or the in-process sandbox (config.aws); a port given in `o` is used as it is. */
-async function awsPorts(c: Config, o: Overrides, metrics: Metrics): Promise<AwsPorts> {
-  if (o.catalog && o.topics && o.alarms && o.budgets) return { catalog: o.catalog, topics: o.topics, alarms: o.alarms, budgets: o.budgets };
+async function awsPorts(c: Config, o: Overrides, metrics: Metrics, log: Logger): Promise<AwsPorts> {
+  if (o.catalog && o.topics && o.alarms && o.budgets) return { catalog: o.catalog, topics: o.topics, alarms: o.alarms, budgets: o.budgets, sandbox: o.sandbox };
   if (c.aws === 'aws') {
     // Loaded only here, as the sandbox is below: a process (or test) on the sandbox never loads the AWS clients.
     const { ServiceCatalogClient } = await import('@aws-sdk/client-service-catalog');
@@ -61,14 +63,16 @@ async function awsPorts(c: Config, o: Overrides, metrics: Metrics): Promise<AwsP
       budgets: o.budgets ?? new AwsBudgets(meterAwsClient(new BudgetsClient({ region: 'us-east-1' }), metrics)),
     };
   }
-  // Loaded only here, so production wiring never depends on the sandbox.
-  const { SandboxCatalog } = await import('./sandbox/catalog.js');
-  const { SandboxAlarms, SandboxBudgets, SandboxTopics } = await import('./sandbox/alerts.js');
+  // Loaded only here, so production wiring never depends on the sandbox. Every process on one Redis shares one sandbox
+  // account kept there, which survives restarts; a test gives its own ports instead.
+  const { openSharedSandbox } = await import('./sandbox/shared.js');
+  const shared = await openSharedSandbox({ redisUrl: c.REDIS_URL, prefix: c.SCICOMP_PREFIX, provisionMs: c.SANDBOX_PROVISION_MS, products: c.SANDBOX_PRODUCTS, apiLatencyMs: c.SANDBOX_API_LATENCY_MS, log });
   return {
-    catalog: o.catalog ?? new SandboxCatalog({ provisionMs: c.SANDBOX_PROVISION_MS, products: c.SANDBOX_PRODUCTS, apiLatencyMs: c.SANDBOX_API_LATENCY_MS }),
-    topics: o.topics ?? new SandboxTopics(),
-    alarms: o.alarms ?? new SandboxAlarms(),
-    budgets: o.budgets ?? new SandboxBudgets(),
+    catalog: o.catalog ?? shared.catalog,
+    topics: o.topics ?? shared.topics,
+    alarms: o.alarms ?? shared.alarms,
+    budgets: o.budgets ?? shared.budgets,
+    sandbox: o.sandbox ?? shared.hooks,
   };
 }
 
@@ -79,7 +83,7 @@ export async function createApp(config: Config, o: Overrides = {}): Promise<Scic
   for (const line of config.deprecated) log.warn(line);
   const policy = o.policy ?? (await loadPolicy(config.SCICOMP_POLICY));
   const secrets = o.secrets ?? secretsFor(config, metrics);
-  return new Scicomp(config, { ...o, log, metrics, policy, secrets, ...(await awsPorts(config, o, metrics)) });
+  return new Scicomp(config, { ...o, log, metrics, policy, secrets, ...(await awsPorts(config, o, metrics, log)) });
 }
 
 /** The audit trail alone, for the CLI: a connection that fails rather than waits while Redis is away. */
@@ -134,20 +138,31 @@ export async function serve(role: Role, config: Config, o: ServeOptions): Promis
   const [botToken, appToken] = await Promise.all([secrets.get('slackBotToken'), secrets.get('slackAppToken')]);
   const slackConfigured = Boolean(botToken);
   const consoleMode = interactive && (config.SCICOMP_CONSOLE === true || !slackConfigured);
-  if (config.aws === 'sandbox') log.warn({ reason: config.awsReason }, 'SANDBOX MODE: using an in-process fake AWS account; nothing is launched in AWS');
-  if (config.aws === 'sandbox' && role !== 'all') {
-    log.warn('the sandbox lives in one process: run web and workers together (npm start) to see provisioning finish');
-  }
+  if (config.aws === 'sandbox') log.warn({ reason: config.awsReason, keys: `${config.SCICOMP_PREFIX}:sandbox:*` }, 'SANDBOX MODE: using a fake AWS account kept in Redis, shared by every scicomp on it; nothing is launched in AWS');
   const policy = await loadPolicy(config.SCICOMP_POLICY);
-  const channels = consoleMode ? [new ConsoleChannel({ prompt: { onExit: o.onConsoleExit }, emailDomain: policy.doc.defaults.emailDomain })] : [];
-  const app = await createApp(config, { log, metrics, secrets, policy, channels });
+  // The console's `sandbox …` lines publish as AWS would, to this process's own POST /sns (filled once the app is built).
+  const running: { app?: Scicomp } = {};
+  const sandbox: SandboxLine | undefined =
+    config.aws === 'sandbox'
+      ? async (args) => {
+          const hooks = running.app?.sandbox;
+          if (!hooks) return 'The sandbox is not ready yet; try again in a moment.';
+          const { sandboxLine } = await import('./sandbox/console.js');
+          const email = (await terminal.chat.profile(CONSOLE_USER)).email!;
+          return sandboxLine(args, { email, publish: (r) => hooks.publish(r, running.app!.ownSnsUrl()) });
+        }
+      : undefined;
+  const terminal = new ConsoleChannel({ prompt: { onExit: o.onConsoleExit, sandbox }, emailDomain: policy.doc.defaults.emailDomain });
+  const channels = consoleMode ? [terminal] : [];
+  const app = (running.app = await createApp(config, { log, metrics, secrets, policy, channels }));
 
   await app.listenForPolicyReloads();
   // Once per deployment's workers is enough (web replicas would only repeat the warning and the catalog reads).
   if (role !== 'web') void app.checkPolicyAgainstCatalog();
   if (consoleMode) {
-    if (config.aws === 'sandbox') process.stdout.write(`SANDBOX MODE (${config.awsReason}): an in-process fake AWS account; nothing is launched in AWS.\n`);
+    if (config.aws === 'sandbox') process.stdout.write(`SANDBOX MODE (${config.awsReason}): a fake AWS account kept in Redis; nothing is launched in AWS.\n`);
     process.stdout.write('No Slack credentials: this terminal is your chat with scicomp.\n');
+    if (config.aws === 'sandbox') process.stdout.write('Sandbox: "sandbox alarm <name> cpu-idle" fakes an idle alarm on your instance; "sandbox" alone lists what it fakes.\n');
   }
   if (role !== 'worker') {
     const server = await app.startWeb();

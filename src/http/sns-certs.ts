@@ -6,6 +6,9 @@ import { UpstreamError } from '../core/errors.js';
 /** Where SNS publishes its certificates; nothing else (no query, port, userinfo, fragment, other path) is fetched. */
 export const SNS_CERT_URL = /^https:\/\/sns\.[a-z0-9-]{1,40}\.amazonaws\.com(?:\.cn)?\/SimpleNotificationService-[0-9a-f]{16,64}\.pem$/;
 
+/** Where the sandbox account says its certificate is: no AWS region is called "sandbox", so it is never fetched. */
+export const SANDBOX_CERT_HOST = 'sns.sandbox.amazonaws.com';
+
 /** SNS signs with one certificate per region at a time: a few good ones cover every topic, rotations included. */
 const MAX_CERTS = 32;
 /** URLs that failed, remembered briefly: a burst naming one bad certificate costs one fetch. */

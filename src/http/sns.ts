@@ -3,12 +3,12 @@
 // subscriptions are confirmed only for our own topics; notifications are queued by MessageId and acked fast.
 // Hand-written rather than sns-validator: it fetches certificates only with https.get into a module-wide cache, so tests
 // cannot supply theirs, and it re-reads the PEM for every message.
-import { createVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { UpstreamError } from '../core/errors.js';
-import { SNS_CERT_URL, SnsCertificates, type CertificateOptions } from './sns-certs.js';
+import { SANDBOX_CERT_HOST, SNS_CERT_URL, SnsCertificates, type CertificateOptions } from './sns-certs.js';
 
 export const MAX_SNS_BYTES = 256 * 1024;
 /** How old a message may be (SNS_MAX_AGE_MS): SNS stops retrying an HTTPS delivery within an hour. */
@@ -78,12 +78,19 @@ export function parseSnsMessage(body: string): SnsMessage {
   return parsed.data;
 }
 
+export interface VerifierOptions extends CertificateOptions {
+  /** Certificates (PEM) known without a fetch, by URL: the sandbox account's, in sandbox mode only. */
+  trusted?: ReadonlyMap<string, string>;
+}
+
 /** Checks signatures against SNS's certificates, fetched from their canonical URL (see SnsCertificates). */
 export class SnsVerifier {
   private readonly certs: SnsCertificates;
+  private readonly trusted: Map<string, KeyObject>;
 
-  constructor(opts: CertificateOptions = {}) {
+  constructor(opts: VerifierOptions = {}) {
     this.certs = new SnsCertificates(opts);
+    this.trusted = new Map([...(opts.trusted ?? [])].map(([url, pem]) => [url, createPublicKey(pem)]));
   }
 
   /** Certificate URLs remembered, good and failed. */
@@ -95,9 +102,12 @@ export class SnsVerifier {
     if (!SNS_CERT_URL.test(m.SigningCertURL)) {
       throw new SnsRejected(403, 'signing certificate URL is not of the form https://sns.<region>.amazonaws.com/SimpleNotificationService-<id>.pem');
     }
-    let key: KeyObject;
+    let key: KeyObject | undefined = this.trusted.get(m.SigningCertURL);
+    if (!key && new URL(m.SigningCertURL).host === SANDBOX_CERT_HOST) {
+      throw new SnsRejected(403, 'signed by the sandbox account, which only a scicomp in sandbox mode on its Redis trusts');
+    }
     try {
-      key = await this.certs.key(m.SigningCertURL);
+      key ??= await this.certs.key(m.SigningCertURL);
     } catch (err) {
       // A fault that may heal is a 503, which SNS retries; SNS takes a 4xx as final.
       const retryable = err instanceof UpstreamError ? err.retryable : true;

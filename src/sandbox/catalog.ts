@@ -1,4 +1,5 @@
-// An in-process fake AWS Service Catalog account with the products of SPEC.md, for `npm start` without credentials and for tests.
+// A fake AWS Service Catalog account with the products of SPEC.md, for `npm start` without credentials and for tests; its
+// state lives in this process or in Redis, shared by every process on it (account.ts).
 // Records move CREATED → IN_PROGRESS → SUCCEEDED over `provisionMs`; a product whose name contains "fail", or failNext(), ends FAILED.
 // For measuring at scale: `products` seeds the account, `apiLatencyMs` makes every call (every page) take that long,
 // and `calls` counts the calls by Service Catalog operation.
@@ -16,12 +17,22 @@ import {
   type ProvisionedProduct,
   type ProvisionInput,
   type RecordOutput,
-  type RecordStatus,
   type ServiceAction,
   type UpdateInput,
   type UsageInstruction,
 } from '../core/ports.js';
 import { validateParameters } from '../core/products.js';
+import {
+  instanceStateOf,
+  isTerminated,
+  lastSucceeded,
+  MemorySandboxAccount,
+  recordStatus,
+  type Operation,
+  type SandboxAccount,
+  type SandboxProvisioned,
+  type SandboxRecord,
+} from './account.js';
 
 /** Deterministic AWS-looking ids: `prefix-` + 13 lowercase alphanumerics derived from a seed. */
 function awsId(prefix: string, seed: string, length = 13): string {
@@ -155,64 +166,47 @@ export function sandboxProducts(): SandboxProduct[] {
 
 export const SANDBOX_PRODUCT_IDS: Record<string, string> = Object.fromEntries(sandboxProducts().map((p) => [p.name, p.id]));
 
-type Operation = 'provision' | 'update' | 'terminate';
-
 const SEARCH_PAGE_SIZE = 100;
 const SEED_PER_OWNER = 10;
+/** Writes that lost a race with another process are redone on what it wrote, at most this often. */
+const COMMIT_TRIES = 20;
 
-interface SandboxRecord {
-  id: string;
-  type: string;
-  operation: Operation | 'action' | 'properties';
-  provisionedProductId: string;
-  startedAt: number;
-  durationMs: number;
-  fails?: string;
-  outputs: RecordOutput[];
-  settled?: boolean;
-  actionName?: string;
-}
-
-interface Provisioned {
-  id: string;
-  name: string;
-  product: SandboxProduct;
-  versionId: string;
-  pathId: string;
-  parameters: Record<string, string>;
-  tags: Record<string, string>;
-  createdAt: number;
-  records: string[];
-  lastSuccessfulRecordId?: string;
-  terminated: boolean;
-  owner?: string;
-  instanceState: 'running' | 'stopped';
-  generation: number;
+export interface SandboxCatalogOptions {
+  provisionMs?: number;
+  clock?: Clock;
+  accountId?: string;
+  products?: number;
+  apiLatencyMs?: number;
+  /** Where the account's state lives (default: this process's memory). */
+  account?: SandboxAccount;
 }
 
 export class SandboxCatalog implements CatalogPort {
   private readonly products = sandboxProducts();
-  private readonly records = new Map<string, SandboxRecord>();
-  private readonly provisioned = new Map<string, Provisioned>();
-  private readonly tokens = new Map<string, string>();
   private readonly failing = new Map<Operation | 'any', string>();
   private throttles = 0;
-  private seq = 0;
   private readonly provisionMs: number;
   private readonly clock: Clock;
   private readonly accountId: string;
   private readonly apiLatencyMs: number;
-  /** Calls made so far, by Service Catalog operation (a page is a call). */
+  private readonly account: SandboxAccount;
+  /** When the seeded products were made: all at once. */
+  private readonly seededAt: number;
+  /** Settles once the seeded products are in the account. */
+  readonly ready: Promise<void>;
+  /** Calls made so far by this process, by Service Catalog operation (a page is a call). */
   readonly calls: Record<string, number> = {};
   /** The SearchQuery of every SearchProvisionedProducts call, in order; '' for a page of the whole account. */
   readonly searches: string[] = [];
 
-  constructor(opts: { provisionMs?: number; clock?: Clock; accountId?: string; products?: number; apiLatencyMs?: number } = {}) {
+  constructor(opts: SandboxCatalogOptions = {}) {
     this.provisionMs = opts.provisionMs ?? 3000;
     this.clock = opts.clock ?? systemClock;
     this.accountId = opts.accountId ?? '111122223333';
     this.apiLatencyMs = opts.apiLatencyMs ?? 0;
-    if (opts.products) this.seed(opts.products);
+    this.account = opts.account ?? new MemorySandboxAccount();
+    this.seededAt = this.clock.now();
+    this.ready = opts.products ? this.account.seed(opts.products, (i) => this.seedProduct(i)) : Promise.resolve();
   }
 
   /** Every call made so far, whatever its operation. */
@@ -221,44 +215,42 @@ export class SandboxCatalog implements CatalogPort {
   }
 
   /**
-   * `count` AVAILABLE products, ten to an owner: `useed<k>@synapse.org` owns `useed<k>-p<i>` (Slack user USEED<k> is that
-   * owner in the tests' recording Slack API). Made as if long ago, so no call is counted for them.
+   * The i-th of the AVAILABLE products seeded ten to an owner: `useed<k>@synapse.org` owns `useed<k>-p<i>` (Slack user
+   * USEED<k> is that owner in the tests' recording Slack API). Made as if long ago, so no call is counted for it.
    */
-  private seed(count: number): void {
-    for (let i = 0; i < count; i++) {
-      const owner = Math.floor(i / SEED_PER_OWNER);
-      const product = this.products[i % this.products.length]!;
-      const version = product.versions.find((v) => v.active) ?? product.versions[0]!;
-      const path = product.paths[0]!;
-      const parameters = Object.fromEntries(this.parametersOf(product, path.id).map((p) => [p.key, p.defaultValue ?? p.allowedValues?.[0] ?? `seed${owner}`]));
-      const pp: Provisioned = {
-        id: awsId('pp', `seed#${i}`),
-        name: `useed${owner}-p${i % SEED_PER_OWNER}`,
-        product,
-        versionId: version.id,
-        pathId: path.id,
-        parameters,
-        tags: { OwnerEmail: `useed${owner}@synapse.org`, Department: 'Research', Project: 'scicomp' },
-        createdAt: this.clock.now(),
-        records: [],
-        terminated: false,
-        instanceState: 'running',
-        generation: 0,
-      };
-      this.provisioned.set(pp.id, pp);
-      this.settle(this.records.get(this.record(pp, 'provision', 'PROVISION_PRODUCT', 0))!);
-    }
+  private seedProduct(i: number): SandboxProvisioned {
+    const owner = Math.floor(i / SEED_PER_OWNER);
+    const product = this.products[i % this.products.length]!;
+    const version = product.versions.find((v) => v.active) ?? product.versions[0]!;
+    const path = product.paths[0]!;
+    const parameters = Object.fromEntries(this.parametersOf(product, path.id).map((p) => [p.key, p.defaultValue ?? p.allowedValues?.[0] ?? `seed${owner}`]));
+    const pp: SandboxProvisioned = {
+      id: awsId('pp', `seed#${i}`),
+      name: `useed${owner}-p${i % SEED_PER_OWNER}`,
+      productId: product.id,
+      versionId: version.id,
+      pathId: path.id,
+      parameters,
+      tags: { OwnerEmail: `useed${owner}@synapse.org`, Department: 'Research', Project: 'scicomp' },
+      createdAt: this.seededAt,
+      generation: 0,
+      records: [],
+      rev: 1,
+    };
+    pp.records.push({ ...this.newRecord(pp, 'provision', 'PROVISION_PRODUCT', 0), startedAt: this.seededAt });
+    return pp;
   }
 
   /** One API call: counted, as slow as the account is set to be, and throttled when asked to be. */
   private async call(operation: string, searchQuery?: string): Promise<void> {
     this.calls[operation] = (this.calls[operation] ?? 0) + 1;
     if (searchQuery !== undefined) this.searches.push(searchQuery);
+    await this.ready;
     if (this.apiLatencyMs > 0) await new Promise((r) => setTimeout(r, this.apiLatencyMs));
     this.gate();
   }
 
-  /** The next record of this kind ends FAILED with a CloudFormation-like error. */
+  /** The next record of this kind made by this process ends FAILED with a CloudFormation-like error. */
   failNext(kind: Operation = 'provision', message = 'Resource creation failed: InsufficientInstanceCapacity (Service: Ec2, Status Code: 500)'): void {
     this.failing.set(kind, message);
   }
@@ -268,12 +260,13 @@ export class SandboxCatalog implements CatalogPort {
     this.throttles += n;
   }
 
-  ownerOf(provisionedProductId: string): string | undefined {
-    return this.provisioned.get(provisionedProductId)?.owner;
+  async ownerOf(provisionedProductId: string): Promise<string | undefined> {
+    return (await this.account.product(provisionedProductId))?.owner;
   }
 
-  instanceState(provisionedProductId: string): 'running' | 'stopped' | undefined {
-    return this.provisioned.get(provisionedProductId)?.instanceState;
+  async instanceState(provisionedProductId: string): Promise<'running' | 'stopped' | undefined> {
+    const pp = await this.account.product(provisionedProductId);
+    return pp && instanceStateOf(pp, this.clock.now());
   }
 
   private gate(): void {
@@ -295,30 +288,9 @@ export class SandboxCatalog implements CatalogPort {
     return v;
   }
 
-  private statusOf(r: SandboxRecord): RecordStatus {
-    const elapsed = this.clock.now() - r.startedAt;
-    if (elapsed >= r.durationMs) return r.fails ? 'FAILED' : 'SUCCEEDED';
-    return elapsed >= r.durationMs * 0.1 ? 'IN_PROGRESS' : 'CREATED';
-  }
-
-  /** Applies a record's effects once it is over, the way the provisioned product would change in AWS. */
-  private settle(r: SandboxRecord): void {
-    if (r.settled || !['SUCCEEDED', 'FAILED'].includes(this.statusOf(r))) return;
-    r.settled = true;
-    const pp = this.provisioned.get(r.provisionedProductId);
-    if (!pp || r.fails) return;
-    pp.lastSuccessfulRecordId = r.id;
-    if (r.operation === 'terminate') pp.terminated = true;
-    if (r.operation === 'action') pp.instanceState = r.actionName === 'AWS-StopEC2Instance' ? 'stopped' : 'running';
-  }
-
-  private settleAll(): void {
-    for (const r of this.records.values()) this.settle(r);
-  }
-
-  private outputsFor(pp: Provisioned): RecordOutput[] {
+  private outputsFor(pp: SandboxProvisioned): RecordOutput[] {
     const seed = `${pp.id}#${pp.generation}`;
-    switch (pp.product.kind) {
+    switch (this.product(pp.productId).kind) {
       case 'instance':
         return [
           { key: 'InstanceId', value: hexId('i', seed, 17), description: 'EC2 instance id' },
@@ -339,30 +311,66 @@ export class SandboxCatalog implements CatalogPort {
     }
   }
 
-  private record(pp: Provisioned, operation: SandboxRecord['operation'], type: string, durationMs: number, token?: string, replaces = true): string {
-    if (token) {
-      const seen = this.tokens.get(`${operation}:${token}`);
-      if (seen) return seen;
-    }
-    const op = operation === 'provision' || operation === 'update' || operation === 'terminate' ? operation : undefined;
-    let fails = op ? this.failing.get(op) : undefined;
-    if (op && fails) this.failing.delete(op);
-    if (!fails && operation === 'provision' && /fail/i.test(pp.name)) fails = 'Resource creation failed: InsufficientInstanceCapacity (sandbox: the name contains "fail")';
-    if (operation === 'update' && !fails && replaces) pp.generation++;
-    const id = awsId('rec', `${pp.id}#${++this.seq}`);
-    this.records.set(id, {
-      id,
+  /**
+   * A new record for `pp` (not yet in it). Its id comes from the product and its place in the product's history, so two
+   * processes racing to add one make the same id and the account keeps one of them.
+   */
+  private newRecord(pp: SandboxProvisioned, operation: SandboxRecord['operation'], type: string, durationMs: number, fails?: string): SandboxRecord {
+    return {
+      id: awsId('rec', `${pp.id}#${pp.records.length}`),
       type,
       operation,
       provisionedProductId: pp.id,
       startedAt: this.clock.now(),
       durationMs,
-      fails,
+      ...(fails ? { fails } : {}),
       outputs: operation === 'terminate' || operation === 'properties' ? [] : this.outputsFor(pp),
-    });
-    pp.records.push(id);
-    if (token) this.tokens.set(`${operation}:${token}`, id);
-    return id;
+    };
+  }
+
+  /** The failure this process was told to make next for this kind of operation, used up by asking. */
+  private takeFailure(operation: SandboxRecord['operation'], name: string): string | undefined {
+    if (operation !== 'provision' && operation !== 'update' && operation !== 'terminate') return undefined;
+    const fails = this.failing.get(operation);
+    if (fails) {
+      this.failing.delete(operation);
+      return fails;
+    }
+    if (operation === 'provision' && /fail/i.test(name)) return 'Resource creation failed: InsufficientInstanceCapacity (sandbox: the name contains "fail")';
+    return undefined;
+  }
+
+  /**
+   * Adds a record to a live product through `change` (which may also change the product), atomically: a write that lost
+   * a race with another process is redone on what that process wrote, and a token already used returns its record.
+   */
+  private async change(
+    provisionedProductId: string,
+    token: string,
+    operation: SandboxRecord['operation'],
+    type: string,
+    durationMs: number,
+    change: (pp: SandboxProvisioned) => { replaces?: boolean; actionName?: string } | void,
+  ): Promise<string> {
+    for (let i = 0; i < COMMIT_TRIES; i++) {
+      const seen = await this.account.tokenRecord(token);
+      if (seen) return seen;
+      const current = await this.live(provisionedProductId);
+      const next: SandboxProvisioned = { ...current, parameters: { ...current.parameters }, tags: { ...current.tags }, records: [...current.records], rev: current.rev + 1 };
+      const how = change(next) ?? {};
+      const fails = this.takeFailure(operation, next.name);
+      if (operation === 'update' && !fails && how.replaces !== false) next.generation++;
+      const record = this.newRecord(next, operation, type, durationMs, fails);
+      if (how.actionName) record.actionName = how.actionName;
+      next.records.push(record);
+      if (operation === 'terminate' && !fails) next.terminatesAt = record.startedAt + durationMs;
+      const result = await this.account.commit(next, { token, recordId: record.id });
+      if (result.ok) return record.id;
+      if (result.reason === 'token') return result.recordId;
+      // The failure asked for was not used: keep it for the record made on the next try.
+      if (fails) this.failing.set(operation as Operation, fails);
+    }
+    throw new UpstreamError('The sandbox account is busy with concurrent changes to this product; try again.', true);
   }
 
   async listProducts(): Promise<Product[]> {
@@ -399,79 +407,92 @@ export class SandboxCatalog implements CatalogPort {
     };
   }
 
+  private duplicate(name: string): UserInputError {
+    return new UserInputError(`A provisioned product with the name ${name} already exists. (DuplicateResourceException)`);
+  }
+
   async provision(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }> {
     await this.call('ProvisionProduct');
-    const seen = this.tokens.get(`provision:${input.token}`);
-    if (seen) return { recordId: seen, provisionedProductId: this.records.get(seen)!.provisionedProductId };
+    const token = `provision:${input.token}`;
+    const made = async (recordId: string) => ({ recordId, provisionedProductId: (await this.account.productOfRecord(recordId))?.id });
+    const seen = await this.account.tokenRecord(token);
+    if (seen) return made(seen);
     const p = this.product(input.productId);
     this.version(p, input.versionId);
     const parameters = this.parametersOf(p, input.pathId);
-    this.settleAll();
-    if ([...this.provisioned.values()].some((x) => !x.terminated && x.name === input.name)) {
-      throw new UserInputError(`A provisioned product with the name ${input.name} already exists. (DuplicateResourceException)`);
+    const holder = await this.account.productByName(input.name);
+    if (holder && !isTerminated(holder, this.clock.now())) {
+      // Another process may have made it for this very token since we looked.
+      const since = await this.account.tokenRecord(token);
+      if (since) return made(since);
+      throw this.duplicate(input.name);
     }
     validateParameters(p.name, parameters, input.parameters);
-    const pp: Provisioned = {
+    const pp: SandboxProvisioned = {
       id: awsId('pp', `${input.name}#${input.token}`),
       name: input.name,
-      product: p,
+      productId: p.id,
       versionId: input.versionId,
       pathId: input.pathId,
       parameters: { ...input.parameters },
       tags: { ...input.tags },
       createdAt: this.clock.now(),
-      records: [],
-      terminated: false,
-      instanceState: 'running',
       generation: 0,
+      records: [],
+      rev: 1,
     };
-    this.provisioned.set(pp.id, pp);
-    const recordId = this.record(pp, 'provision', 'PROVISION_PRODUCT', this.provisionMs, input.token);
-    return { recordId, provisionedProductId: pp.id };
+    const fails = this.takeFailure('provision', pp.name);
+    const record = this.newRecord(pp, 'provision', 'PROVISION_PRODUCT', this.provisionMs, fails);
+    pp.records.push(record);
+    const result = await this.account.commit(pp, { token, recordId: record.id, claimName: { now: this.clock.now() } });
+    if (result.ok) return { recordId: record.id, provisionedProductId: pp.id };
+    if (result.reason === 'token') return made(result.recordId);
+    throw this.duplicate(input.name);
   }
 
   async describeRecord(recordId: string): Promise<ProductRecord> {
     await this.call('DescribeRecord');
-    const r = this.records.get(recordId);
-    if (!r) throw new NotFoundError(`Record ${recordId} not found.`);
-    this.settle(r);
-    const pp = this.provisioned.get(r.provisionedProductId)!;
-    const status = this.statusOf(r);
+    const pp = await this.account.productOfRecord(recordId);
+    const r = pp?.records.find((x) => x.id === recordId);
+    if (!pp || !r) throw new NotFoundError(`Record ${recordId} not found.`);
+    const now = this.clock.now();
+    const status = recordStatus(r, now);
     return {
       id: r.id,
       status,
       type: r.type,
       provisionedProductId: pp.id,
       provisionedProductName: pp.name,
-      productId: pp.product.id,
+      productId: pp.productId,
       versionId: pp.versionId,
       errors: status === 'FAILED' ? [{ code: 'CFN', description: r.fails }] : [],
       outputs: status === 'SUCCEEDED' ? r.outputs.map((o) => ({ ...o })) : [],
       createdTime: new Date(r.startedAt).toISOString(),
-      updatedTime: new Date(Math.min(this.clock.now(), r.startedAt + r.durationMs)).toISOString(),
+      updatedTime: new Date(Math.min(now, r.startedAt + r.durationMs)).toISOString(),
     };
   }
 
-  private statusOfProduct(pp: Provisioned): string {
-    const last = this.records.get(pp.records.at(-1)!)!;
-    const s = this.statusOf(last);
+  private statusOfProduct(pp: SandboxProvisioned, now: number): string {
+    const last = pp.records.at(-1)!;
+    const s = recordStatus(last, now);
     if (s !== 'SUCCEEDED' && s !== 'FAILED') return 'UNDER_CHANGE';
     if (s === 'FAILED') return last.operation === 'provision' ? 'ERROR' : 'TAINTED';
     return 'AVAILABLE';
   }
 
-  private view(pp: Provisioned): ProvisionedProduct {
+  private view(pp: SandboxProvisioned, now: number): ProvisionedProduct {
+    const product = this.product(pp.productId);
     return {
       id: pp.id,
       name: pp.name,
       type: 'CFN_STACK',
-      status: this.statusOfProduct(pp),
-      productId: pp.product.id,
-      productName: pp.product.name,
+      status: this.statusOfProduct(pp, now),
+      productId: product.id,
+      productName: product.name,
       versionId: pp.versionId,
-      versionName: this.version(pp.product, pp.versionId).name,
-      lastRecordId: pp.records.at(-1),
-      lastSuccessfulRecordId: pp.lastSuccessfulRecordId,
+      versionName: this.version(product, pp.versionId).name,
+      lastRecordId: pp.records.at(-1)?.id,
+      lastSuccessfulRecordId: lastSucceeded(pp, now)?.id,
       createdTime: new Date(pp.createdAt).toISOString(),
       physicalId: `arn:aws:cloudformation:us-east-1:${this.accountId}:stack/SC-${this.accountId}-${pp.id}/${pp.id}`,
       tags: { ...pp.tags },
@@ -481,72 +502,67 @@ export class SandboxCatalog implements CatalogPort {
   /** Pages of 100, as Service Catalog's; each page is a call. */
   async searchProvisioned(opts: { beforePage?: () => Promise<void> } = {}): Promise<ProvisionedProduct[]> {
     const out: ProvisionedProduct[] = [];
-    let all: Provisioned[] | undefined;
+    let all: SandboxProvisioned[] | undefined;
+    let now = 0;
     do {
       await opts.beforePage?.();
       await this.call('SearchProvisionedProducts', '');
       if (!all) {
-        this.settleAll();
-        all = [...this.provisioned.values()].filter((pp) => !pp.terminated);
+        now = this.clock.now();
+        all = (await this.account.products()).filter((pp) => !isTerminated(pp, now));
       }
-      out.push(...all.slice(out.length, out.length + SEARCH_PAGE_SIZE).map((pp) => this.view(pp)));
+      out.push(...all.slice(out.length, out.length + SEARCH_PAGE_SIZE).map((pp) => this.view(pp, now)));
     } while (out.length < all.length);
     return out;
   }
 
   async describeProvisioned(provisionedProductId: string): Promise<ProvisionedProduct | undefined> {
     await this.call('SearchProvisionedProducts', `id:${provisionedProductId}`);
-    this.settleAll();
-    const pp = this.provisioned.get(provisionedProductId);
-    return pp && !pp.terminated ? this.view(pp) : undefined;
+    const pp = await this.account.product(provisionedProductId);
+    const now = this.clock.now();
+    return pp && !isTerminated(pp, now) ? this.view(pp, now) : undefined;
   }
 
   async findProvisionedByName(name: string): Promise<ProvisionedProduct | undefined> {
     await this.call('SearchProvisionedProducts', `name:${name}`);
-    this.settleAll();
-    const wanted = name.toLowerCase();
-    const pp = [...this.provisioned.values()].find((x) => !x.terminated && x.name.toLowerCase() === wanted);
-    return pp && this.view(pp);
+    const pp = await this.account.productByName(name);
+    const now = this.clock.now();
+    return pp && !isTerminated(pp, now) ? this.view(pp, now) : undefined;
   }
 
-  private live(id: string): Provisioned {
-    this.settleAll();
-    const pp = this.provisioned.get(id);
-    if (!pp || pp.terminated) throw new NotFoundError(`Provisioned product ${id} not found.`);
+  private async live(id: string): Promise<SandboxProvisioned> {
+    const pp = await this.account.product(id);
+    if (!pp || isTerminated(pp, this.clock.now())) throw new NotFoundError(`Provisioned product ${id} not found.`);
     return pp;
   }
 
   async update(input: UpdateInput): Promise<{ recordId: string }> {
     await this.call('UpdateProvisionedProduct');
-    const seen = this.tokens.get(`update:${input.token}`);
-    if (seen) return { recordId: seen };
-    const pp = this.live(input.provisionedProductId);
     const p = this.product(input.productId);
     this.version(p, input.versionId);
-    const merged = { ...pp.parameters, ...input.parameters };
-    validateParameters(p.name, this.parametersOf(p, input.pathId ?? pp.pathId), merged);
-    const changed = Object.entries(input.parameters).some(([k, v]) => pp.parameters[k] !== v) || input.versionId !== pp.versionId;
-    pp.parameters = merged;
-    pp.versionId = input.versionId;
-    if (input.tags) pp.tags = { ...input.tags };
-    return { recordId: this.record(pp, 'update', 'UPDATE_PROVISIONED_PRODUCT', this.provisionMs, input.token, changed) };
+    const recordId = await this.change(input.provisionedProductId, `update:${input.token}`, 'update', 'UPDATE_PROVISIONED_PRODUCT', this.provisionMs, (pp) => {
+      const merged = { ...pp.parameters, ...input.parameters };
+      validateParameters(p.name, this.parametersOf(p, input.pathId ?? pp.pathId), merged);
+      const changed = Object.entries(input.parameters).some(([k, v]) => pp.parameters[k] !== v) || input.versionId !== pp.versionId;
+      pp.parameters = merged;
+      pp.versionId = input.versionId;
+      if (input.tags) pp.tags = { ...input.tags };
+      return { replaces: changed };
+    });
+    return { recordId };
   }
 
   async terminate(input: { provisionedProductId: string; token: string }): Promise<{ recordId: string }> {
     await this.call('TerminateProvisionedProduct');
-    const seen = this.tokens.get(`terminate:${input.token}`);
-    if (seen) return { recordId: seen };
-    const pp = this.live(input.provisionedProductId);
-    return { recordId: this.record(pp, 'terminate', 'TERMINATE_PROVISIONED_PRODUCT', this.provisionMs, input.token) };
+    return { recordId: await this.change(input.provisionedProductId, `terminate:${input.token}`, 'terminate', 'TERMINATE_PROVISIONED_PRODUCT', this.provisionMs, () => {}) };
   }
 
   async setOwner(input: { provisionedProductId: string; ownerArn: string; token: string }): Promise<{ recordId: string }> {
     await this.call('UpdateProvisionedProductProperties');
-    const seen = this.tokens.get(`properties:${input.token}`);
-    if (seen) return { recordId: seen };
-    const pp = this.live(input.provisionedProductId);
-    pp.owner = input.ownerArn;
-    return { recordId: this.record(pp, 'properties', 'UPDATE_PROVISIONED_PRODUCT_PROPERTIES', 0, input.token) };
+    const recordId = await this.change(input.provisionedProductId, `properties:${input.token}`, 'properties', 'UPDATE_PROVISIONED_PRODUCT_PROPERTIES', 0, (pp) => {
+      pp.owner = input.ownerArn;
+    });
+    return { recordId };
   }
 
   private actions(p: SandboxProduct): ServiceAction[] {
@@ -563,13 +579,11 @@ export class SandboxCatalog implements CatalogPort {
 
   async executeServiceAction(input: { provisionedProductId: string; serviceActionId: string; token: string }): Promise<{ recordId: string }> {
     await this.call('ExecuteProvisionedProductServiceAction');
-    const seen = this.tokens.get(`action:${input.token}`);
-    if (seen) return { recordId: seen };
-    const pp = this.live(input.provisionedProductId);
-    const action = this.actions(pp.product).find((a) => a.id === input.serviceActionId);
-    if (!action) throw new NotFoundError(`Service action ${input.serviceActionId} is not associated with ${pp.name}.`);
-    const recordId = this.record(pp, 'action', 'EXECUTE_PROVISIONED_PRODUCT_SERVICE_ACTION', this.provisionMs, input.token);
-    this.records.get(recordId)!.actionName = action.name;
+    const recordId = await this.change(input.provisionedProductId, `action:${input.token}`, 'action', 'EXECUTE_PROVISIONED_PRODUCT_SERVICE_ACTION', this.provisionMs, (pp) => {
+      const action = this.actions(this.product(pp.productId)).find((a) => a.id === input.serviceActionId);
+      if (!action) throw new NotFoundError(`Service action ${input.serviceActionId} is not associated with ${pp.name}.`);
+      return { actionName: action.name };
+    });
     return { recordId };
   }
 }

@@ -1,21 +1,51 @@
-import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
 import { NotFoundError, UpstreamError, UserInputError } from '../../src/core/errors.js';
-import { SANDBOX_PRODUCT_IDS, SandboxCatalog } from '../../src/sandbox/catalog.js';
+import { MemorySandboxAccount, type SandboxAccount } from '../../src/sandbox/account.js';
+import { SANDBOX_PRODUCT_IDS, SandboxCatalog, type SandboxCatalogOptions } from '../../src/sandbox/catalog.js';
+import { RedisSandboxAccount } from '../../src/sandbox/redis-account.js';
 
-function setup() {
-  const clock = { t: 1_000_000, now() { return this.t; } };
-  const sc = new SandboxCatalog({ provisionMs: 1000, clock });
-  return { sc, clock };
-}
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const prefixes: string[] = [];
 
-async function launch(sc: SandboxCatalog, name: string, token = name) {
-  const product = await sc.getProduct(SANDBOX_PRODUCT_IDS['EC2 Linux']!);
-  const version = product.versions.find((v) => v.active)!;
-  const options = await sc.launchOptions(product.id, version.id);
-  return sc.provision({ productId: product.id, versionId: version.id, pathId: options.pathId, name, parameters: {}, tags: { OwnerEmail: 'a@x.org' }, token });
-}
+afterAll(async () => {
+  for (const prefix of prefixes) {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+  }
+  await redis.quit();
+});
 
-describe('SandboxCatalog', () => {
+/** The same account behaviour kept in this process and in Redis. */
+const accounts: [string, () => SandboxAccount][] = [
+  ['in memory', () => new MemorySandboxAccount()],
+  [
+    'in Redis',
+    () => {
+      const prefix = `tsc${randomBytes(5).toString('hex')}`;
+      prefixes.push(prefix);
+      return new RedisSandboxAccount(redis, prefix);
+    },
+  ],
+];
+
+describe.each(accounts)('SandboxCatalog, its account %s', (_where, account) => {
+  const make = (o: SandboxCatalogOptions = {}) => new SandboxCatalog({ account: account(), ...o });
+
+  function setup() {
+    const clock = { t: 1_000_000, now() { return this.t; } };
+    const sc = make({ provisionMs: 1000, clock });
+    return { sc, clock };
+  }
+
+  async function launch(sc: SandboxCatalog, name: string, token = name) {
+    const product = await sc.getProduct(SANDBOX_PRODUCT_IDS['EC2 Linux']!);
+    const version = product.versions.find((v) => v.active)!;
+    const options = await sc.launchOptions(product.id, version.id);
+    return sc.provision({ productId: product.id, versionId: version.id, pathId: options.pathId, name, parameters: {}, tags: { OwnerEmail: 'a@x.org' }, token });
+  }
+
   it('moves a record CREATED → IN_PROGRESS → SUCCEEDED with outputs', async () => {
     const { sc, clock } = setup();
     const { recordId } = await launch(sc, 'a-box');
@@ -103,14 +133,14 @@ describe('SandboxCatalog', () => {
     await sc.executeServiceAction({ provisionedProductId: provisionedProductId!, serviceActionId: stop.id, token: 's1' });
     clock.t += 1000;
     await sc.searchProvisioned();
-    expect(sc.instanceState(provisionedProductId!)).toBe('stopped');
+    expect(await sc.instanceState(provisionedProductId!)).toBe('stopped');
     sc.throttleNext(1);
     await expect(sc.listProducts()).rejects.toThrow(UpstreamError);
     expect((await sc.listProducts()).length).toBe(7);
   });
 
   it('seeds the account with SANDBOX_PRODUCTS products, ten to an owner, available, at no call', async () => {
-    const sc = new SandboxCatalog({ products: 250 });
+    const sc = make({ products: 250 });
     expect(sc.callCount()).toBe(0);
     const all = await sc.searchProvisioned();
     expect(all).toHaveLength(250);
@@ -123,7 +153,7 @@ describe('SandboxCatalog', () => {
   });
 
   it('pages the account by 100, each page a SearchProvisionedProducts call, and counts every call by operation', async () => {
-    const sc = new SandboxCatalog({ products: 250 });
+    const sc = make({ products: 250 });
     let pages = 0;
     await sc.searchProvisioned({ beforePage: async () => void pages++ });
     expect(pages).toBe(3);
@@ -139,7 +169,7 @@ describe('SandboxCatalog', () => {
   });
 
   it('makes every call take SANDBOX_API_LATENCY_MS', async () => {
-    const sc = new SandboxCatalog({ products: 150, apiLatencyMs: 60 });
+    const sc = make({ products: 150, apiLatencyMs: 60 });
     const t0 = performance.now();
     await sc.searchProvisioned();
     // Two pages, one after the other.

@@ -280,7 +280,7 @@ describe('idle pings', () => {
       const bob = await h.click(BOB, id, button(dm, id));
       expect(await eventually(() => h.replies(bob.responseId).join(''), `${id} refusal`)).toContain('ualice-box is not yours');
     }
-    expect(sandbox.instanceState(ppId)).toBe('running');
+    expect(await sandbox.instanceState(ppId)).toBe('running');
     expect(await h.app.deps.snoozes.until(ppId)).toBeUndefined();
     const acted = (await h.app.audit.recent(500)).slice(0, (await h.app.audit.recent(500)).length - auditBefore);
     expect(acted.filter((e) => ['aws.service-action', 'alert.snooze', 'alert.keep'].includes(e.action))).toEqual([]);
@@ -289,7 +289,7 @@ describe('idle pings', () => {
     const [one, two] = [await h.click(ALICE, 'idle-stop', ping), await h.click(ALICE, 'idle-stop', ping)];
     expect(await eventually(() => h.replies(one.responseId).join(''), 'stop')).toContain('Stopping ualice-box (AWS-StopEC2Instance)');
     expect(await eventually(() => h.replies(two.responseId).join(''), 'second stop')).toContain('Stopping ualice-box');
-    await eventually(async () => (await sandbox.searchProvisioned(), sandbox.instanceState(ppId) === 'stopped'), 'stopped');
+    await eventually(async () => (await sandbox.instanceState(ppId)) === 'stopped', 'stopped');
     const records = (await h.app.audit.recent(500)).filter((e) => e.action === 'aws.service-action' && e.target === 'ualice-box').map((e) => e.outcome);
     expect(records).toHaveLength(2);
     expect(records[0]).toBe(records[1]);

@@ -231,14 +231,14 @@ describe('transfer', () => {
   it('an approver who would receive the product cannot approve the transfer', async () => {
     const id = await file(ALICE, `transfer box <@${IT2}>`);
     expect(await click(IT2, 'approve', id)).toContain('You cannot decide a transfer to yourself');
-    expect(sandbox.ownerOf(await ppId('ualice-box'))).toBeUndefined();
+    expect(await sandbox.ownerOf(await ppId('ualice-box'))).toBeUndefined();
   });
 
   it('on approval, sets OWNER and the OwnerEmail tag: the new owner sees it, the old one does not, both are told', async () => {
     const id = await file(ALICE, `transfer box <@${BOB}|bob>`);
     await click(IT1, 'approve', id);
     const pp = await eventually(async () => (await sandbox.searchProvisioned()).find((p) => p.name === 'ualice-box' && p.tags.OwnerEmail === 'ubob@synapse.org'), 'retagged');
-    expect(sandbox.ownerOf(pp.id)).toBe('arn:aws:iam::111122223333:role/SC-Endusers/ubob@synapse.org');
+    expect(await sandbox.ownerOf(pp.id)).toBe('arn:aws:iam::111122223333:role/SC-Endusers/ubob@synapse.org');
     await eventually(() => h.dms(ALICE).find((m) => m.includes('ualice-box now belongs to ubob')), 'old owner told');
     await eventually(() => h.dms(BOB).find((m) => m.includes('handed ualice-box (EC2 Linux) over to you')), 'new owner told');
     const bob = await h.command(BOB, 'list');
@@ -355,7 +355,7 @@ describe('offboarding', () => {
     await eventually(() => h.dms(IT2).find((m) => m.includes('Transferred ubob-b2 to ucarol')), 'IT told');
     await eventually(() => channelPosts().find((p) => p.body.thread_ts && p.text.includes('transferred ubob-b2 to ucarol')), 'thread told');
     await eventually(async () => (await sandbox.searchProvisioned()).find((p) => p.name === 'ubob-b2')?.tags.OwnerEmail === 'ucarol@synapse.org', 'retagged');
-    expect(sandbox.ownerOf(owned['ubob-b2']!)).toBe('arn:aws:iam::111122223333:role/SC-Endusers/ucarol@synapse.org');
+    expect(await sandbox.ownerOf(owned['ubob-b2']!)).toBe('arn:aws:iam::111122223333:role/SC-Endusers/ucarol@synapse.org');
     const setOwner = await audited((e) => e.action === 'aws.set-owner' && e.target === 'ubob-b2', 'set-owner');
     expect(setOwner.requestId).toBe(`${id}-${owned['ubob-b2']}`);
   });

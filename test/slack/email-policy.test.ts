@@ -106,7 +106,7 @@ describe('a policy keyed by email', () => {
     }
     for (const b of boxes) {
       const pp = await eventually(async () => (await sandbox.searchProvisioned()).find((p) => p.name === `carol-${b}` && p.tags.OwnerEmail === 'dave@synapse.org'), `carol-${b} retagged`);
-      expect(sandbox.ownerOf(pp.id)).toBe('arn:aws:iam::111122223333:role/SC-Special/dave');
+      expect(await sandbox.ownerOf(pp.id)).toBe('arn:aws:iam::111122223333:role/SC-Special/dave');
     }
     expect(await run(h, 'U02DAVE', 'list')).toContain('carol-t1');
     // A display name someone chose that collides with another's handle names no one: never a guess.

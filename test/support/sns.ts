@@ -1,22 +1,13 @@
 // Signs SNS messages the way SNS does (SignatureVersion 1 and 2) with a key and certificate made for the test run,
 // and builds real-shaped CloudWatch alarm and Budgets notifications from the fixtures.
-import { execFileSync } from 'node:child_process';
-import { createSign, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createSign, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { SnsVerifier, type SnsMessage } from '../../src/http/sns.js';
+import { selfSignedCertificate } from '../../src/sandbox/certificate.js';
 
 export const CERT_URL = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem';
 
-function keyAndCert(): { key: string; cert: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const key = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  const dir = mkdtempSync(join(tmpdir(), 'scicomp-sns-'));
-  writeFileSync(join(dir, 'key.pem'), key);
-  execFileSync('openssl', ['req', '-x509', '-new', '-key', join(dir, 'key.pem'), '-subj', '/CN=sns.amazonaws.com', '-days', '2', '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  return { key, cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
-}
+const keyAndCert = () => selfSignedCertificate('sns.amazonaws.com', 2);
 
 export const signer = keyAndCert();
 /** Another key: what a forger would sign with. */

@@ -2,11 +2,14 @@
 import type { Pacing } from '../../core/channel.js';
 import type { ChannelAdapter, Door } from '../channel.js';
 import { consoleCommand, ConsoleChat } from './chat.js';
-import { startConsole } from './repl.js';
+import { startConsole, type SandboxLine } from './repl.js';
 
 export interface ConsoleChannelOptions {
-  /** Reads the prompt from stdin when set (the interactive console); a test drives the chat itself. */
-  prompt?: { onExit: () => void };
+  /**
+   * Reads the prompt from stdin when set (the interactive console); a test drives the chat itself. `sandbox` answers the
+   * console's own `sandbox …` lines (sandbox mode only).
+   */
+  prompt?: { onExit: () => void; sandbox?: SandboxLine };
   emailDomain?: string;
   /** The chat to draw with; by default one writing to stdout. */
   chat?: ConsoleChat;
@@ -24,7 +27,7 @@ export class ConsoleChannel implements ChannelAdapter {
   }
 
   async open(door: Door): Promise<void> {
-    if (this.o.prompt) startConsole(this.chat, door.enqueue, this.o.prompt.onExit);
+    if (this.o.prompt) startConsole(this.chat, door.enqueue, this.o.prompt.onExit, this.o.prompt.sandbox);
   }
 
   async stop(): Promise<void> {}
