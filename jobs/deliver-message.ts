@@ -178,7 +178,7 @@ export async function deliver(item: Queued, deps: Deps): Promise<Outcome> {
     for (const k of needs) {
       if (!(await refs.get(k)) && (await refs.pending(k))) {
         if (place) await order.letFirst(place, k);
-        return { laterMs: Math.max(intervalMs, 50) };
+        return { laterMs: intervalMs > 0 ? intervalMs : 50 };
       }
     }
   }

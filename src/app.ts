@@ -176,7 +176,6 @@ export class Scicomp {
       catalog: o.catalog,
       inventory: o.inventory ?? new RedisInventory(this.store),
       inventoryPacing: { pagesPerSecond: config.INVENTORY_PAGES_PER_SECOND },
-      store: this.store,
       outbox: this.queues.outbox,
       watcher: this.queues.watcher,
       audit: this.audit,

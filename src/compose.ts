@@ -63,8 +63,13 @@ async function awsPorts(c: Config, o: Overrides, metrics: Metrics, log: Logger):
       budgets: o.budgets ?? new AwsBudgets(meterAwsClient(new BudgetsClient({ region: 'us-east-1' }), metrics)),
     };
   }
-  // Loaded only here, so production wiring never depends on the sandbox. Every process on one Redis shares one sandbox
-  // account kept there, which survives restarts; a test gives its own ports instead.
+  // Loaded only here, so production wiring never depends on the sandbox. A test that brings its own catalog gets the
+  // rest of the sandbox in memory, as its catalog is.
+  if (o.catalog) {
+    const { SandboxAlarms, SandboxBudgets, SandboxTopics } = await import('./sandbox/alerts.js');
+    return { catalog: o.catalog, topics: o.topics ?? new SandboxTopics(), alarms: o.alarms ?? new SandboxAlarms(), budgets: o.budgets ?? new SandboxBudgets(), sandbox: o.sandbox };
+  }
+  // Every process on one Redis shares one sandbox account kept there, which survives restarts.
   const { openSharedSandbox } = await import('./sandbox/shared.js');
   const shared = await openSharedSandbox({ redisUrl: c.REDIS_URL, prefix: c.SCICOMP_PREFIX, provisionMs: c.SANDBOX_PROVISION_MS, products: c.SANDBOX_PRODUCTS, apiLatencyMs: c.SANDBOX_API_LATENCY_MS, log });
   return {

@@ -1,6 +1,5 @@
 // Who is acting, where to answer, and the collaborators every core handler receives.
 import type { Logger } from 'pino';
-import type { Store } from '../adapters/redis/store.js';
 import type { Inventory, InventoryPacing } from './inventory.js';
 import type { Channels } from './channel.js';
 import type { Message } from './message.js';
@@ -142,7 +141,6 @@ export interface CoreDeps {
   inventory: Inventory;
   /** How fast the inventory's snapshots read the account. */
   inventoryPacing: InventoryPacing;
-  store: Store;
   outbox: Outbox;
   watcher: Watcher;
   audit: AuditLog;

@@ -83,8 +83,10 @@ async function scenario(showing: (logs: () => string) => void): Promise<void> {
     SCICOMP_PUBLIC_URL: url,
     SANDBOX_PROVISION_MS: '300',
   };
+  // A worker serves its own /metrics and /healthz: on a port of its own.
+  const workerEnv = { ...env, PORT: String(await freePort()) };
   const web = startScicomp('web', env);
-  const worker = startScicomp('worker', env);
+  const worker = startScicomp('worker', workerEnv);
   showing(() => `web:\n${web.output()}\nworker:\n${worker.output()}`);
   await eventually(async () => (await fetch(`${url}/healthz`).then((r) => r.status, () => 0)) === 200, 'the web process', 20_000);
 
@@ -111,7 +113,7 @@ async function scenario(showing: (logs: () => string) => void): Promise<void> {
   const instance = /(i-[0-9a-f]{17})/.exec(dms().find((m) => m.includes('ualice-split is ready'))!)![1]!;
   worker.child.kill('SIGTERM');
   await new Promise((r) => (worker.child.exitCode !== null ? r(undefined) : worker.child.once('exit', r)));
-  const again = startScicomp('worker', env);
+  const again = startScicomp('worker', { ...env, PORT: String(await freePort()) });
   showing(() => `web:\n${web.output()}\nworker:\n${worker.output()}\nnew worker:\n${again.output()}`);
   const status = slashCommandBody({ userId: 'UALICE', text: 'status split', responseUrl: slack.responseUrl('status') });
   expect((await fetch(`${url}/slack/events`, { method: 'POST', body: status, headers: sign(SIGNING_SECRET, status) })).status).toBe(200);
