@@ -109,7 +109,8 @@ async function start(image: Replayed, argv: string[]): Promise<{ child: ChildPro
   prefixes.push(prefix);
   const home = mkdtempSync(join(tmpdir(), 'scicomp-image-home-'));
   dirs.push(home);
-  const env = { PATH: process.env.PATH, HOME: home, ...image.env, REDIS_URL, PORT: String(await freePort()), SCICOMP_PREFIX: prefix };
+  // A data key, as every deployment that runs web and workers apart must have (one per process here: nothing is shared).
+  const env = { PATH: process.env.PATH, HOME: home, ...image.env, REDIS_URL, PORT: String(await freePort()), SCICOMP_PREFIX: prefix, SCICOMP_DATA_KEY: Buffer.alloc(32, 3).toString('base64') };
   const child = spawn(argv[0]!, argv.slice(1), { cwd: image.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
