@@ -136,7 +136,9 @@ export class BotConnector {
         sendJson(res, status, payload, headers);
       };
       if (!token) return answer(401, { message: 'Authorization has been denied for this request.' });
-      const failure = this.takeFailure(r.conversationId ?? r.teamId);
+      // Creating a 1:1 chat fails by the member it is with.
+      const created = r.operation === 'createConversation' ? ((body?.members as { id?: string }[] | undefined) ?? [])[0]?.id : undefined;
+      const failure = this.takeFailure(r.conversationId ?? r.teamId ?? created);
       if (failure) {
         const text = FAILURE_TEXT[failure.status] ?? { code: 'ServiceError', message: 'Unknown error.' };
         const headers: Record<string, string> =
@@ -220,7 +222,7 @@ export class BotConnector {
     this.members.set(member.aadObjectId, member);
   }
 
-  /** The next `count` calls on `conversationId` (or team id) fail this way. */
+  /** The next `count` calls on `conversationId` (or team id, or the member a 1:1 chat is created with) fail this way. */
   failNext(conversationId: string, failure: ConnectorFailure, count = 1): void {
     const list = this.failures.get(conversationId) ?? [];
     for (let i = 0; i < count; i++) list.push(failure);
