@@ -2,9 +2,9 @@
 import { TeamsInfo, type Activity, type CloudAdapter, type ConversationParameters, type ConversationReference, type TurnContext } from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
 import type { Logger } from 'pino';
-import { NotFoundError, UnreachableError, UpstreamError } from '../../core/errors.js';
+import { NotFoundError, UnreachableError, UpstreamError, UserInputError } from '../../core/errors.js';
 import type { Form, Message } from '../../core/message.js';
-import type { Address, ChatPort, ChatProfile, Clock, PostedMessage } from '../../core/ports.js';
+import type { Address, ChatPort, ChatProfile, Clock, FormPlace, PostedMessage } from '../../core/ports.js';
 import { teamsHandle, type ConversationOf, type ConversationRef, type ConversationsRepository } from '../../core/repositories/conversations.js';
 import type { ChatCallOutcome, Metrics } from '../../metrics.js';
 import type { Store } from '../redis/store.js';
@@ -35,10 +35,20 @@ export interface TeamsMessageRef {
  * with `replace`, over the card `activityId` that was clicked.
  */
 export interface TeamsReplyRef {
-  conversation: ConversationRef;
+  /** Absent with `user`: the reply goes to that person's 1:1 chat. */
+  conversation?: ConversationRef;
   activityId?: string;
   replace?: boolean;
+  /** The Entra object id of whoever acted: a reply to a command or click in a channel goes to their 1:1 chat, never the channel. */
+  user?: string;
+  /** The form card this interaction was submitted from: a refusal is drawn into it (the form with the error), not posted apart. */
+  form?: TeamsMessageRef;
 }
+
+/** A form card as drawn, kept so a refusal of its submission can be drawn into it. */
+const FORM_TTL_MS = 24 * 3600_000;
+/** How long the last conversation heard from serves for looking people up. */
+const CONVERSATION_VENUE_TTL_MS = 30 * 24 * 3600_000;
 
 type ChatMetrics = Pick<Metrics, 'chatCall'>;
 
@@ -205,7 +215,18 @@ export class TeamsChat implements ChatPort {
   }
 
   async post(to: Address, msg: Message, opts: { thread?: string } = {}): Promise<PostedMessage> {
-    return this.postActivity(to, this.messageActivity(msg), opts);
+    const drawnIn = to.kind === 'reply' && msg.tone === 'error' ? await this.intoForm(JSON.parse(to.ref) as TeamsReplyRef, msg) : undefined;
+    return drawnIn ?? this.postActivity(to, this.messageActivity(msg), opts);
+  }
+
+  /** A refusal of a form's submission, drawn into the form's card (the form again, the error on top), where the form is kept. */
+  private async intoForm(reply: TeamsReplyRef, msg: Message): Promise<PostedMessage | undefined> {
+    if (!reply.form) return undefined;
+    const form = await this.formAt(reply.form.activityId);
+    if (!form) return undefined;
+    const error = [msg.text, ...(msg.context ?? [])].join(' ');
+    await this.replace(reply.form, this.cardActivity(renderForm(form, { '': error }), form.title));
+    return { ref: JSON.stringify(reply.form) };
   }
 
   private messageActivity(msg: Message): Partial<Activity> {
@@ -221,6 +242,10 @@ export class TeamsChat implements ChatPort {
   private async postActivity(to: Address, activity: Partial<Activity>, opts: { thread?: string } = {}): Promise<PostedMessage> {
     if (to.kind === 'reply') {
       const reply = JSON.parse(to.ref) as TeamsReplyRef;
+      if (!reply.conversation) {
+        if (!reply.user) throw new UpstreamError('a Teams reply names no conversation and no person', false);
+        return this.postToPerson(reply.user, activity);
+      }
       if (reply.replace && reply.activityId) {
         await this.replace({ conversation: reply.conversation, activityId: reply.activityId }, activity);
         return { ref: JSON.stringify({ conversation: reply.conversation, activityId: reply.activityId } satisfies TeamsMessageRef) };
@@ -387,14 +412,57 @@ export class TeamsChat implements ChatPort {
     return `https://teams.microsoft.com/l/message/${segment(channel)}/${segment(ref.activityId)}?${query.toString()}`;
   }
 
-  /** `trigger` is a TeamsReplyRef: the form is a card posted there (or over the card clicked); its ref is the message's. */
-  async openForm(trigger: string, form: Form): Promise<string> {
-    const posted = await this.postActivity({ platform: 'teams', kind: 'reply', ref: trigger }, this.cardActivity(renderForm(form), form.title));
-    return posted.ref;
+  /**
+   * The form as a card: over the card clicked (`place.ref`, a TeamsReplyRef with `replace`), else posted where the answer
+   * goes (the person's 1:1 chat). The form is kept by its card, so a refusal of its submission is drawn into it.
+   */
+  async showForm(place: FormPlace, form: Form): Promise<void> {
+    const posted = await this.postActivity(place.ref ? { platform: 'teams', kind: 'reply', ref: place.ref } : place.reply, this.cardActivity(renderForm(form), form.title));
+    await this.keepForm(JSON.parse(posted.ref) as TeamsMessageRef, form);
   }
 
-  async updateForm(formRef: string, form: Form): Promise<void> {
-    await this.replace(JSON.parse(formRef) as TeamsMessageRef, this.cardActivity(renderForm(form), form.title));
+  /** Keeps `form` for its card; a text input's value is not kept (it may be a NoEcho parameter). */
+  async keepForm(at: Pick<TeamsMessageRef, 'activityId'>, form: Form): Promise<void> {
+    const kept: Form = { ...form, inputs: form.inputs.map((i) => (i.kind === 'text' ? { ...i, initial: undefined } : i)) };
+    await this.opts.store.setJson(this.opts.store.key('teams', 'form', at.activityId), kept, FORM_TTL_MS);
+  }
+
+  /** The form drawn in a card, while it is kept. */
+  async formAt(activityId: string): Promise<Form | undefined> {
+    return this.opts.store.getJson<Form>(this.opts.store.key('teams', 'form', activityId));
+  }
+
+  /**
+   * The Entra object id of a person named in a command: `<@id>` (a mention the channel resolved), their email or UPN
+   * (TeamsInfo.getMember takes either, in a conversation the bot shares with them), or an object id typed as is.
+   */
+  async findUser(text: string): Promise<string> {
+    const t = text.trim();
+    const hint = 'Mention them with @ (pick them from Teams\' suggestions), or give their email address.';
+    const mentioned = /^<@([0-9a-f-]{36})>$/i.exec(t)?.[1] ?? /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(t)?.[1];
+    if (mentioned) return mentioned.toLowerCase();
+    if (!/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(t)) throw new UserInputError(`"${t}" is not a person: mention them with @ or give their email address.`, hint);
+    const venue = await this.anyConversation();
+    if (!venue) throw new UserInputError(`I can't look up ${t} in Teams yet: no one has talked to scicomp in Teams.`, hint);
+    let member;
+    try {
+      member = await this.turn(this.reference(venue), 'getMember', (ctx) => TeamsInfo.getMember(ctx, t));
+    } catch (err) {
+      if (refusal(err) === 404) throw new UserInputError(`No one in this Teams organisation has the email address ${t}.`, hint);
+      throw err;
+    }
+    if (!member.aadObjectId) throw new UserInputError(`Teams gave no directory id for ${t}.`, hint);
+    return member.aadObjectId.toLowerCase();
+  }
+
+  /** A conversation to ask the connector about people in: the approvals channel, else the tenant's last one seen. */
+  private async anyConversation(): Promise<ConversationRef | undefined> {
+    return this.opts.store.getJson<ConversationRef>(this.opts.store.key('teams', 'venue', this.opts.app.tenantId));
+  }
+
+  /** Notes a conversation the bot was just addressed in (any inbound turn), for looking people up by email. */
+  async noteVenue(ref: ConversationRef): Promise<void> {
+    await this.opts.store.setJson(this.opts.store.key('teams', 'venue', this.opts.app.tenantId), ref, CONVERSATION_VENUE_TTL_MS);
   }
 
   /**

@@ -172,11 +172,20 @@ describe('posting', () => {
     const activity = await messaged(frank);
     const conversation = (await conversations.get({ person: teamsHandle(frank.aadObjectId) }))!;
     const form: Form = { id: 'launch', title: 'Launch a product', submitLabel: 'Launch', state: 's1', inputs: [{ key: 'name', label: 'Name', kind: 'text' }] };
-    const formRef = await chat.openForm(JSON.stringify({ conversation }), form);
+    const reply = { platform: 'teams' as const, kind: 'reply' as const, ref: JSON.stringify({ conversation }) };
+    await chat.showForm({ userId: frank.aadObjectId, reply }, form);
     const card = cloud.connector.activities(activity.conversation.id).at(-1)!;
     expect(card).toMatchObject({ summary: 'Launch a product', attachments: [{ content: { type: 'AdaptiveCard', actions: [{ verb: 'form-submit:launch' }] } }] });
-    await chat.updateForm(formRef, { ...form, title: 'Launch EC2 Linux' });
-    expect(cloud.connector.accepted('updateActivity').at(-1)).toMatchObject({ activityId: (JSON.parse(formRef) as TeamsMessageRef).activityId, body: { summary: 'Launch EC2 Linux' } });
+    const posted = cloud.connector.accepted().filter((c) => c.operation === 'replyToActivity' || c.operation === 'sendToConversation').at(-1)!;
+    const activityId = (posted.response as { id: string }).id;
+    const over: TeamsMessageRef = { conversation, activityId };
+    await chat.showForm({ userId: frank.aadObjectId, reply, ref: JSON.stringify({ ...over, replace: true }) }, { ...form, title: 'Launch EC2 Linux' });
+    expect(cloud.connector.accepted('updateActivity').at(-1)).toMatchObject({ activityId, body: { summary: 'Launch EC2 Linux' } });
+    // A refusal of its submission is drawn into the form's card, not posted apart.
+    await chat.post({ platform: 'teams', kind: 'reply', ref: JSON.stringify({ conversation, activityId, replace: true, form: over }) }, { text: 'That name is taken.', tone: 'error' });
+    const redrawn = cloud.connector.accepted('updateActivity').at(-1)!;
+    expect(redrawn).toMatchObject({ activityId, body: { summary: 'Launch EC2 Linux' } });
+    expect(JSON.stringify(redrawn.body)).toContain('That name is taken.');
   });
 });
 
