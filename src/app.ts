@@ -30,6 +30,7 @@ import { Store } from './adapters/redis/store.js';
 import { RedisActors } from './adapters/redis/actors.js';
 import { RedisCatalogCache } from './adapters/redis/catalog-cache.js';
 import { SlackChannel } from './adapters/slack/channel.js';
+import { TeamsChannel, type TeamsSettings } from './adapters/teams/channel.js';
 import type { Config } from './config.js';
 import { Bot, coreActions, coreForms, coreVerbs, type ActionHandler, type VerbHandlers } from './core/bot.js';
 import { Channels } from './core/channel.js';
@@ -69,6 +70,8 @@ export interface Parts {
   metrics: Metrics;
   /** Channels beside Slack (the console), or in place of one of the same platform. */
   channels?: ChannelAdapter[];
+  /** The Teams app, when Teams is configured (compose.ts reads it from the secrets and the environment). */
+  teams?: TeamsSettings;
   /** Tests serve their own signing certificate. */
   snsVerifier?: SnsVerifier;
   /** What the admin feeds post with (tests record it). */
@@ -165,7 +168,8 @@ export class Scicomp {
       metrics: this.metrics,
     });
     const others = o.channels ?? [];
-    this.channelAdapters = [...(others.some((c) => c.platform === 'slack') ? [] : [slack]), ...others];
+    const teams = o.teams && !others.some((c) => c.platform === 'teams') ? [new TeamsChannel({ settings: o.teams, store: this.store, metrics: this.metrics, log: this.log })] : [];
+    this.channelAdapters = [...(others.some((c) => c.platform === 'slack') ? [] : [slack]), ...teams, ...others];
     this.channels = new Channels(this.channelAdapters);
     const actors = new RedisActors(this.store);
     this.deps = {
