@@ -474,7 +474,8 @@ export class TeamsChat implements ChatPort {
     const key = this.opts.store.key('teams', 'member', handle);
     const cached = await this.opts.store.getJson<ChatProfile>(key);
     if (cached) return cached;
-    const venue = (await this.opts.conversations.get({ seen: handle })) ?? (await this.opts.conversations.get({ person: handle }));
+    // Someone named in a command (an @mention) may not have written to the bot yet: any conversation in the tenant will do.
+    const venue = (await this.opts.conversations.get({ seen: handle })) ?? (await this.opts.conversations.get({ person: handle })) ?? (await this.anyConversation());
     if (!venue) throw new NotFoundError('This person has not used scicomp in Teams yet, so their Teams profile cannot be read.');
     let member;
     try {
