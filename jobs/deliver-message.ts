@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import { announcedKey } from '../src/adapters/redis/outbox-marks.js';
 import type { Store } from '../src/adapters/redis/store.js';
 import type { Channels } from '../src/core/channel.js';
-import type { OutboxItem } from '../src/core/context.js';
-import { UpstreamError } from '../src/core/errors.js';
+import type { Feed, OutboxItem } from '../src/core/context.js';
+import { UnreachableError, UpstreamError } from '../src/core/errors.js';
 import type { Address } from '../src/core/ports.js';
 import type { Metrics } from '../src/metrics.js';
 import { RefStore } from './outbox-refs.js';
@@ -21,6 +21,8 @@ export interface Deps {
   refs: RefStore;
   log: Logger;
   metrics?: Pick<Metrics, 'alertDelivered'>;
+  /** Where admins hear that a person could not be reached on their platform (their alerts still reach their email). */
+  feed?: Feed;
 }
 
 const SENT_TTL_MS = 7 * 24 * 3600_000;
@@ -181,10 +183,20 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
   } catch (err) {
     if (err instanceof UpstreamError && err.retryable) throw err;
     if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
+    if (err instanceof UnreachableError) await tellAdmins(err, job.data, deps);
     deps.log.error({ err, to: job.data.to.kind }, 'message cannot be delivered');
     throw new UnrecoverableError((err as Error).message);
   }
   // Waiting for a slot or a Retry-After does not spend an attempt.
   if ('laterMs' in outcome) return later(job, token, outcome.laterMs);
   return outcome.done;
+}
+
+/** The admin feed hears, once a day per person, that they could not be reached; an alert still went to their email (SNS). */
+async function tellAdmins(err: UnreachableError, item: OutboxItem, deps: Deps): Promise<void> {
+  const who = err.target.userId ?? err.target.channel ?? 'someone';
+  const alert = item.receivedAt !== undefined ? '; their alerts still reach their email through their SNS topic' : '';
+  await deps.feed
+    ?.publish({ type: 'failed', summary: `could not reach ${who} in ${err.target.platform} (${err.reason}): the app may not be installed for them${alert}`, key: `unreachable:${err.target.platform}:${who}:${new Date().toISOString().slice(0, 10)}` })
+    .catch((e: Error) => deps.log.warn({ err: e }, 'could not tell the admin feed about an unreachable person'));
 }

@@ -467,7 +467,7 @@ export class Scicomp {
         ),
       16,
     );
-    const delivery = (log: Logger): deliverMessage.Deps => ({ channels: this.channels, store: this.store, refs: this.queues.refs, log, metrics: this.metrics });
+    const delivery = (log: Logger): deliverMessage.Deps => ({ channels: this.channels, store: this.store, refs: this.queues.refs, log, metrics: this.metrics, feed: this.deps.feed });
     make<deliverMessage.Payload>(deliverMessage.name, (job, token, log) => deliverMessage.process(job, delivery(log), token), 32);
     make<expireRequest.Payload>(expireRequest.name, (job, _token, log) => expireRequest.process(job, { ...this.deps, log }), 4);
     make<carryOut.Payload>(carryOut.name, (job, _token, log) => carryOut.process(job, { ...this.deps, log }), 8);
