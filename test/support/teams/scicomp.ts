@@ -8,24 +8,9 @@ import { policyText } from '../policy.js';
 import { adaptiveCardAction, channel, channelMention, member, person, personalMessage, type TeamsActivity, type TeamsChannel, type TeamsPerson } from './activities.js';
 import type { Forgery } from './channel-issuer.js';
 import { TeamsCloud } from './cloud.js';
+import { teamsEnv } from './env.js';
 
-/** The environment a process reads Teams from: the app, and the seven endpoint settings pointing at the fakes. */
-export function teamsEnv(cloud: TeamsCloud): Record<string, string> {
-  const s = cloud.settings();
-  return {
-    TEAMS_APP_ID: cloud.app.appId,
-    TEAMS_APP_PASSWORD: cloud.app.password,
-    TEAMS_TENANT_ID: cloud.app.tenantId,
-    TEAMS_CHANNEL_INTERVAL_MS: '20',
-    ToBotFromChannelOpenIdMetadataUrl: s.ToBotFromChannelOpenIdMetadataUrl!,
-    ToBotFromChannelTokenIssuer: s.ToBotFromChannelTokenIssuer!,
-    ToBotFromEmulatorOpenIdMetadataUrl: s.ToBotFromEmulatorOpenIdMetadataUrl!,
-    ToChannelFromBotLoginUrl: s.ToChannelFromBotLoginUrl!,
-    ToChannelFromBotOAuthScope: s.ToChannelFromBotOAuthScope!,
-    OAuthUrl: s.OAuthUrl!,
-    CallerId: s.CallerId!,
-  };
-}
+export { teamsEnv };
 
 /** The test policy with the Teams approvals channel beside Slack's. */
 export function teamsPolicy(venue: TeamsChannel, o: { expiryHours?: number } = {}): Policy {
