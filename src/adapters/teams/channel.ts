@@ -26,6 +26,7 @@ import { StrictBotFrameworkAuthentication } from './authentication.js';
 import { ADAPTIVE_CARD_CONTENT_TYPE } from './card-types.js';
 import { TeamsChat, type TeamsMessageRef, type TeamsReplyRef } from './chat.js';
 import { rememberConversation } from './conversation-references.js';
+import { RememberedConversations } from './remembered.js';
 import { readInvoke, renderCard, renderForm, type CardInvoke } from './render.js';
 
 export const TEAMS_MESSAGES_PATH = '/api/messages';
@@ -69,6 +70,11 @@ function noteResponse(text: string): AdaptiveCardInvokeResponse {
   return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text as never };
 }
 
+/** How often a replica notes the conversation it last heard from (for looking people up by email). */
+const VENUE_NOTE_MS = 60_000;
+
+const NOT_QUEUED: Message = { text: 'scicomp could not take that just now; nothing was done. Please try again.', tone: 'error' };
+
 const WORKING: Message = { text: 'Working on it…', context: ['This card is updated when it is done.'] };
 
 interface TeamsChannelData {
@@ -90,6 +96,7 @@ export function foreignActivity(activity: Partial<Activity>, tenantId: string): 
 
 /** The bot's handler of Teams activities: each message or click becomes an interaction in the inbox. */
 export class ScicompTeamsBot extends TeamsActivityHandler {
+  private venueNotedAt = 0;
   constructor(
     private readonly o: {
       chat: TeamsChat;
@@ -114,7 +121,10 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
     const a = ctx.activity;
     await rememberConversation(a, this.o.conversations, { tenantId: this.o.tenantId });
     const here = this.conversationOf(a);
-    if (here) await this.o.chat.noteVenue({ ...here, conversationId: here.conversationId.split(';messageid=')[0]! });
+    if (here && Date.now() - this.venueNotedAt > VENUE_NOTE_MS) {
+      this.venueNotedAt = Date.now();
+      await this.o.chat.noteVenue({ ...here, conversationId: here.conversationId.split(';messageid=')[0]! });
+    }
     await super.run(ctx);
   }
 
@@ -149,14 +159,15 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
     return a.from?.aadObjectId?.toLowerCase();
   }
 
-  private async enqueue(p: RunPayload): Promise<boolean> {
-    try {
-      await this.o.door.enqueue(p);
-      return true;
-    } catch (err) {
+  /**
+   * Queues the interaction in this turn of the event loop without waiting for Redis' reply (as Slack's ack does): an
+   * awaited round trip before every answer is what costs latency under load. If the write fails, the person is told.
+   */
+  private enqueue(p: RunPayload): void {
+    this.o.door.enqueue(p).catch((err: Error) => {
       this.log.error({ err, requestId: p.requestId }, 'could not queue a Teams interaction');
-      return false;
-    }
+      void this.o.chat.post(p.reply, NOT_QUEUED).catch(() => undefined);
+    });
   }
 
   /**
@@ -184,14 +195,13 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
     const userId = this.userOf(a);
     if (!userId || !a.id || !a.conversation?.id) return;
     const text = await this.words(ctx);
-    const queued = await this.enqueue({
+    this.enqueue({
       requestId: requestIdFrom('teams', a.conversation.id, a.id),
       platform: 'teams',
       userId,
       reply: this.reply(a, userId),
       interaction: { type: 'command', text: text || 'help' },
     });
-    if (!queued) await ctx.sendActivity('scicomp could not take that just now; nothing was done. Please try again.');
   }
 
   protected override async onAdaptiveCardInvoke(ctx: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
@@ -215,7 +225,7 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
       click.kind === 'form-submit'
         ? { type: 'form-submit' as const, formId: click.formId, values: click.values, state: click.state }
         : { type: 'form-change' as const, formId: click.formId, values: click.values };
-    const queued = await this.enqueue({
+    this.enqueue({
       requestId,
       platform: 'teams',
       userId,
@@ -223,7 +233,6 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
       interaction,
       ...(formRef ? { formRef } : {}),
     });
-    if (!queued) return noteResponse('scicomp could not take that just now; nothing was done. Please try again.');
     if (!this.personal(a)) return noteResponse('Working on it… you will hear back in your chat with scicomp.');
     return cardResponse(renderCard(click.kind === 'form-change' ? { text: 'Loading the form…' } : WORKING));
   }
@@ -239,7 +248,7 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
       await this.o.chat.keepForm(clicked, form);
       return cardResponse(renderForm(form));
     }
-    const queued = await this.enqueue({
+    this.enqueue({
       requestId,
       platform: 'teams',
       userId,
@@ -247,7 +256,6 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
       interaction: { type: 'action', id: click.actionId, value: click.value },
       ...(formRef ? { formRef } : {}),
     });
-    if (!queued) return noteResponse('scicomp could not take that just now; nothing was done. Please try again.');
     // In a channel the card is everyone's (an approval request): it stays, and the decision updates it.
     if (!this.personal(a)) return noteResponse('Working on it… you will hear back in your chat with scicomp.');
     return cardResponse(renderCard(WORKING));
@@ -284,7 +292,7 @@ export class TeamsChannel implements ChannelAdapter {
       o.log.error({ err, activity: ctx.activity?.type }, 'a Teams turn failed');
       throw err;
     };
-    this.conversations = o.conversations ?? new RedisConversations(o.store);
+    this.conversations = new RememberedConversations(o.conversations ?? new RedisConversations(o.store));
     this.chat = new TeamsChat({
       adapter: this.adapter,
       app: { appId: s.appId, tenantId: s.tenantId, ...(s.botName ? { botName: s.botName } : {}) },
