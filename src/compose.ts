@@ -140,7 +140,8 @@ export interface ServeOptions {
 
 /** `npm start` for one role: checks the secrets, builds the app, and starts its server, workers or both. */
 export async function serve(role: Role, config: Config, o: ServeOptions): Promise<Scicomp> {
-  const slackEnv = Boolean(config.SCICOMP_SECRET_ID || config.SLACK_BOT_TOKEN || config.SLACK_APP_TOKEN);
+  // A chat platform configured (Slack, or Teams): the terminal is not the chat then.
+  const slackEnv = Boolean(config.SCICOMP_SECRET_ID || config.SLACK_BOT_TOKEN || config.SLACK_APP_TOKEN || config.TEAMS_APP_ID);
   const interactive = config.SCICOMP_CONSOLE ?? (!slackEnv && o.stdinIsTTY && role === 'all');
   // The console is the chat there: logs go to stderr, and only what needs attention unless LOG_LEVEL says otherwise.
   const log = interactive ? createLogger(o.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', pino.destination(2)) : createLogger(config.LOG_LEVEL);

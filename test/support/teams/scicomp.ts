@@ -15,7 +15,7 @@ export { teamsEnv };
 /** The test policy with the Teams approvals channel beside Slack's. */
 export function teamsPolicy(venue: TeamsChannel, o: { expiryHours?: number } = {}): Policy {
   const text = policyText(o.expiryHours ?? 72).replace(
-    /  # teams:.*\n  #   team: .*\n  #   channel: .*\n/,
+    / {2}# teams:.*\n {2}# {3}team: .*\n {2}# {3}channel: .*\n/,
     `  teams:\n    team: "${venue.teamId}"\n    channel: "${venue.channelId}"\n`,
   );
   if (!text.includes(venue.channelId)) throw new Error('the test policy has no Teams venue');
