@@ -86,6 +86,22 @@ describe('POST /api/messages', () => {
     }
   });
 
+  it('a 429 from the Bot Connector delays the answer by its Retry-After through the queue, then delivers it once', async () => {
+    const frank = t.person('Frank Paced');
+    await t.say(frank, 'help');
+    await t.inChat(frank, 'scicomp commands');
+    t.cloud.connector.failNext(t.chatOf(frank), { status: 429, retryAfter: 1 });
+    await t.say(frank, 'products');
+    const answer = await t.inChat(frank, 'EC2 Linux', "Frank's products after the 429");
+    const calls = t.cloud.connector.calls.filter((c) => c.conversationId === t.chatOf(frank) && (c.operation === 'replyToActivity' || c.operation === 'sendToConversation'));
+    const refused = calls.find((c) => c.status === 429)!;
+    const sent = calls.filter((c) => c.status < 300 && JSON.stringify(c.body).includes('EC2 Linux'));
+    expect(sent).toHaveLength(1);
+    // Not retried at once by botbuilder's client, but when Teams said.
+    expect(sent[0]!.at - refused.at).toBeGreaterThanOrEqual(950);
+    expect(answer.updated).toBe(false);
+  });
+
   it('learns where a person is from the install event, before they write', async () => {
     const carol = t.person('Carol Install');
     const res = await t.send({ ...installationUpdate(t.cloud.context, carol, 'add'), conversation: { id: t.chatOf(carol), conversationType: 'personal', tenantId: t.cloud.app.tenantId, isGroup: false, name: '' } });
