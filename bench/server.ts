@@ -113,6 +113,42 @@ if (kind === 'raw') {
   const server = await receiver.start(0);
   process.send?.({ port: (server.address() as AddressInfo).port });
   stop = () => receiver.stop();
+} else if (kind === 'teams-bare') {
+  // A bare CloudAdapter bot with the same token checks (the parent's offline channel issuer): a message acked with no
+  // work, an Action.Execute answered with a fixed card.
+  const { CloudAdapter, TeamsActivityHandler } = await import('botbuilder');
+  const { StrictBotFrameworkAuthentication } = await import('../src/adapters/teams/authentication.js');
+  const express = (await import('express')).default;
+  const settings = JSON.parse(env.BENCH_TEAMS_SETTINGS!) as Record<string, string>;
+  const adapter = new CloudAdapter(new StrictBotFrameworkAuthentication(settings));
+  class Bare extends TeamsActivityHandler {
+    protected override async onAdaptiveCardInvoke() {
+      return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'ok' }] } as never };
+    }
+  }
+  const bot = new Bare();
+  const web = express();
+  web.post('/api/messages', express.json({ limit: '1mb' }), (req, res) => void adapter.process(req, res, (ctx) => bot.run(ctx)));
+  const server = web.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  process.send?.({ port: (server.address() as AddressInfo).port });
+  stop = async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  };
+} else if (kind === 'teams') {
+  // The web process (no workers) serving Teams on POST /api/messages, its endpoints at the parent's offline cloud.
+  const h = await Harness.start({
+    catalog: new SandboxCatalog(),
+    workers: false,
+    prefix: env.BENCH_PREFIX ?? `bench${process.pid}`,
+    env: JSON.parse(env.BENCH_TEAMS_ENV!) as Record<string, string>,
+  });
+  process.send?.({ port: Number(new URL(h.url).port) });
+  stop = async () => {
+    await dropPrefix(h.app);
+    await h.close();
+  };
 } else if (kind === 'inventory') {
   account = new SandboxCatalog({ provisionMs: 1000, products: Number(env.SANDBOX_PRODUCTS ?? 10_000), apiLatencyMs: Number(env.SANDBOX_API_LATENCY_MS ?? 200) });
   const slack = Object.assign(new SlackApi(), { url: env.BENCH_SLACK_URL ?? '' });

@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import { announcedKey } from '../src/adapters/redis/outbox-marks.js';
 import type { Store } from '../src/adapters/redis/store.js';
 import type { Channels } from '../src/core/channel.js';
-import type { OutboxItem } from '../src/core/context.js';
-import { UpstreamError } from '../src/core/errors.js';
+import type { Feed, OutboxItem } from '../src/core/context.js';
+import { UnreachableError, UpstreamError } from '../src/core/errors.js';
 import type { Address, ChatPort, PostedMessage } from '../src/core/ports.js';
 import type { Metrics } from '../src/metrics.js';
 import { conversationOf, headOf, NOW_LUA, ORDER_LUA, type Head, type OutboxOrder, type Place } from './outbox-order.js';
@@ -28,6 +28,8 @@ export interface Deps {
   leaseMs?: number;
   log: Logger;
   metrics?: Pick<Metrics, 'alertDelivered'>;
+  /** Where admins hear that a person could not be reached on their platform (their alerts still reach their email). */
+  feed?: Feed;
 }
 
 const SENT_TTL_MS = 7 * 24 * 3600_000;
@@ -320,6 +322,7 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
     if (!retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await passOn(job.data, deps);
     if (retryable) throw err;
     if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
+    if (err instanceof UnreachableError) await tellAdmins(err, job.data, deps);
     deps.log.error({ err, to: job.data.to.kind }, 'message cannot be delivered');
     throw new UnrecoverableError((err as Error).message);
   }
@@ -327,4 +330,13 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
   if ('laterMs' in outcome) return later(job, token, outcome.laterMs);
   if ('afterMs' in outcome) return awaitTurn(job, token, outcome.afterMs, deps);
   return outcome.done;
+}
+
+/** The admin feed hears, once a day per person, that they could not be reached; an alert still went to their email (SNS). */
+async function tellAdmins(err: UnreachableError, item: OutboxItem, deps: Deps): Promise<void> {
+  const who = err.target.userId ?? err.target.channel ?? 'someone';
+  const alert = item.receivedAt !== undefined ? '; their alerts still reach their email through their SNS topic' : '';
+  await deps.feed
+    ?.publish({ type: 'failed', summary: `could not reach ${who} in ${err.target.platform} (${err.reason}): the app may not be installed for them${alert}`, key: `unreachable:${err.target.platform}:${who}:${new Date().toISOString().slice(0, 10)}` })
+    .catch((e: Error) => deps.log.warn({ err: e }, 'could not tell the admin feed about an unreachable person'));
 }

@@ -31,6 +31,7 @@ import { Store } from './adapters/redis/store.js';
 import { RedisActors } from './adapters/redis/actors.js';
 import { RedisCatalogCache } from './adapters/redis/catalog-cache.js';
 import { SlackChannel } from './adapters/slack/channel.js';
+import { TeamsChannel, type TeamsSettings } from './adapters/teams/channel.js';
 import type { Config } from './config.js';
 import { Bot, coreActions, coreForms, coreVerbs, type ActionHandler, type VerbHandlers } from './core/bot.js';
 import { Channels } from './core/channel.js';
@@ -71,6 +72,8 @@ export interface Parts {
   metrics: Metrics;
   /** Channels beside Slack (the console), or in place of one of the same platform. */
   channels?: ChannelAdapter[];
+  /** The Teams app, when Teams is configured (compose.ts reads it from the secrets and the environment). */
+  teams?: TeamsSettings;
   /** Tests serve their own signing certificate. */
   snsVerifier?: SnsVerifier;
   /** What the admin feeds post with (tests record it). */
@@ -169,7 +172,8 @@ export class Scicomp {
       metrics: this.metrics,
     });
     const others = o.channels ?? [];
-    this.channelAdapters = [...(others.some((c) => c.platform === 'slack') ? [] : [slack]), ...others];
+    const teams = o.teams && !others.some((c) => c.platform === 'teams') ? [new TeamsChannel({ settings: o.teams, store: this.store, metrics: this.metrics, log: this.log })] : [];
+    this.channelAdapters = [...(others.some((c) => c.platform === 'slack') ? [] : [slack]), ...teams, ...others];
     this.channels = new Channels(this.channelAdapters);
     const actors = new RedisActors(this.store);
     this.deps = {
@@ -480,7 +484,7 @@ export class Scicomp {
         ),
       16,
     );
-    const delivery = (log: Logger): deliverMessage.Deps => ({ channels: this.channels, store: this.store, refs: this.queues.refs, order: this.queues.order, leaseMs: c.OUTBOX_LEASE_MS, log, metrics: this.metrics });
+    const delivery = (log: Logger): deliverMessage.Deps => ({ channels: this.channels, store: this.store, refs: this.queues.refs, order: this.queues.order, leaseMs: c.OUTBOX_LEASE_MS, log, metrics: this.metrics, feed: this.deps.feed });
     make<deliverMessage.Payload>(deliverMessage.name, (job, token, log) => deliverMessage.process(job, delivery(log), token), 32);
     make<expireRequest.Payload>(expireRequest.name, (job, _token, log) => expireRequest.process(job, { ...this.deps, log }), 4);
     make<carryOut.Payload>(carryOut.name, (job, _token, log) => carryOut.process(job, { ...this.deps, log }), 8);

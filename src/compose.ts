@@ -10,7 +10,8 @@ import type { SandboxLine } from './adapters/console/repl.js';
 import { RedisAudit } from './adapters/redis/audit.js';
 import { Store } from './adapters/redis/store.js';
 import { Scicomp, type Parts } from './app.js';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, TEAMS_ENDPOINT_SETTINGS, type Config } from './config.js';
+import type { TeamsEndpoints, TeamsSettings } from './adapters/teams/channel.js';
 import { loadPolicy } from './core/policy.js';
 import { systemClock, type SecretName, type SecretsPort } from './core/ports.js';
 import { dataKeyProblem } from './core/sealed.js';
@@ -88,7 +89,23 @@ export async function createApp(config: Config, o: Overrides = {}): Promise<Scic
   for (const line of config.deprecated) log.warn(line);
   const policy = o.policy ?? (await loadPolicy(config.SCICOMP_POLICY));
   const secrets = o.secrets ?? secretsFor(config, metrics);
-  return new Scicomp(config, { ...o, log, metrics, policy, secrets, ...(await awsPorts(config, o, metrics, log)) });
+  const teams = o.teams ?? (await teamsSettings(config, secrets));
+  return new Scicomp(config, { ...o, log, metrics, policy, secrets, ...(teams ? { teams } : {}), ...(await awsPorts(config, o, metrics, log)) });
+}
+
+/**
+ * The Teams app from the secrets (teamsAppId, teamsAppPassword, teamsTenantId; the environment in development) and the
+ * environment; undefined when no app id is set: the Teams channel then does not exist. Half an app is a mistake.
+ */
+export async function teamsSettings(config: Config, secrets: SecretsPort): Promise<TeamsSettings | undefined> {
+  const [appId, password, tenantId] = await Promise.all([secrets.get('teamsAppId'), secrets.get('teamsAppPassword'), secrets.get('teamsTenantId')]);
+  if (!appId && !password) return undefined;
+  if (!appId) throw new ConfigError('invalid configuration: TEAMS_APP_ID: required with TEAMS_APP_PASSWORD (teamsAppId in the secret)');
+  if (!password) throw new ConfigError('invalid configuration: TEAMS_APP_PASSWORD: required with TEAMS_APP_ID (teamsAppPassword in the secret)');
+  if (!tenantId) throw new ConfigError('invalid configuration: TEAMS_TENANT_ID: required with TEAMS_APP_ID (teamsTenantId in the secret): activities from any other tenant are refused');
+  const set = TEAMS_ENDPOINT_SETTINGS.every((k) => config[k] !== undefined);
+  const endpoints = set ? (Object.fromEntries(TEAMS_ENDPOINT_SETTINGS.map((k) => [k, config[k]])) as TeamsEndpoints) : undefined;
+  return { appId, password, tenantId, appType: config.TEAMS_APP_TYPE, intervalMs: config.TEAMS_CHANNEL_INTERVAL_MS, ...(endpoints ? { endpoints } : {}) };
 }
 
 /** The audit trail alone, for the CLI: a connection that fails rather than waits while Redis is away. */
@@ -132,7 +149,8 @@ export interface ServeOptions {
 
 /** `npm start` for one role: checks the secrets, builds the app, and starts its server, workers or both. */
 export async function serve(role: Role, config: Config, o: ServeOptions): Promise<Scicomp> {
-  const slackEnv = Boolean(config.SCICOMP_SECRET_ID || config.SLACK_BOT_TOKEN || config.SLACK_APP_TOKEN);
+  // A chat platform configured (Slack, or Teams): the terminal is not the chat then.
+  const slackEnv = Boolean(config.SCICOMP_SECRET_ID || config.SLACK_BOT_TOKEN || config.SLACK_APP_TOKEN || config.TEAMS_APP_ID);
   const interactive = config.SCICOMP_CONSOLE ?? (!slackEnv && o.stdinIsTTY && role === 'all');
   // The console is the chat there: logs go to stderr, and only what needs attention unless LOG_LEVEL says otherwise.
   const log = interactive ? createLogger(o.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn', pino.destination(2)) : createLogger(config.LOG_LEVEL);

@@ -47,6 +47,19 @@ const schema = z.object({
   TEAMS_APP_ID: optionalString,
   TEAMS_APP_PASSWORD: optionalString,
   TEAMS_TENANT_ID: optionalString,
+  /** SingleTenant (the app registration's own tenant only) or MultiTenant. */
+  TEAMS_APP_TYPE: z.enum(['SingleTenant', 'MultiTenant']).default('SingleTenant'),
+  /** At most one Teams message per conversation per this interval: Teams allows 7 a second and 60 in 30 s per conversation. */
+  TEAMS_CHANNEL_INTERVAL_MS: int(1).default(500),
+  // The Bot Framework endpoint settings, read verbatim (botbuilder takes the seven all or nothing): for sovereign
+  // clouds and offline tests. Unset, botbuilder uses the public Azure ones.
+  ToBotFromChannelOpenIdMetadataUrl: optionalString,
+  ToBotFromChannelTokenIssuer: optionalString,
+  ToBotFromEmulatorOpenIdMetadataUrl: optionalString,
+  ToChannelFromBotLoginUrl: optionalString,
+  ToChannelFromBotOAuthScope: optionalString,
+  OAuthUrl: optionalString,
+  CallerId: optionalString,
   SLACK_FEED_WEBHOOK_URL: optionalString.pipe(z.string().url().optional()),
   TEAMS_FEED_WEBHOOK_URL: optionalString.pipe(z.string().url().optional()),
   SCICOMP_CREDENTIAL_PROCESS: z.string().default('"<path to your credential helper>" "<your access token>"'),
@@ -104,6 +117,17 @@ export function redactCredentials(value: string): string {
   return `${value.slice(0, start)}${colon < 0 ? '' : `${userinfo.slice(0, colon)}:`}***${value.slice(at)}`;
 }
 
+/** botbuilder's endpoint settings, taken all or nothing (BotFrameworkAuthenticationFactory). */
+export const TEAMS_ENDPOINT_SETTINGS = [
+  'ToBotFromChannelOpenIdMetadataUrl',
+  'ToBotFromChannelTokenIssuer',
+  'ToBotFromEmulatorOpenIdMetadataUrl',
+  'ToChannelFromBotLoginUrl',
+  'ToChannelFromBotOAuthScope',
+  'OAuthUrl',
+  'CallerId',
+] as const;
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -119,6 +143,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${variable}: ${issue.message}${shown}`);
   }
   const c = parsed.data;
+  const endpoints = TEAMS_ENDPOINT_SETTINGS.filter((k) => c[k] !== undefined);
+  if (endpoints.length > 0 && endpoints.length < TEAMS_ENDPOINT_SETTINGS.length) {
+    const missing = TEAMS_ENDPOINT_SETTINGS.filter((k) => c[k] === undefined);
+    throw new ConfigError(`invalid configuration: ${missing[0]}: the Bot Framework endpoint settings go together (set all of ${TEAMS_ENDPOINT_SETTINGS.join(', ')}, or none); missing ${missing.join(', ')}`);
+  }
   if (c.WATCH_MIN_POLL_MS > c.WATCH_MAX_POLL_MS) {
     throw new ConfigError('invalid configuration: WATCH_MIN_POLL_MS must not exceed WATCH_MAX_POLL_MS');
   }

@@ -31,6 +31,23 @@ export class UpstreamError extends Error {
   }
 }
 
+/**
+ * The platform refuses to reach a person or channel: the app is not installed for them or was removed, the chat is
+ * blocked, the conversation is gone. No retry helps; the caller may fall back (an alert still reaches the person's email
+ * through their SNS topic) and say so in the admin feed.
+ */
+export class UnreachableError extends UpstreamError {
+  constructor(
+    message: string,
+    readonly target: { platform: string; userId?: string; channel?: string },
+    /** The platform's own reason, e.g. Teams' `BotNotInConversationRoster` or `ConversationBlockedByUser`. */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, false, undefined, options);
+  }
+}
+
 export type UserFacingError = UserInputError | NotAuthorizedError | NotFoundError;
 
 export function isUserFacing(err: unknown): err is UserFacingError {

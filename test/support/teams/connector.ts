@@ -33,6 +33,8 @@ export interface ConnectorCall {
   appId?: string;
   authorization?: string;
   status: number;
+  /** What the connector answered (the posted activity's id). */
+  response?: unknown;
   at: number;
 }
 
@@ -133,10 +135,13 @@ export class BotConnector {
       this.calls.push(call);
       const answer = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
         call.status = status;
+        call.response = payload;
         sendJson(res, status, payload, headers);
       };
       if (!token) return answer(401, { message: 'Authorization has been denied for this request.' });
-      const failure = this.takeFailure(r.conversationId ?? r.teamId);
+      // Creating a 1:1 chat fails by the member it is with.
+      const created = r.operation === 'createConversation' ? ((body?.members as { id?: string }[] | undefined) ?? [])[0]?.id : undefined;
+      const failure = this.takeFailure(r.conversationId ?? r.teamId ?? created);
       if (failure) {
         const text = FAILURE_TEXT[failure.status] ?? { code: 'ServiceError', message: 'Unknown error.' };
         const headers: Record<string, string> =
@@ -169,7 +174,7 @@ export class BotConnector {
         return answer(201, { id: conversationId, ...(activityId ? { activityId } : {}) });
       }
       case 'getConversationMember': {
-        const member = this.members.get(r.memberId!);
+        const member = this.members.get(r.memberId!) ?? this.members.get(r.memberId!.toLowerCase());
         return member
           ? answer(200, member)
           : answer(404, { error: { code: 'MemberNotFoundInConversation', message: 'Member not found.' } });
@@ -218,9 +223,11 @@ export class BotConnector {
   addMember(member: TeamsMember): void {
     this.members.set(member.id, member);
     this.members.set(member.aadObjectId, member);
+    // Teams finds a member by their UPN too.
+    if (member.userPrincipalName) this.members.set(member.userPrincipalName.toLowerCase(), member);
   }
 
-  /** The next `count` calls on `conversationId` (or team id) fail this way. */
+  /** The next `count` calls on `conversationId` (or team id, or the member a 1:1 chat is created with) fail this way. */
   failNext(conversationId: string, failure: ConnectorFailure, count = 1): void {
     const list = this.failures.get(conversationId) ?? [];
     for (let i = 0; i < count; i++) list.push(failure);
