@@ -147,3 +147,10 @@ export async function dropPrefix(app: Scicomp): Promise<void> {
     cursor = next;
   } while (cursor !== '0');
 }
+
+/** Ends the harness a test started, if it did: its keys deleted, then closed (for an `afterEach`). */
+export async function stopHarness(h: Harness | undefined): Promise<void> {
+  if (!h) return;
+  await dropPrefix(h.app);
+  await h.close();
+}
