@@ -4,13 +4,13 @@
 // a CMD that is not node. Slow (a production install and a compile): `npm run test:image`, run by CI after the tests.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, posix } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseDockerfile, type Stage } from './support/dockerfile.js';
+import { freePort } from './support/processes.js';
 import { REDIS_URL } from './support/redis.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -89,14 +89,6 @@ function replay(stage: Stage, dir: string, stages: Map<string, Replayed>): Repla
     }
   }
   return out;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 const dirs: string[] = [];

@@ -3,16 +3,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../src/core/errors.js';
 import type { TopicsPort } from '../src/core/ports.js';
 import { SandboxCatalog } from '../src/sandbox/catalog.js';
-import { dropPrefix, eventually, Harness } from './support/harness.js';
+import { eventually, Harness, stopHarness } from './support/harness.js';
 
 let h: Harness | undefined;
 
 afterEach(async () => {
-  if (h) {
-    await dropPrefix(h.app);
-    await h.close();
-    h = undefined;
-  }
+  await stopHarness(h);
+  h = undefined;
 });
 
 describe('watch-provision', () => {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../src/core/errors.js';
 import { createLogger } from '../src/log.js';
 import { SandboxCatalog } from '../src/sandbox/catalog.js';
-import { dropPrefix, eventually, Harness } from './support/harness.js';
+import { eventually, Harness, stopHarness } from './support/harness.js';
 
 /** A destination that keeps each JSON line. */
 function lines(): { stream: Writable; read: () => Record<string, unknown>[] } {
@@ -21,11 +21,8 @@ function lines(): { stream: Writable; read: () => Record<string, unknown>[] } {
 
 let h: Harness | undefined;
 afterEach(async () => {
-  if (h) {
-    await dropPrefix(h.app);
-    await h.close();
-    h = undefined;
-  }
+  await stopHarness(h);
+  h = undefined;
 });
 
 describe('createLogger', () => {

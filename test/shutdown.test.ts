@@ -1,17 +1,14 @@
 // Graceful shutdown: a closing app answers /healthz 503, takes no new connections, finishes the job in hand (or, past
 // its deadline, hands it back for another worker), and closes Redis last; the real process exits at once on a second
 // SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Product } from '../src/core/ports.js';
 import { SandboxCatalog } from '../src/sandbox/catalog.js';
 import { DATA_KEY, eventually, Harness } from './support/harness.js';
+import { freePort, spawnMain } from './support/processes.js';
 import { REDIS_URL } from './support/redis.js';
 
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -125,38 +122,21 @@ describe('Scicomp.close()', () => {
   });
 });
 
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 /** `npm start` against the sandbox and real Redis; resolves once /healthz answers 200. */
 async function startMain(env: Record<string, string>, args: string[] = []) {
   const port = await freePort();
   const prefix = `shut${process.pid}${Date.now()}`;
   prefixes.push(prefix);
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'scicomp-home-')), NODE_NO_WARNINGS: '1', SCICOMP_CONSOLE: 'false', REDIS_URL, PORT: String(port), SCICOMP_PREFIX: prefix, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { child, exited, output } = spawnMain({ SCICOMP_CONSOLE: 'false', PORT: String(port), SCICOMP_PREFIX: prefix, ...env }, { args });
   children.push(child);
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const health = () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
   let gone = false;
   void exited.then(() => (gone = true));
   await eventually(async () => {
-    if (gone) throw new Error(`scicomp exited before listening: ${out.slice(0, 500)}`);
+    if (gone) throw new Error(`scicomp exited before listening: ${output().slice(0, 500)}`);
     return (await health()) === 200;
   }, 'scicomp listening', 20_000);
-  return { child, exited, health, output: () => out, url: `http://127.0.0.1:${port}` };
+  return { child, exited, health, output, url: `http://127.0.0.1:${port}` };
 }
 
 describe('the process (src/main.ts)', () => {

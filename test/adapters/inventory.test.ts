@@ -1,36 +1,18 @@
 // The inventory's contract, one test body run against the Redis implementation (real Redis) and the in-memory one.
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryInventory } from '../../src/adapters/memory/inventory.js';
 import { RedisInventory } from '../../src/adapters/redis/inventory.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import type { Inventory } from '../../src/core/inventory.js';
 import type { ProvisionedProduct } from '../../src/core/ports.js';
+import { backends, testRedis } from '../support/backends.js';
 import { eventually } from '../support/harness.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefixes: string[] = [];
+const redis = testRedis();
 
-afterAll(async () => {
-  for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-});
-
-const implementations: [string, () => Inventory][] = [
-  [
-    'RedisInventory',
-    () => {
-      const prefix = `tinv${randomBytes(5).toString('hex')}`;
-      prefixes.push(prefix);
-      return new RedisInventory(new Store(redis, prefix));
-    },
-  ],
-  ['MemoryInventory', () => new MemoryInventory()],
-];
+const implementations = backends<[], Inventory>(
+  () => new MemoryInventory(),
+  () => new RedisInventory(redis.store()),
+);
 
 function product(id: string, name: string, owner?: string, status = 'AVAILABLE'): ProvisionedProduct {
   return { id, name, status, productName: 'EC2 Linux', tags: owner ? { OwnerEmail: owner, Project: 'scicomp' } : {} };
@@ -38,7 +20,7 @@ function product(id: string, name: string, owner?: string, status = 'AVAILABLE')
 
 const ids = (ps: ProvisionedProduct[]) => ps.map((p) => p.id).sort();
 
-describe.each(implementations)('%s', (_name, make) => {
+describe.each(implementations)('inventory %s', (_name, make) => {
   it('is cold until its first snapshot, then knows when it was taken', async () => {
     const inv = make();
     expect(await inv.syncedAt()).toBeUndefined();

@@ -1,24 +1,22 @@
 // Alerting scenarios on the core alone (a recording outbox, a fake clock, the sandbox's AWS), run once against the
 // in-memory repositories and once against the Redis ones: the same story must hold on both.
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Channels } from '../../src/core/channel.js';
 import { RecordingChannel } from '../support/recording-channel.js';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAlertState } from '../../src/adapters/memory/alert-state.js';
 import { MemoryInventory } from '../../src/adapters/memory/inventory.js';
 import { MemorySnoozes } from '../../src/adapters/memory/snoozes.js';
 import { MemoryWiring } from '../../src/adapters/memory/wiring.js';
 import { RedisAlertState } from '../../src/adapters/redis/alert-state.js';
 import { RedisSnoozes } from '../../src/adapters/redis/snoozes.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import { RedisWiring } from '../../src/adapters/redis/wiring.js';
 import { budgetCommand, deliverAlert, onRecordSettled, snoozeCommand, statusWithWatch } from '../../src/core/alerts.js';
 import type { AuditEntry, AuditLog, CoreDeps, Ctx, FeedEvent, OutboxItem, WatchRequest } from '../../src/core/context.js';
 import { loadPolicy, type Policy } from '../../src/core/policy.js';
 import type { Clock, ProductRecord, ProvisionedProduct } from '../../src/core/ports.js';
 import { SandboxAlarms, SandboxBudgets, SandboxTopics } from '../../src/sandbox/alerts.js';
+import { backends, testRedis } from '../support/backends.js';
 import { alarmMessage, budgetMessage } from '../support/sns.js';
 
 const OWNER = { platform: 'slack' as const, userId: 'UJDOE', email: 'jdoe@synapse.org' };
@@ -26,42 +24,26 @@ const TOPIC = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-jdoe-synapse-org'
 const PP = 'pp-scenario1';
 const INSTANCE = 'i-0123456789abcdef0';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefixes: string[] = [];
-afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-});
+const redis = testRedis();
 
 type Repositories = Pick<CoreDeps, 'alertState' | 'snoozes' | 'wiring'>;
-const backends: [string, (clock: Clock) => Repositories][] = [
-  [
-    'in memory',
-    (clock) => {
-      const snoozes = new MemorySnoozes(clock);
-      return { alertState: new MemoryAlertState({ clock, snoozes }), snoozes, wiring: new MemoryWiring() };
-    },
-  ],
-  [
-    'in Redis',
-    (clock) => {
-      const prefix = `t${randomBytes(5).toString('hex')}`;
-      prefixes.push(prefix);
-      const store = new Store(redis, prefix);
-      return { alertState: new RedisAlertState(store), snoozes: new RedisSnoozes(store, clock), wiring: new RedisWiring(store) };
-    },
-  ],
-];
+const implementations = backends<[Clock], Repositories>(
+  (clock) => {
+    const snoozes = new MemorySnoozes(clock);
+    return { alertState: new MemoryAlertState({ clock, snoozes }), snoozes, wiring: new MemoryWiring() };
+  },
+  (clock) => {
+    const store = redis.store();
+    return { alertState: new RedisAlertState(store), snoozes: new RedisSnoozes(store, clock), wiring: new RedisWiring(store) };
+  },
+);
 
 let policy: Policy;
 beforeAll(async () => {
   policy = await loadPolicy('manifests/catalog.yaml');
 });
 
-describe.each(backends)('alerts with their state %s', (_name, repositories) => {
+describe.each(implementations)('alerts with their state %s', (_name, repositories) => {
   let now = Date.UTC(2026, 10, 23, 10);
   const clock: Clock = { now: () => now };
   let sent: OutboxItem[];

@@ -1,13 +1,11 @@
 // Approval scenarios on the core alone (a recording outbox, a fake clock, people on two platforms, approvals venues in
 // Slack and Teams), run once against the in-memory repositories and once against the Redis ones: the same story must
 // hold on both.
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Channels } from '../../src/core/channel.js';
 import { MemoryInventory } from '../../src/adapters/memory/inventory.js';
 import { RecordingChannel } from '../support/recording-channel.js';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryApprovals } from '../../src/adapters/memory/approvals.js';
 import { MemoryArchives } from '../../src/adapters/memory/archives.js';
 import { MemoryConfirmations } from '../../src/adapters/memory/confirmations.js';
@@ -18,7 +16,6 @@ import { RedisArchives } from '../../src/adapters/redis/archives.js';
 import { RedisConfirmations } from '../../src/adapters/redis/confirmations.js';
 import { RedisLaunchPlans } from '../../src/adapters/redis/launch-plans.js';
 import { RedisProductParameters } from '../../src/adapters/redis/product-parameters.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import { decide, expire, loadRequest, openRequest, parentKey, pendingRequests, type ApprovalRequest } from '../../src/core/approvals.js';
 import type { Actor, AuditEntry, AuditLog, CoreDeps, Ctx, OutboxItem, People, WatchRequest } from '../../src/core/context.js';
 import { decideConfirmation, terminate } from '../../src/core/lifecycle.js';
@@ -27,6 +24,7 @@ import { Policy } from '../../src/core/policy.js';
 import type { Address, Clock, Platform, ProvisionedProduct } from '../../src/core/ports.js';
 import { approvalExtensions, carryOut } from '../../src/core/requests.js';
 import { Sealer, sealJson } from '../../src/core/sealed.js';
+import { backends, testRedis } from '../support/backends.js';
 import { DATA_KEY } from '../support/harness.js';
 import { testPolicy } from '../support/policy.js';
 
@@ -63,46 +61,30 @@ const people: People = {
   groupMembers: async (platform, group) => (group === 'SITGROUP' ? EVERYONE.filter((p) => p.platform === platform && p.email.startsWith('it')).map((p) => p.userId) : []),
 };
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefixes: string[] = [];
-afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-});
+const redis = testRedis();
 
 type Repositories = Pick<CoreDeps, 'approvals' | 'confirmations' | 'launchPlans' | 'archives' | 'productParameters'>;
-const backends: [string, (clock: Clock) => Repositories][] = [
-  [
-    'in memory',
-    (clock) => ({
-      approvals: new MemoryApprovals(clock),
-      confirmations: new MemoryConfirmations(clock),
-      launchPlans: new MemoryLaunchPlans(clock),
-      archives: new MemoryArchives(),
-      productParameters: new MemoryProductParameters(clock),
-    }),
-  ],
-  [
-    'in Redis',
-    (clock) => {
-      const prefix = `t${randomBytes(5).toString('hex')}`;
-      prefixes.push(prefix);
-      const store = new Store(redis, prefix);
-      return {
-        approvals: new RedisApprovals(store, clock),
-        confirmations: new RedisConfirmations(store),
-        launchPlans: new RedisLaunchPlans(store),
-        archives: new RedisArchives(store),
-        productParameters: new RedisProductParameters(store),
-      };
-    },
-  ],
-];
+const implementations = backends<[Clock], Repositories>(
+  (clock) => ({
+    approvals: new MemoryApprovals(clock),
+    confirmations: new MemoryConfirmations(clock),
+    launchPlans: new MemoryLaunchPlans(clock),
+    archives: new MemoryArchives(),
+    productParameters: new MemoryProductParameters(clock),
+  }),
+  (clock) => {
+    const store = redis.store();
+    return {
+      approvals: new RedisApprovals(store, clock),
+      confirmations: new RedisConfirmations(store),
+      launchPlans: new RedisLaunchPlans(store),
+      archives: new RedisArchives(store),
+      productParameters: new RedisProductParameters(store),
+    };
+  },
+);
 
-describe.each(backends)('approvals with their state %s', (_name, repositories) => {
+describe.each(implementations)('approvals with their state %s', (_name, repositories) => {
   let now = Date.UTC(2026, 10, 23, 10);
   const clock: Clock = { now: () => now };
   let sent: OutboxItem[];

@@ -3,7 +3,7 @@
 import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
-import { dropPrefix, Harness } from '../support/harness.js';
+import { Harness, stopHarness } from '../support/harness.js';
 
 const ADMIN = 'admin-token-0c9d8e7f6a5b4c3d';
 const bearer = { authorization: `Bearer ${ADMIN}` };
@@ -12,11 +12,8 @@ const basic = (password: string) => ({ authorization: `Basic ${Buffer.from(`ops:
 let h: Harness | undefined;
 
 afterEach(async () => {
-  if (h) {
-    await dropPrefix(h.app);
-    await h.close();
-    h = undefined;
-  }
+  await stopHarness(h);
+  h = undefined;
 });
 
 async function start(env: Record<string, string> = {}): Promise<Harness> {

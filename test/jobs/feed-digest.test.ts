@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FeedEvent } from '../../src/core/context.js';
 import type { SecretName } from '../../src/core/ports.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
-import { dropPrefix, eventually, Harness, SIGNING_SECRET } from '../support/harness.js';
+import { eventually, Harness, SIGNING_SECRET, stopReplicas } from '../support/harness.js';
 
 const SLACK_FEED = 'https://hooks.slack.example/services/T0/B0/feed';
 const TEAMS_FEED = 'https://teams.example/webhook/feed';
@@ -19,9 +19,7 @@ interface Post {
 let harnesses: Harness[] = [];
 
 afterEach(async () => {
-  if (harnesses[0]) await dropPrefix(harnesses[0].app);
-  for (const h of harnesses) await h.close();
-  harnesses = [];
+  await stopReplicas(harnesses);
 });
 
 const secrets = {

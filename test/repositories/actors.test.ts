@@ -1,62 +1,25 @@
 // The actor cache's contract, one test body run against the in-memory and the Redis implementation.
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryActors } from '../../src/adapters/memory/actors.js';
 import { RedisActors } from '../../src/adapters/redis/actors.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import type { Person } from '../../src/core/context.js';
 import type { ActorRepository } from '../../src/core/repositories/actors.js';
+import { type AfterTtl, backends, fakeClockExpiry, realTimeExpiry, testRedis } from '../support/backends.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefixes: string[] = [];
-
-afterAll(async () => {
-  for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-});
+const redis = testRedis();
 
 interface Fixture {
   actors: ActorRepository;
-  /** Waits until `ttlMs` has passed (the fake clock moves; Redis is polled to a deadline), then until `check` holds. */
-  afterTtl(ttlMs: number, check: () => Promise<boolean>): Promise<void>;
+  afterTtl: AfterTtl;
 }
 
-const implementations: [string, () => Fixture][] = [
-  [
-    'memory',
-    () => {
-      let now = 1_700_000_000_000;
-      return {
-        actors: new MemoryActors({ now: () => now }),
-        afterTtl: async (ttlMs, check) => {
-          now += ttlMs;
-          expect(await check()).toBe(true);
-        },
-      };
-    },
-  ],
-  [
-    'redis',
-    () => {
-      const prefix = `tactors${randomBytes(4).toString('hex')}`;
-      prefixes.push(prefix);
-      return {
-        actors: new RedisActors(new Store(redis, prefix)),
-        afterTtl: async (ttlMs, check) => {
-          const deadline = Date.now() + ttlMs + 5_000;
-          while (!(await check())) {
-            if (Date.now() > deadline) throw new Error('still there after its TTL');
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        },
-      };
-    },
-  ],
-];
+const implementations = backends<[], Fixture>(
+  () => {
+    const { clock, afterTtl } = fakeClockExpiry();
+    return { actors: new MemoryActors(clock), afterTtl };
+  },
+  () => ({ actors: new RedisActors(redis.store()), afterTtl: realTimeExpiry }),
+);
 
 const jdoe: Person = { email: 'jdoe@synapse.org', name: 'Jane Doe', username: 'jdoe', handles: [{ platform: 'slack', userId: 'UJDOE' }] };
 

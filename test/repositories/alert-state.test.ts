@@ -1,18 +1,16 @@
 // The alert state contract: one test body run against the in-memory repository and the Redis one (real Redis, own prefix).
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ExpiringMap } from '../../src/adapters/memory/expiring-map.js';
 import { MemoryAlertState } from '../../src/adapters/memory/alert-state.js';
 import { MemorySnoozes } from '../../src/adapters/memory/snoozes.js';
 import { alertKey, appliedKey, RedisAlertState } from '../../src/adapters/redis/alert-state.js';
 import { announcedKey } from '../../src/adapters/redis/outbox-marks.js';
 import { RedisSnoozes } from '../../src/adapters/redis/snoozes.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import type { AlarmState } from '../../src/core/notifications.js';
 import type { Clock } from '../../src/core/ports.js';
 import type { AlarmStateChange, AlertStateRepository, AlertWindows, Owner, WatchedProduct } from '../../src/core/repositories/alert-state.js';
 import type { SnoozesRepository } from '../../src/core/repositories/snoozes.js';
+import { backends, testRedis } from '../support/backends.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -27,50 +25,27 @@ interface Subject {
   ttl(what: 'alert' | 'applied' | 'announced', id: string): Promise<number | undefined>;
 }
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefixes: string[] = [];
-afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-});
+const redis = testRedis();
 
 const clock: Clock = { now: () => Date.now() };
 
-const implementations: [string, () => Subject][] = [
-  [
-    'in memory',
-    () => {
-      const announced = new ExpiringMap<true>(clock);
-      const snoozes = new MemorySnoozes(clock);
-      const alerts = new MemoryAlertState({ clock, snoozes, announce: (key, ttlMs) => announced.set(key, true, ttlMs) });
-      return {
-        alerts,
-        snoozes,
-        ttl: async (what, id) => (what === 'alert' ? alerts.alerts : what === 'applied' ? alerts.applied : announced).ttl(id),
-      };
-    },
-  ],
-  [
-    'in Redis',
-    () => {
-      const prefix = `t${randomBytes(5).toString('hex')}`;
-      prefixes.push(prefix);
-      const store = new Store(redis, prefix);
-      const key = { alert: alertKey, applied: appliedKey, announced: announcedKey };
-      return {
-        alerts: new RedisAlertState(store),
-        snoozes: new RedisSnoozes(store, clock),
-        ttl: async (what, id) => {
-          const t = await redis.pttl(key[what](store, id));
-          return t === -2 ? undefined : t === -1 ? Infinity : t;
-        },
-      };
-    },
-  ],
-];
+const implementations = backends<[], Subject>(
+  () => {
+    const announced = new ExpiringMap<true>(clock);
+    const snoozes = new MemorySnoozes(clock);
+    const alerts = new MemoryAlertState({ clock, snoozes, announce: (key, ttlMs) => announced.set(key, true, ttlMs) });
+    return {
+      alerts,
+      snoozes,
+      ttl: async (what, id) => (what === 'alert' ? alerts.alerts : what === 'applied' ? alerts.applied : announced).ttl(id),
+    };
+  },
+  () => {
+    const store = redis.store();
+    const key = { alert: alertKey, applied: appliedKey, announced: announcedKey };
+    return { alerts: new RedisAlertState(store), snoozes: new RedisSnoozes(store, clock), ttl: (what, id) => redis.ttl(key[what](store, id)) };
+  },
+);
 
 describe.each(implementations)('alert state %s', (_name, make) => {
   let s: Subject;

@@ -1,13 +1,11 @@
 // The approvals contract: one test body run against the in-memory repository and the Redis one (real Redis, own prefix).
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryApprovals } from '../../src/adapters/memory/approvals.js';
 import { begunKey, RedisApprovals, requestKey } from '../../src/adapters/redis/approvals.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import type { Clock } from '../../src/core/ports.js';
 import type { ApprovalsRepository, StoredRequest } from '../../src/core/repositories/approvals.js';
 import type { Sealed } from '../../src/core/sealed.js';
+import { backends, testRedis } from '../support/backends.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -18,41 +16,24 @@ interface Subject {
   ttl(what: 'request' | 'begun', id: string): Promise<number | undefined>;
 }
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefixes: string[] = [];
-afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-});
+const redis = testRedis();
 
 let now = Date.now();
 const clock: Clock = { now: () => now };
-const pttl = (t: number) => (t === -2 ? undefined : t === -1 ? Infinity : t);
 
-const implementations: [string, () => Subject][] = [
-  [
-    'in memory',
-    () => {
-      const approvals = new MemoryApprovals(clock);
-      return { approvals, ttl: async (what, id) => (what === 'request' ? approvals.requests.ttl(id) : approvals.marks.ttl(id.replace('|', ':'))) };
-    },
-  ],
-  [
-    'in Redis',
-    () => {
-      const prefix = `t${randomBytes(5).toString('hex')}`;
-      prefixes.push(prefix);
-      const store = new Store(redis, prefix);
-      return {
-        approvals: new RedisApprovals(store, clock),
-        ttl: async (what, id) => pttl(await redis.pttl(what === 'request' ? requestKey(store, id) : begunKey(store, ...(id.split('|') as [string, string])))),
-      };
-    },
-  ],
-];
+const implementations = backends<[], Subject>(
+  () => {
+    const approvals = new MemoryApprovals(clock);
+    return { approvals, ttl: async (what, id) => (what === 'request' ? approvals.requests.ttl(id) : approvals.marks.ttl(id.replace('|', ':'))) };
+  },
+  () => {
+    const store = redis.store();
+    return {
+      approvals: new RedisApprovals(store, clock),
+      ttl: (what, id) => redis.ttl(what === 'request' ? requestKey(store, id) : begunKey(store, ...(id.split('|') as [string, string]))),
+    };
+  },
+);
 
 const SEALED: Sealed = { sealed: 's1.abcdefgh.c2VhbGVk' };
 

@@ -1,25 +1,16 @@
 // The archives contract: one test body run against the in-memory repository and the Redis one (real Redis, own prefix).
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryArchives } from '../../src/adapters/memory/archives.js';
 import { RedisArchives } from '../../src/adapters/redis/archives.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import type { ArchivesRepository } from '../../src/core/repositories/archives.js';
+import { backends, testRedis } from '../support/backends.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefix = `t${randomBytes(5).toString('hex')}`;
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
+const redis = testRedis();
 
-const newStore = () => new Store(redis, `${prefix}:${randomBytes(3).toString('hex')}`);
-const implementations: [string, () => ArchivesRepository][] = [
-  ['in memory', () => new MemoryArchives()],
-  ['in Redis', () => new RedisArchives(newStore())],
-];
+const implementations = backends<[], ArchivesRepository>(
+  () => new MemoryArchives(),
+  () => new RedisArchives(redis.store()),
+);
 
 const ENTRY = { terminatedAt: Date.UTC(2026, 10, 1), productName: 'S3 Private Encrypted Bucket', provisionedProductId: 'pp-1' };
 
@@ -47,8 +38,8 @@ describe.each(implementations)('archives %s', (_name, make) => {
 
 describe('archives in Redis', () => {
   it('still find, and restore, a bucket archived under the email as it was given', async () => {
-    const store = newStore();
-    await redis.hset(store.key('archive', 'JDoe@Synapse.org'), 'jdoe-old', JSON.stringify(ENTRY));
+    const store = redis.store();
+    await redis.connection.hset(store.key('archive', 'JDoe@Synapse.org'), 'jdoe-old', JSON.stringify(ENTRY));
     const archives = new RedisArchives(store);
     expect(await archives.get('JDoe@Synapse.org', 'jdoe-old')).toEqual(ENTRY);
     await archives.remove('JDoe@Synapse.org', 'jdoe-old');

@@ -1,62 +1,25 @@
 // The catalog cache's contract, one test body run against the in-memory and the Redis implementation.
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryCatalogCache } from '../../src/adapters/memory/catalog-cache.js';
 import { RedisCatalogCache } from '../../src/adapters/redis/catalog-cache.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import type { LaunchOptions, Product } from '../../src/core/ports.js';
 import type { CatalogCacheRepository } from '../../src/core/repositories/catalog-cache.js';
+import { type AfterTtl, backends, fakeClockExpiry, realTimeExpiry, testRedis } from '../support/backends.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefixes: string[] = [];
-
-afterAll(async () => {
-  for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-});
+const redis = testRedis();
 
 interface Fixture {
   cache: CatalogCacheRepository;
-  /** Waits until `ttlMs` has passed (the fake clock moves; Redis is polled to a deadline), then until `check` holds. */
-  afterTtl(ttlMs: number, check: () => Promise<boolean>): Promise<void>;
+  afterTtl: AfterTtl;
 }
 
-const implementations: [string, () => Fixture][] = [
-  [
-    'memory',
-    () => {
-      let now = 1_700_000_000_000;
-      return {
-        cache: new MemoryCatalogCache({ now: () => now }),
-        afterTtl: async (ttlMs, check) => {
-          now += ttlMs;
-          expect(await check()).toBe(true);
-        },
-      };
-    },
-  ],
-  [
-    'redis',
-    () => {
-      const prefix = `tcatalog${randomBytes(4).toString('hex')}`;
-      prefixes.push(prefix);
-      return {
-        cache: new RedisCatalogCache(new Store(redis, prefix)),
-        afterTtl: async (ttlMs, check) => {
-          const deadline = Date.now() + ttlMs + 5_000;
-          while (!(await check())) {
-            if (Date.now() > deadline) throw new Error('still there after its TTL');
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        },
-      };
-    },
-  ],
-];
+const implementations = backends<[], Fixture>(
+  () => {
+    const { clock, afterTtl } = fakeClockExpiry();
+    return { cache: new MemoryCatalogCache(clock), afterTtl };
+  },
+  () => ({ cache: new RedisCatalogCache(redis.store()), afterTtl: realTimeExpiry }),
+);
 
 const products: Product[] = [{ id: 'prod-1', name: 'EC2 Linux', versions: [{ id: 'pa-1', name: 'v1', active: true }] }];
 const options = (pathId: string): LaunchOptions => ({ pathId, parameters: [{ key: 'InstanceType', allowedValues: ['t3.micro'], defaultValue: 't3.micro' }] });

@@ -1,41 +1,26 @@
 // The confirmations contract: one test body run against the in-memory repository and the Redis one (real Redis, own prefix).
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryConfirmations } from '../../src/adapters/memory/confirmations.js';
 import { confirmationKey, RedisConfirmations } from '../../src/adapters/redis/confirmations.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import type { ConfirmationsRepository } from '../../src/core/repositories/confirmations.js';
 import type { Sealed } from '../../src/core/sealed.js';
+import { backends, testRedis } from '../support/backends.js';
 
 const MINUTE = 60_000;
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefix = `t${randomBytes(5).toString('hex')}`;
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
+const redis = testRedis();
 
-const pttl = (t: number) => (t === -2 ? undefined : t === -1 ? Infinity : t);
 const clock = { now: () => Date.now() };
 
-const implementations: [string, () => { confirmations: ConfirmationsRepository; ttl: (id: string) => Promise<number | undefined> }][] = [
-  [
-    'in memory',
-    () => {
-      const confirmations = new MemoryConfirmations(clock);
-      return { confirmations, ttl: async (id) => confirmations.confirmations.ttl(id) };
-    },
-  ],
-  [
-    'in Redis',
-    () => {
-      const store = new Store(redis, `${prefix}:${randomBytes(3).toString('hex')}`);
-      return { confirmations: new RedisConfirmations(store), ttl: async (id) => pttl(await redis.pttl(confirmationKey(store, id))) };
-    },
-  ],
-];
+const implementations = backends<[], { confirmations: ConfirmationsRepository; ttl: (id: string) => Promise<number | undefined> }>(
+  () => {
+    const confirmations = new MemoryConfirmations(clock);
+    return { confirmations, ttl: async (id) => confirmations.confirmations.ttl(id) };
+  },
+  () => {
+    const store = redis.store();
+    return { confirmations: new RedisConfirmations(store), ttl: (id) => redis.ttl(confirmationKey(store, id)) };
+  },
+);
 
 const SEALED: Sealed = { sealed: 's1.abcdefgh.Y29uZmlybQ' };
 const STARTED = { terminate: true as const };

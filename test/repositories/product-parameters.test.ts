@@ -1,43 +1,28 @@
 // The product parameters contract: one test body run against the in-memory repository and the Redis one (real Redis, own prefix).
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryProductParameters } from '../../src/adapters/memory/product-parameters.js';
 import { productParametersKey, RedisProductParameters, recordParametersKey } from '../../src/adapters/redis/product-parameters.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import type { ProductParametersRepository } from '../../src/core/repositories/product-parameters.js';
+import { backends, testRedis } from '../support/backends.js';
 
 const DAY = 86400_000;
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefix = `t${randomBytes(5).toString('hex')}`;
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
+const redis = testRedis();
 
-const pttl = (t: number) => (t === -2 ? undefined : t === -1 ? Infinity : t);
 type Ttl = (what: 'record' | 'product', id: string) => Promise<number | undefined>;
 
-const implementations: [string, () => { parameters: ProductParametersRepository; ttl: Ttl }][] = [
-  [
-    'in memory',
-    () => {
-      const parameters = new MemoryProductParameters({ now: () => Date.now() });
-      return { parameters, ttl: async (what, id) => (what === 'record' ? parameters.records : parameters.products).ttl(id) };
-    },
-  ],
-  [
-    'in Redis',
-    () => {
-      const store = new Store(redis, `${prefix}:${randomBytes(3).toString('hex')}`);
-      return {
-        parameters: new RedisProductParameters(store),
-        ttl: async (what, id) => pttl(await redis.pttl(what === 'record' ? recordParametersKey(store, id) : productParametersKey(store, id))),
-      };
-    },
-  ],
-];
+const implementations = backends<[], { parameters: ProductParametersRepository; ttl: Ttl }>(
+  () => {
+    const parameters = new MemoryProductParameters({ now: () => Date.now() });
+    return { parameters, ttl: async (what, id) => (what === 'record' ? parameters.records : parameters.products).ttl(id) };
+  },
+  () => {
+    const store = redis.store();
+    return {
+      parameters: new RedisProductParameters(store),
+      ttl: (what, id) => redis.ttl(what === 'record' ? recordParametersKey(store, id) : productParametersKey(store, id)),
+    };
+  },
+);
 
 describe.each(implementations)('product parameters %s', (_name, make) => {
   it('keep each record’s parameters and each product’s, for a while, until a product is forgotten', async () => {

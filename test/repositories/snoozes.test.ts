@@ -1,46 +1,26 @@
 // The snoozes contract: one test body run against the in-memory repository and the Redis one (real Redis, own prefix).
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemorySnoozes } from '../../src/adapters/memory/snoozes.js';
 import { RedisSnoozes, snoozeKey } from '../../src/adapters/redis/snoozes.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import type { Clock } from '../../src/core/ports.js';
 import type { SnoozesRepository } from '../../src/core/repositories/snoozes.js';
+import { backends, testRedis } from '../support/backends.js';
 
 const HOUR = 3600_000;
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefix = `t${randomBytes(5).toString('hex')}`;
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
+const redis = testRedis();
 
 const clock: Clock = { now: () => Date.now() };
 
-const implementations: [string, () => { snoozes: SnoozesRepository; ttl: (ppId: string) => Promise<number | undefined> }][] = [
-  [
-    'in memory',
-    () => {
-      const snoozes = new MemorySnoozes(clock);
-      return { snoozes, ttl: async (ppId) => snoozes.entries.ttl(ppId) };
-    },
-  ],
-  [
-    'in Redis',
-    () => {
-      const store = new Store(redis, `${prefix}:${randomBytes(3).toString('hex')}`);
-      return {
-        snoozes: new RedisSnoozes(store, clock),
-        ttl: async (ppId) => {
-          const t = await redis.pttl(snoozeKey(store, ppId));
-          return t === -2 ? undefined : t === -1 ? Infinity : t;
-        },
-      };
-    },
-  ],
-];
+const implementations = backends<[], { snoozes: SnoozesRepository; ttl: (ppId: string) => Promise<number | undefined> }>(
+  () => {
+    const snoozes = new MemorySnoozes(clock);
+    return { snoozes, ttl: async (ppId) => snoozes.entries.ttl(ppId) };
+  },
+  () => {
+    const store = redis.store();
+    return { snoozes: new RedisSnoozes(store, clock), ttl: (ppId) => redis.ttl(snoozeKey(store, ppId)) };
+  },
+);
 
 describe.each(implementations)('snoozes %s', (_name, make) => {
   it('a snooze lasts until it ends, then is gone by itself', async () => {

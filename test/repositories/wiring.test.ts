@@ -1,24 +1,16 @@
 // The wiring contract: one test body run against the in-memory repository and the Redis one (real Redis, own prefix).
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryWiring } from '../../src/adapters/memory/wiring.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import { RedisWiring } from '../../src/adapters/redis/wiring.js';
 import type { WiringRepository } from '../../src/core/repositories/wiring.js';
+import { backends, testRedis } from '../support/backends.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefix = `t${randomBytes(5).toString('hex')}`;
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
+const redis = testRedis();
 
-const implementations: [string, () => WiringRepository][] = [
-  ['in memory', () => new MemoryWiring()],
-  ['in Redis', () => new RedisWiring(new Store(redis, `${prefix}:${randomBytes(3).toString('hex')}`))],
-];
+const implementations = backends<[], WiringRepository>(
+  () => new MemoryWiring(),
+  () => new RedisWiring(redis.store()),
+);
 
 const ARN = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-jdoe-synapse-org';
 

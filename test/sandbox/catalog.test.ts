@@ -1,34 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NotFoundError, UpstreamError, UserInputError } from '../../src/core/errors.js';
 import { MemorySandboxAccount, type SandboxAccount } from '../../src/sandbox/account.js';
 import { SANDBOX_PRODUCT_IDS, SandboxCatalog, type SandboxCatalogOptions } from '../../src/sandbox/catalog.js';
 import { RedisSandboxAccount } from '../../src/sandbox/redis-account.js';
+import { backends, testRedis } from '../support/backends.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefixes: string[] = [];
-
-afterAll(async () => {
-  for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  await redis.quit();
-});
+const redis = testRedis();
 
 /** The same account behaviour kept in this process and in Redis. */
-const accounts: [string, () => SandboxAccount][] = [
-  ['in memory', () => new MemorySandboxAccount()],
-  [
-    'in Redis',
-    () => {
-      const prefix = `tsc${randomBytes(5).toString('hex')}`;
-      prefixes.push(prefix);
-      return new RedisSandboxAccount(redis, prefix);
-    },
-  ],
-];
+const accounts = backends<[], SandboxAccount>(
+  () => new MemorySandboxAccount(),
+  () => new RedisSandboxAccount(redis.connection, redis.prefix()),
+);
 
 describe.each(accounts)('SandboxCatalog, its account %s', (_where, account) => {
   const make = (o: SandboxCatalogOptions = {}) => new SandboxCatalog({ account: account(), ...o });

@@ -1,17 +1,12 @@
 // The console's `sandbox …` lines: a newcomer with no AWS account sees an idle ping (and a budget alert) arrive in the
 // console DM, through POST /sns as AWS's would; outside sandbox mode the line says why it does nothing.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { answerSandboxLine } from '../../src/adapters/console/repl.js';
 import { parseSandboxLine, SANDBOX_USAGE } from '../../src/sandbox/console.js';
-
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+import { freePort, spawnMain } from '../support/processes.js';
+import { REDIS_URL } from '../support/redis.js';
 
 describe('sandbox lines', () => {
   it('read as publish requests for the console user’s own products', () => {
@@ -36,66 +31,33 @@ describe('sandbox lines', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 describe('the console in sandbox mode', () => {
   it('shows an idle ping with its four choices after `sandbox alarm <name> cpu-idle`, and a budget alert', async () => {
     const prefix = `tsc${randomBytes(5).toString('hex')}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: mkdtempSync(join(tmpdir(), 'scicomp-home-')),
-        NODE_NO_WARNINGS: '1',
-        SCICOMP_CONSOLE: 'true',
-        PORT: String(await freePort()),
-        SANDBOX_PROVISION_MS: '300',
-        SCICOMP_PREFIX: prefix,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const seen = async (text: RegExp, what: string, from = 0) => {
-      const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline) {
-        const m = text.exec(out.slice(from));
-        if (m) return m;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`timed out waiting for ${what}; console showed:\n${out}`);
-    };
+    const { seen, type, stop, stdout } = spawnMain({ SCICOMP_CONSOLE: 'true', PORT: String(await freePort()), SANDBOX_PROVISION_MS: '300', SCICOMP_PREFIX: prefix }, { stdin: 'pipe' });
     try {
       await seen(/"sandbox alarm <name> cpu-idle" fakes an idle alarm/, 'the sandbox hint');
       await seen(/scicomp> /, 'the prompt');
-      child.stdin.write('/scicomp launch "EC2 Linux" demo\n');
+      type('/scicomp launch "EC2 Linux" demo');
       const name = (await seen(/\[✓\] (\S+-demo) is ready/, 'the ready DM'))[1]!;
       // Its alarms are made just after the ready message: ask again until they are there.
       const deadline = Date.now() + 15_000;
       for (;;) {
-        const from = out.length;
-        child.stdin.write('/scicomp sandbox alarm demo cpu-idle\n');
+        const from = stdout().length;
+        type('/scicomp sandbox alarm demo cpu-idle');
         const answer = (await seen(/(The sandbox published .*|.* has no cpu-idle alarm.*)\n/, 'the sandbox answer', from))[1]!;
         if (answer.startsWith('The sandbox published')) break;
-        if (Date.now() > deadline) throw new Error(`no alarms; console showed:\n${out}`);
+        if (Date.now() > deadline) throw new Error(`no alarms; console showed:\n${stdout()}`);
         await new Promise((r) => setTimeout(r, 200));
       }
       const ping = await seen(new RegExp(`${name}: is idle[\\s\\S]*?\\[(\\d+)\\] Stop\\n\\s+\\[\\d+\\] Terminate\\n\\s+\\[\\d+\\] Snooze 24 h\\n\\s+\\[(\\d+)\\] Keep`), 'the idle ping');
-      child.stdin.write(`${ping[2]}\n`);
+      type(ping[2]!);
       await seen(new RegExp(`Keeping ${name} running`), 'Keep carried out');
-      child.stdin.write('sandbox budget\n');
+      type('sandbox budget');
       await seen(/You have passed a budget threshold/, 'the budget alert');
     } finally {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.stdin.end('quit\n');
-      child.kill('SIGTERM');
-      await exited;
-      const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+      await stop();
+      const redis = new Redis(REDIS_URL);
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
       await redis.quit();

@@ -1,21 +1,17 @@
 // Sandbox mode across real processes: `src/main.ts --role=web` and `--role=worker` on one Redis share one sandbox account,
 // so a launch sent to the web process finishes through the worker, the sandbox SNS confirms the bot's subscription, an
 // idle alarm published to the web process reaches the owner's DM, and a worker started afresh carries on.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisSandboxTopics } from '../../src/sandbox/redis-alerts.js';
 import { DATA_KEY, eventually, SIGNING_SECRET } from '../support/harness.js';
+import { freePort, spawnMain, type MainProcess } from '../support/processes.js';
+import { REDIS_URL } from '../support/redis.js';
 import { sign, slashCommandBody } from '../support/signed.js';
 import { SlackApi } from '../support/slack-api.js';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `tsp${randomBytes(5).toString('hex')}`;
 const redis = new Redis(REDIS_URL);
 const children: ChildProcess[] = [];
@@ -34,26 +30,10 @@ afterAll(async () => {
   await redis.quit();
 });
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-function startScicomp(role: 'web' | 'worker', env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  // An empty home: a developer's own ~/.aws/credentials would take it out of the sandbox.
-  const home = mkdtempSync(join(tmpdir(), 'scicomp-home-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, `--role=${role}`], {
-    env: { PATH: process.env.PATH, HOME: home, NODE_NO_WARNINGS: '1', SCICOMP_CONSOLE: 'false', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  children.push(child);
-  return { child, output: () => out };
+function startScicomp(role: 'web' | 'worker', env: Record<string, string>): MainProcess {
+  const p = spawnMain({ SCICOMP_CONSOLE: 'false', LOG_LEVEL: 'warn', ...env }, { args: [`--role=${role}`] });
+  children.push(p.child);
+  return p;
 }
 
 describe('sandbox mode in separate web and worker processes', () => {

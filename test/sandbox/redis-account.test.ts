@@ -1,29 +1,18 @@
 // One sandbox account in Redis seen by several catalogs, as by several scicomp processes: shared, idempotent across them,
 // safe when they race, and still there for a catalog made after the others are gone (a restart).
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/core/errors.js';
 import { SANDBOX_PRODUCT_IDS, SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { RedisSandboxAccount } from '../../src/sandbox/redis-account.js';
+import { testRedis } from '../support/backends.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefixes: string[] = [];
-
-afterAll(async () => {
-  for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  await redis.quit();
-});
+const redis = testRedis();
 
 /** Catalogs on one prefix, as separate processes have them; one clock for all. */
 function processes(n: number) {
-  const prefix = `tsr${randomBytes(5).toString('hex')}`;
-  prefixes.push(prefix);
+  const prefix = redis.prefix();
   const clock = { t: 1_000_000, now() { return this.t; } };
-  const start = () => new SandboxCatalog({ provisionMs: 1000, clock, account: new RedisSandboxAccount(redis, prefix) });
+  const start = () => new SandboxCatalog({ provisionMs: 1000, clock, account: new RedisSandboxAccount(redis.connection, prefix) });
   return { catalogs: Array.from({ length: n }, start), clock, start, prefix };
 }
 
@@ -80,7 +69,7 @@ describe('the sandbox account in Redis', () => {
     const { catalogs: [a], clock, prefix } = processes(1);
     const first = await launch(a!, 'late', 'tok');
     // Its first look at the token came before the other process's write; its look at the name, after.
-    const account = new RedisSandboxAccount(redis, prefix);
+    const account = new RedisSandboxAccount(redis.connection, prefix);
     let looks = 0;
     const late: RedisSandboxAccount = Object.assign(Object.create(account) as RedisSandboxAccount, {
       tokenRecord: (token: string) => (looks++ === 0 ? Promise.resolve(undefined) : account.tokenRecord(token)),
@@ -112,9 +101,8 @@ describe('the sandbox account in Redis', () => {
   });
 
   it('seeds the account once, whichever process starts first', async () => {
-    const { start } = processes(0);
-    const prefix = prefixes.at(-1)!;
-    const seeded = () => new SandboxCatalog({ products: 30, account: new RedisSandboxAccount(redis, prefix) });
+    const { start, prefix } = processes(0);
+    const seeded = () => new SandboxCatalog({ products: 30, account: new RedisSandboxAccount(redis.connection, prefix) });
     const [a, b] = [seeded(), seeded()];
     await Promise.all([a.ready, b.ready]);
     expect(await start().searchProvisioned()).toHaveLength(30);

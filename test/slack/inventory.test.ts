@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ProvisionedProduct } from '../../src/core/ports.js';
 import { SANDBOX_PRODUCT_IDS, SandboxCatalog } from '../../src/sandbox/catalog.js';
 import * as reconcileJob from '../../jobs/reconcile-inventory.js';
-import { dropPrefix, eventually, Harness } from '../support/harness.js';
+import { dropPrefix, eventually, Harness, stopReplicas } from '../support/harness.js';
 import { testPolicy } from '../support/policy.js';
 import { SlackApi } from '../support/slack-api.js';
 
@@ -182,8 +182,7 @@ describe('the reconcile job', () => {
   });
 
   afterEach(async () => {
-    if (harnesses[0]) await dropPrefix(harnesses[0].app);
-    for (const h of harnesses.splice(0)) await h.close();
+    await stopReplicas(harnesses);
   });
 
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { announcedKey } from '../../src/adapters/redis/outbox-marks.js';
 import type { OutboxItem } from '../../src/core/context.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
-import { dropPrefix, eventually, Harness } from '../support/harness.js';
+import { eventually, Harness, stopReplicas } from '../support/harness.js';
 import { SlackApi, type Failure, type SlackCall } from '../support/slack-api.js';
 
 const USER = 'UORDER';
@@ -15,8 +15,7 @@ const harnesses: Harness[] = [];
 let slack: SlackApi | undefined;
 
 afterEach(async () => {
-  if (harnesses[0]) await dropPrefix(harnesses[0].app);
-  for (const h of harnesses.splice(0)) await h.close();
+  await stopReplicas(harnesses);
   await slack?.close();
   slack = undefined;
 });

@@ -10,7 +10,7 @@ import { transition } from '../../src/core/approvals.js';
 import type { Feed, FeedEvent } from '../../src/core/context.js';
 import { systemClock } from '../../src/core/ports.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
-import { dropPrefix, eventually, Harness } from '../support/harness.js';
+import { eventually, Harness, stopReplicas } from '../support/harness.js';
 import { APPROVALS_CHANNEL, policyText, testPolicy } from '../support/policy.js';
 import { SlackApi } from '../support/slack-api.js';
 
@@ -18,8 +18,7 @@ const harnesses: Harness[] = [];
 let slack: SlackApi | undefined;
 
 afterEach(async () => {
-  if (harnesses[0]) await dropPrefix(harnesses[0].app);
-  for (const h of harnesses.splice(0)) await h.close();
+  await stopReplicas(harnesses);
   await slack?.close();
   slack = undefined;
 });

@@ -147,3 +147,17 @@ export async function dropPrefix(app: Scicomp): Promise<void> {
     cursor = next;
   } while (cursor !== '0');
 }
+
+/** Ends the harness a test started, if it did: its keys deleted, then closed (for an `afterEach`). */
+export async function stopHarness(h: Harness | undefined): Promise<void> {
+  if (!h) return;
+  await dropPrefix(h.app);
+  await h.close();
+}
+
+/** Ends replicas started on one prefix (a test's `harnesses`, emptied): their keys deleted once, then each closed. */
+export async function stopReplicas(harnesses: Harness[]): Promise<void> {
+  const started = harnesses.splice(0);
+  if (started[0]) await dropPrefix(started[0].app);
+  for (const h of started) await h.close();
+}
