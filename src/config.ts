@@ -66,6 +66,10 @@ const schema = z.object({
   FEED_INTERVAL_MS: int(1).default(10_000),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   SHUTDOWN_DRAIN_MS: int(0).default(0),
+  /** How often AWS mutations whose job died are looked for, and how old one must be to count (see core/mutations.ts). */
+  MUTATION_RECONCILE_MS: int(100).default(60_000),
+  /** A job's lock: a worker that stops renewing it for this long is taken for dead and its job handed on (per-queue multiples). */
+  JOB_LOCK_MS: int(100).default(30_000),
 });
 
 export type Config = Omit<z.output<typeof schema>, 'CHANNEL_INTERVAL_MS' | 'SLACK_CHANNEL_INTERVAL_MS'> & {
