@@ -352,11 +352,23 @@ export class Scicomp {
   }
 
   private async listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number): Promise<Server> {
-    const server = createServer((req, res) => {
-      // Closing: each connection ends after its answer, so the server can close.
-      if (this.draining) res.setHeader('connection', 'close');
-      handler(req, res);
-    });
+    const c = this.config;
+    const server = createServer(
+      {
+        // Slow clients are cut off: headers within this, the whole request within that; looked for at a quarter of it.
+        headersTimeout: c.HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeout: Math.max(c.HTTP_REQUEST_TIMEOUT_MS, c.HTTP_HEADERS_TIMEOUT_MS),
+        connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(c.HTTP_HEADERS_TIMEOUT_MS / 4))),
+        // Longer than a load balancer's idle timeout (60 s on AWS): it, not us, closes idle connections, so none races a request.
+        keepAliveTimeout: 65_000,
+      },
+      (req, res) => {
+        // Closing: each connection ends after its answer, so the server can close.
+        if (this.draining) res.setHeader('connection', 'close');
+        handler(req, res);
+      },
+    );
+    server.maxConnections = c.HTTP_MAX_CONNECTIONS;
     this.server = await new Promise<Server>((resolve) => server.listen(port, '0.0.0.0', () => resolve(server)));
     return this.server;
   }

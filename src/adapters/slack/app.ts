@@ -1,5 +1,5 @@
 // Bolt wiring: verified Slack requests in, acked at once, the work handed to the run-command queue.
-import { App, ExpressReceiver, LogLevel, type AuthorizeSourceData, type BlockAction, type ButtonAction } from '@slack/bolt';
+import { App, ExpressReceiver, HTTPModuleFunctions, LogLevel, type AuthorizeSourceData, type BlockAction, type ButtonAction, type ReceiverEvent } from '@slack/bolt';
 import type { Logger as BoltLogger } from '@slack/logger';
 import type { Application } from 'express';
 import type { Logger } from 'pino';
@@ -11,6 +11,16 @@ import { formRef, responseUrlAllowed, type ReplyRef } from './chat.js';
 import type { Form } from '../../core/message.js';
 import { ACTION_PREFIX, formValues, loadingForm, matchOptions, OPTIONS_PREFIX, renderForm } from './render.js';
 import { commandText } from './text.js';
+import { malformedPayload, MalformedPayloadError, refuseBeforeReading, SLACK_BODY_LIMIT } from './intake.js';
+
+/** Bolt, refusing a verified payload of a shape no listener takes before any listener trips on it. */
+class CheckedApp extends App {
+  override async processEvent(event: ReceiverEvent): Promise<void> {
+    const why = malformedPayload(event.body);
+    if (why) throw new MalformedPayloadError(why);
+    return super.processEvent(event);
+  }
+}
 
 export interface SlackAppOptions {
   secrets: SecretsPort;
@@ -164,7 +174,8 @@ export function createSlackApp(o: SlackAppOptions) {
     await notTaken();
   };
 
-  const logger = boltLogger(o.log, o.audit && new RejectedRequestAudit(o.audit, o.log));
+  const rejected = o.audit && new RejectedRequestAudit(o.audit, o.log);
+  const logger = boltLogger(o.log, rejected);
   const signingSecret = async () => {
     const s = await o.secrets.get('slackSigningSecret');
     if (!s) throw new Error('SLACK_SIGNING_SECRET is not configured');
@@ -183,11 +194,36 @@ export function createSlackApp(o: SlackAppOptions) {
     return { botToken: await o.secrets.get('slackBotToken') };
   };
   const clientOptions = o.apiUrl ? { slackApiUrl: o.apiUrl.replace(/\/?$/, '/') } : undefined;
-  const receiver = o.appToken ? undefined : new ExpressReceiver({ signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false, ...(o.web ? { app: o.web } : {}) });
+  // Ahead of Bolt, which reads (and buffers) a whole body before it checks the signature.
+  if (o.web && !o.appToken) {
+    o.web.post(
+      '/slack/events',
+      refuseBeforeReading((status, why) => {
+        o.log.warn({ status, reason: why }, 'refused a Slack request before reading it');
+        if (status === 401) rejected?.record({ reason: why });
+      }),
+    );
+  }
+  const receiver = o.appToken
+    ? undefined
+    : new ExpressReceiver({
+        signingSecret,
+        endpoints: '/slack/events',
+        logger,
+        processBeforeResponse: false,
+        bodyLimit: SLACK_BODY_LIMIT,
+        processEventErrorHandler: async (args) => {
+          if (!(args.error instanceof MalformedPayloadError)) return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
+          o.log.warn({ reason: args.error.message }, 'refused a signed Slack payload scicomp does not take');
+          args.response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: args.error.message }));
+          return false;
+        },
+        ...(o.web ? { app: o.web } : {}),
+      });
   const app = o.appToken
-    ? new App({ socketMode: true, appToken: o.appToken, authorize, logger, clientOptions, convoStore: false })
+    ? new CheckedApp({ socketMode: true, appToken: o.appToken, authorize, logger, clientOptions, convoStore: false })
     : // No listener uses Bolt's conversation store; it only costs time on every request.
-      new App({ receiver, authorize, logger, clientOptions, convoStore: false });
+      new CheckedApp({ receiver, authorize, logger, clientOptions, convoStore: false });
 
   app.command('/scicomp', async ({ command, ack, client }) => {
     const payload: RunPayload = {
