@@ -74,6 +74,7 @@ export class Inbox {
 export class InboxPump {
   private running = false;
   private loop?: Promise<void>;
+  private handling?: Promise<void>;
   private readonly reader: Redis;
   private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -111,16 +112,27 @@ export class InboxPump {
     }
   }
 
+  /** Hands entries on, known to stop() meanwhile. */
+  private async handing(entries: [string, string[]][]): Promise<void> {
+    this.handling = this.handle(entries);
+    try {
+      await this.handling;
+    } finally {
+      this.handling = undefined;
+    }
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
       try {
         await this.ensureGroup();
         const [, claimed] = (await this.reader.xautoclaim(this.inbox.key, GROUP, this.consumer, STALE_MS, '0-0', 'COUNT', BATCH)) as [string, [string, string[]][]];
-        if (claimed.length) await this.handle(claimed);
+        if (claimed.length) await this.handing(claimed);
+        if (!this.running) return;
         const read = (await this.reader.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.inbox.key, '>')) as
           | [string, [string, string[]][]][]
           | null;
-        if (read?.[0]) await this.handle(read[0][1]);
+        if (read?.[0]) await this.handing(read[0][1]);
       } catch (err) {
         if (!this.running) return;
         this.log.warn({ err }, 'inbox pump: Redis error, retrying');
@@ -131,7 +143,9 @@ export class InboxPump {
 
   async stop(): Promise<void> {
     this.running = false;
-    // Unblock a pending XREADGROUP; what was read and not acknowledged is taken over by another pump.
+    // Entries being handed on are finished first: cut, they would wait STALE_MS for another pump. A loop waiting for
+    // entries is cut at once; one still stuck a while later is cut too, its entries left to another pump.
+    if (this.handling) await Promise.race([this.handling, new Promise((r) => setTimeout(r, BLOCK_MS + 1000).unref())]);
     this.reader.disconnect();
     await this.loop;
   }
