@@ -3,6 +3,8 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { Store } from '../src/adapters/redis/store.js';
+import { UpstreamError } from '../src/core/errors.js';
 import type { Sealer } from '../src/core/sealed.js';
 import type { Payload, RunPayload } from '../src/core/interaction.js';
 import { sealPayload } from './run-command.js';
@@ -18,34 +20,61 @@ const MAX_LENGTH = 1_000_000;
 /** Interactions that arrive in one turn of the event loop share one stream entry, up to this many. */
 const ENTRY_MAX = 200;
 
+/**
+ * An interaction not in Redis this long after it came is never written: its channel has answered (or is about to answer)
+ * that it was not taken. Shorter than the channel's wait (Slack allows 3 s for an ack), so the answer and the write agree.
+ */
+export const WRITE_DEADLINE_MS = 2000;
+
+// Appends one entry, unless Redis' own clock says its deadline has passed (a write that waited out an outage in the
+// client's offline queue lands after its person was told "not taken", and must not run). KEYS: stream. ARGV: deadline
+// (ms since epoch), max length, then the interactions.
+const APPEND = `
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[1]) then return 0 end
+local args = {KEYS[1], 'MAXLEN', '~', ARGV[2], '*'}
+for i = 3, #ARGV do
+  args[#args + 1] = 'p'
+  args[#args + 1] = ARGV[i]
+end
+redis.call('XADD', unpack(args))
+return 1
+`;
+
 export class Inbox {
   readonly key: string;
-  private readonly batch: TurnBatch<string>;
+  private readonly batch: TurnBatch<{ payload: string; deadline: number }>;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     prefix: string,
     private readonly sealer: Sealer,
   ) {
     this.key = `${prefix}:inbox`;
-    this.batch = new TurnBatch(ENTRY_MAX, (payloads) =>
-      this.redis.xadd(this.key, 'MAXLEN', '~', String(MAX_LENGTH), '*', ...payloads.flatMap((p) => ['p', p])).then(() => undefined),
-    );
+    const store = new Store(redis, prefix);
+    this.batch = new TurnBatch(ENTRY_MAX, async (items) => {
+      const deadline = Math.min(...items.map((i) => i.deadline));
+      const written = await store.script<number>(APPEND, [this.key], [deadline, MAX_LENGTH, ...items.map((i) => i.payload)]);
+      if (written !== 1) throw new UpstreamError('Redis took too long: the interaction was not queued', true);
+    });
   }
 
   /**
    * Written at the end of this turn of the event loop, with whatever else arrived in it: one XADD for a burst, not one
    * per interaction, which is most of what a busy web process spends on an ack. Resolves once Redis has it. The
-   * interaction is sealed first: its raw text may hold NoEcho values, and only the worker can tell which.
+   * interaction is sealed first: its raw text may hold NoEcho values, and only the worker can tell which. Rejects, and
+   * is never written, when Redis has not taken it within WRITE_DEADLINE_MS.
    */
   async push(payload: RunPayload): Promise<void> {
-    return this.batch.push(JSON.stringify(await sealPayload(payload, this.sealer)));
+    const deadline = Date.now() + WRITE_DEADLINE_MS;
+    return this.batch.push({ payload: JSON.stringify(await sealPayload(payload, this.sealer)), deadline });
   }
 }
 
 export class InboxPump {
   private running = false;
   private loop?: Promise<void>;
+  private handling?: Promise<void>;
   private readonly reader: Redis;
   private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -83,16 +112,27 @@ export class InboxPump {
     }
   }
 
+  /** Hands entries on, known to stop() meanwhile. */
+  private async handing(entries: [string, string[]][]): Promise<void> {
+    this.handling = this.handle(entries);
+    try {
+      await this.handling;
+    } finally {
+      this.handling = undefined;
+    }
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
       try {
         await this.ensureGroup();
         const [, claimed] = (await this.reader.xautoclaim(this.inbox.key, GROUP, this.consumer, STALE_MS, '0-0', 'COUNT', BATCH)) as [string, [string, string[]][]];
-        if (claimed.length) await this.handle(claimed);
+        if (claimed.length) await this.handing(claimed);
+        if (!this.running) return;
         const read = (await this.reader.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.inbox.key, '>')) as
           | [string, [string, string[]][]][]
           | null;
-        if (read?.[0]) await this.handle(read[0][1]);
+        if (read?.[0]) await this.handing(read[0][1]);
       } catch (err) {
         if (!this.running) return;
         this.log.warn({ err }, 'inbox pump: Redis error, retrying');
@@ -103,7 +143,9 @@ export class InboxPump {
 
   async stop(): Promise<void> {
     this.running = false;
-    // Unblock a pending XREADGROUP; what was read and not acknowledged is taken over by another pump.
+    // Entries being handed on are finished first: cut, they would wait STALE_MS for another pump. A loop waiting for
+    // entries is cut at once; one still stuck a while later is cut too, its entries left to another pump.
+    if (this.handling) await Promise.race([this.handling, new Promise((r) => setTimeout(r, BLOCK_MS + 1000).unref())]);
     this.reader.disconnect();
     await this.loop;
   }

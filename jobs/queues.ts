@@ -23,6 +23,7 @@ export const QUEUE = {
   snsBatch: 'process-sns-batch',
   feed: 'post-feed',
   reconcile: 'reconcile-inventory',
+  mutations: 'reconcile-mutations',
 } as const;
 
 /** Commands that block their connection: never batched with others (duplicates of a pipelined connection inherit this). */
@@ -62,6 +63,7 @@ export class Queues {
   readonly snsBatchQueue: Queue;
   readonly feed: Queue;
   readonly reconcile: Queue;
+  readonly mutations: Queue;
   readonly refs: RefStore;
   /** Each conversation's messages in the order they were produced. */
   readonly order: OutboxOrder;
@@ -87,6 +89,7 @@ export class Queues {
     this.snsBatchQueue = new Queue(QUEUE.snsBatch, opts);
     this.feed = new Queue(QUEUE.feed, opts);
     this.reconcile = new Queue(QUEUE.reconcile, opts);
+    this.mutations = new Queue(QUEUE.mutations, opts);
     for (const q of this.all()) q.on('error', onError);
     this.refs = new RefStore(new Store(connection, prefix), this.deliver, chat);
     this.order = new OutboxOrder(new Store(connection, prefix), this.deliver);
@@ -94,7 +97,7 @@ export class Queues {
   }
 
   all(): Queue[] {
-    return [this.command, this.watch, this.deliver, this.expire, this.carry, this.sns, this.snsBatchQueue, this.feed, this.reconcile];
+    return [this.command, this.watch, this.deliver, this.expire, this.carry, this.sns, this.snsBatchQueue, this.feed, this.reconcile, this.mutations];
   }
 
   async close(): Promise<void> {

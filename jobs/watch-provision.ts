@@ -8,6 +8,7 @@ import { recordSettled, type Inventory } from '../src/core/inventory.js';
 import { ARCHIVE_DAYS, instanceIdOf, outputFields } from '../src/core/lifecycle.js';
 import type { Message } from '../src/core/message.js';
 import type { ArchivesRepository } from '../src/core/repositories/archives.js';
+import type { MutationsRepository } from '../src/core/repositories/mutations.js';
 import { type Address, type CatalogPort, type Clock, type ProductRecord, TERMINAL_RECORD_STATUSES } from '../src/core/ports.js';
 import { QUEUE } from './queues.js';
 
@@ -29,6 +30,8 @@ export interface Deps {
   minPollMs: number;
   maxPollMs: number;
   onSettled?: SettledHook[];
+  /** The journal of AWS mutations: the one this record came from is settled once its owner has heard the outcome. */
+  mutations?: MutationsRepository;
   /** How the owner's channel names commands, in what they are told. */
   channels: Pick<Channels, 'commandText'>;
   log: Logger;
@@ -108,6 +111,8 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
       to: dm(w),
       message: { text: `I lost track of ${w.name}: Service Catalog says ${(err as Error).message}`, tone: 'error', context: [`record ${w.recordId} · ${deps.channels.commandText(w.owner.platform, `status ${w.name}`)}`] },
     });
+    // Told, and Service Catalog has no such record: calling again would not bring it back.
+    if (w.mutationId) await deps.mutations?.settle(w.mutationId);
     throw new UnrecoverableError(`record ${w.recordId}: ${(err as Error).message}`);
   }
   const progressKey = `watch:${w.recordId}:progress`;
@@ -127,6 +132,7 @@ export async function process(job: Job<Payload>, deps: Deps, token?: string): Pr
   }
   await deps.outbox.send({ key: `watch:${w.recordId}:done`, replaces: progressKey, to: dm(w), message: outcomeMessage(w, record, deps) });
   await deps.feed.publish(feedEvent(w, record));
+  if (w.mutationId) await deps.mutations?.settle(w.mutationId);
   // Alarm and budget wiring after the owner has heard: a hook that keeps failing retries this job (the sends above are
   // keyed, so they are not repeated) but never holds back the outcome.
   for (const hook of deps.onSettled ?? []) await hook(w, record);

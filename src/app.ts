@@ -12,6 +12,8 @@ import * as expireRequest from '../jobs/expire-request.js';
 import * as postFeed from '../jobs/post-feed.js';
 import * as processSns from '../jobs/process-sns.js';
 import * as reconcileInventory from '../jobs/reconcile-inventory.js';
+import * as reconcileMutations from '../jobs/reconcile-mutations.js';
+import { failedForGood, tellFailedForGood } from '../jobs/failed.js';
 import { Inbox, InboxPump } from '../jobs/inbox.js';
 import { Queues, redisConnection } from '../jobs/queues.js';
 import * as runCommand from '../jobs/run-command.js';
@@ -21,6 +23,7 @@ import { RedisApprovals } from './adapters/redis/approvals.js';
 import { RedisArchives } from './adapters/redis/archives.js';
 import { RedisConfirmations } from './adapters/redis/confirmations.js';
 import { RedisLaunchPlans } from './adapters/redis/launch-plans.js';
+import { RedisMutations } from './adapters/redis/mutations.js';
 import { RedisProductParameters } from './adapters/redis/product-parameters.js';
 import type { ChannelAdapter, Door } from './adapters/channel.js';
 import { RedisAudit } from './adapters/redis/audit.js';
@@ -97,6 +100,12 @@ export interface Parts {
 }
 
 const HEALTH_TIMEOUT_MS = 1000;
+
+/** A queue's stalled-job settings: its lock as a multiple of JOB_LOCK_MS, and how many stalls it survives. */
+interface Stall {
+  lock: number;
+  maxStalled: number;
+}
 /** How long closing a Redis connection may wait for its replies before it is cut. */
 const QUIT_TIMEOUT_MS = 2000;
 
@@ -141,6 +150,8 @@ export class Scicomp {
   private closing?: Promise<void>;
   /** Settles once the inventory's reconcile is scheduled (startWorkers). */
   inventoryScheduled: Promise<void> = Promise.resolve();
+  /** Settles once the reconcile of AWS mutations is scheduled (startWorkers). */
+  mutationsScheduled: Promise<void> = Promise.resolve();
   private subscriber?: Redis;
   private server?: Server;
   private opened = false;
@@ -202,6 +213,7 @@ export class Scicomp {
       launchPlans: o.launchPlans ?? new RedisLaunchPlans(this.store),
       archives: o.archives ?? new RedisArchives(this.store),
       productParameters: o.productParameters ?? new RedisProductParameters(this.store),
+      mutations: new RedisMutations(this.store),
       snsEndpoint: config.SCICOMP_PUBLIC_URL ? `${config.SCICOMP_PUBLIC_URL.replace(/\/$/, '')}/sns` : undefined,
       snsMaxAgeMs: config.SNS_MAX_AGE_MS,
       log: this.log,
@@ -351,11 +363,23 @@ export class Scicomp {
   }
 
   private async listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number): Promise<Server> {
-    const server = createServer((req, res) => {
-      // Closing: each connection ends after its answer, so the server can close.
-      if (this.draining) res.setHeader('connection', 'close');
-      handler(req, res);
-    });
+    const c = this.config;
+    const server = createServer(
+      {
+        // Slow clients are cut off: headers within this, the whole request within that; looked for at a quarter of it.
+        headersTimeout: c.HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeout: Math.max(c.HTTP_REQUEST_TIMEOUT_MS, c.HTTP_HEADERS_TIMEOUT_MS),
+        connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(c.HTTP_HEADERS_TIMEOUT_MS / 4))),
+        // Longer than a load balancer's idle timeout (60 s on AWS): it, not us, closes idle connections, so none races a request.
+        keepAliveTimeout: 65_000,
+      },
+      (req, res) => {
+        // Closing: each connection ends after its answer, so the server can close.
+        if (this.draining) res.setHeader('connection', 'close');
+        handler(req, res);
+      },
+    );
+    server.maxConnections = c.HTTP_MAX_CONNECTIONS;
     this.server = await new Promise<Server>((resolve) => server.listen(port, '0.0.0.0', () => resolve(server)));
     return this.server;
   }
@@ -430,7 +454,7 @@ export class Scicomp {
      * One worker per queue. Each job runs with a logger bound to it (queue, job id, request id, user), is timed for
      * /metrics, and is known to be in flight until it returns, for a shutdown that has to hand it back.
      */
-    const make = <T>(name: string, fn: (job: Job<T>, token: string | undefined, log: Logger) => Promise<unknown>, concurrency: number) => {
+    const make = <T>(name: string, fn: (job: Job<T>, token: string | undefined, log: Logger) => Promise<unknown>, concurrency: number, stall: Stall) => {
       const connection = this.watched(redisConnection(c.REDIS_URL));
       this.workerConnections.push(connection);
       const processor = async (job: Job<T>, token?: string) => {
@@ -451,8 +475,18 @@ export class Scicomp {
           this.metrics.jobFinished(name, outcome, (performance.now() - started) / 1000);
         }
       };
-      const w = new Worker<T>(name, processor, { connection, prefix: c.SCICOMP_PREFIX, concurrency });
-      w.on('failed', (job, err) => this.log.warn({ queue: name, jobId: job?.id, ...jobContext(job?.data), err }, 'job failed'));
+      // A worker that stops renewing its lock for lockDuration is taken for dead; every stalledInterval each worker looks.
+      const lockDuration = c.JOB_LOCK_MS * stall.lock;
+      // A job a stall check hands back waits for the next fetch: a worker blocks at most a check's interval (5 s by default).
+      const drainDelay = Math.min(5, c.JOB_LOCK_MS / 1000);
+      const w = new Worker<T>(name, processor, { connection, prefix: c.SCICOMP_PREFIX, concurrency, lockDuration, stalledInterval: c.JOB_LOCK_MS, maxStalledCount: stall.maxStalled, drainDelay });
+      w.on('failed', (job, err) => {
+        this.log.warn({ queue: name, jobId: job?.id, ...jobContext(job?.data), err }, 'job failed');
+        if (!failedForGood(job)) return;
+        tellFailedForGood(name, job, err, { outbox: this.deps.outbox, feed: this.deps.feed, channels: this.channels }).catch((e: Error) =>
+          this.log.error({ queue: name, jobId: job.id, err: e }, 'could not tell anyone of a job that failed for good'),
+        );
+      });
       w.on('error', (err) => this.log.error({ queue: name, err }, 'worker error'));
       this.workers.push(w);
     };
@@ -460,6 +494,8 @@ export class Scicomp {
       runCommand.name,
       (job, _token, log) => runCommand.process(job, { bot: this.bot, channels: this.channels, outbox: this.deps.outbox, people: this.deps.people, audit: this.audit, log, sealer: this.sealer }),
       16,
+      // Twice stalled is a command that kills its workers: failed (its person told) rather than a third; its AWS calls are journaled.
+      { lock: 1, maxStalled: 1 },
     );
     make<watchProvision.Payload>(
       watchProvision.name,
@@ -477,22 +513,40 @@ export class Scicomp {
             minPollMs: c.WATCH_MIN_POLL_MS,
             maxPollMs: c.WATCH_MAX_POLL_MS,
             onSettled: [(w, r) => onRecordSettled(w, r, { ...this.deps, log }), (w, r) => reportOffboardRecord(w, r, { ...this.deps, log }), (w, r) => rememberSettledParameters(w, r, this.deps)],
+            mutations: this.deps.mutations,
             channels: this.channels,
             log,
           },
           token,
         ),
       16,
+      // Polling is read-only and its messages keyed: redone freely, since giving up leaves an owner without news.
+      { lock: 1, maxStalled: 5 },
     );
     const delivery = (log: Logger): deliverMessage.Deps => ({ channels: this.channels, store: this.store, refs: this.queues.refs, order: this.queues.order, leaseMs: c.OUTBOX_LEASE_MS, log, metrics: this.metrics, feed: this.deps.feed });
-    make<deliverMessage.Payload>(deliverMessage.name, (job, token, log) => deliverMessage.process(job, delivery(log), token), 32);
-    make<expireRequest.Payload>(expireRequest.name, (job, _token, log) => expireRequest.process(job, { ...this.deps, log }), 4);
-    make<carryOut.Payload>(carryOut.name, (job, _token, log) => carryOut.process(job, { ...this.deps, log }), 8);
-    make<processSns.Payload>(processSns.name, (job, _token, log) => processSns.process(job, { ...this.deps, log }, delivery(log)), 32);
-    make<processSns.BatchPayload>(processSns.batchName, (job, _token, log) => processSns.processBatch(job, { ...this.deps, log }, delivery(log), (m) => this.queues.snsRetryAlone(m)), 16);
-    make<postFeed.Payload>(postFeed.name, (job, token, log) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, digest: this.queues.digest, log }, token), 4);
-    // One at a time: a reconcile is long and paced; BullMQ renews its lock while it pages.
-    make<reconcileInventory.Payload>(reconcileInventory.name, (job, _token, log) => reconcileInventory.process(job, { ...this.deps, log }), 1);
+    // A redelivery is keyed (the outbox), and giving up loses a message: a few stalls are redone.
+    make<deliverMessage.Payload>(deliverMessage.name, (job, token, log) => deliverMessage.process(job, delivery(log), token), 32, { lock: 1, maxStalled: 3 });
+    // Expiring a request is decided once in Redis: redone freely.
+    make<expireRequest.Payload>(expireRequest.name, (job, _token, log) => expireRequest.process(job, { ...this.deps, log }), 4, { lock: 1, maxStalled: 3 });
+    // Its AWS calls carry idempotency tokens and are journaled: redoing one is safe.
+    make<carryOut.Payload>(carryOut.name, (job, _token, log) => carryOut.process(job, { ...this.deps, log }), 8, { lock: 1, maxStalled: 3 });
+    // Each alert is applied once per MessageId: redone freely.
+    make<processSns.Payload>(processSns.name, (job, _token, log) => processSns.process(job, { ...this.deps, log }, delivery(log)), 32, { lock: 1, maxStalled: 3 });
+    make<processSns.BatchPayload>(processSns.batchName, (job, _token, log) => processSns.processBatch(job, { ...this.deps, log }, delivery(log), (m) => this.queues.snsRetryAlone(m)), 16, { lock: 1, maxStalled: 3 });
+    // A digest is posted once per interval; a lost one is folded into the next.
+    make<postFeed.Payload>(postFeed.name, (job, token, log) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, digest: this.queues.digest, log }, token), 4, { lock: 1, maxStalled: 2 });
+    // One at a time: a reconcile is long and paced; BullMQ renews its lock while it pages; the next run redoes a dead one.
+    make<reconcileInventory.Payload>(reconcileInventory.name, (job, _token, log) => reconcileInventory.process(job, { ...this.deps, log }), 1, { lock: 2, maxStalled: 1 });
+    // One at a time, short; the next run redoes a dead one.
+    make<reconcileMutations.Payload>(
+      reconcileMutations.name,
+      (job, _token, log) => reconcileMutations.process(job, { ...this.deps, log, watchQueue: this.queues.watch, graceMs: c.MUTATION_RECONCILE_MS }),
+      1,
+      { lock: 1, maxStalled: 1 },
+    );
+    this.mutationsScheduled = reconcileMutations.schedule(this.queues.mutations, c.MUTATION_RECONCILE_MS).catch((err: Error) => {
+      this.log.error({ err }, 'could not schedule the reconcile of AWS mutations');
+    });
     this.inventoryScheduled = reconcileInventory.schedule(this.queues.reconcile, c.INVENTORY_RECONCILE_MS).catch((err: Error) => {
       this.log.error({ err }, 'could not schedule the inventory reconcile');
     });

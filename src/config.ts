@@ -81,6 +81,15 @@ const schema = z.object({
   FEED_INTERVAL_MS: int(1).default(10_000),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   SHUTDOWN_DRAIN_MS: int(0).default(0),
+  /** How often AWS mutations whose job died are looked for, and how old one must be to count (see core/mutations.ts). */
+  MUTATION_RECONCILE_MS: int(100).default(60_000),
+  /** A job's lock: a worker that stops renewing it for this long is taken for dead and its job handed on (per-queue multiples). */
+  JOB_LOCK_MS: int(100).default(30_000),
+  /** How long a client may take to send a request's headers, and its whole request (a slow body is cut off with 408). */
+  HTTP_HEADERS_TIMEOUT_MS: int(100).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(100).default(30_000),
+  /** Connections the HTTP server holds at once; past it, new ones are refused until some close. */
+  HTTP_MAX_CONNECTIONS: int(1).default(4096),
 });
 
 export type Config = Omit<z.output<typeof schema>, 'CHANNEL_INTERVAL_MS' | 'SLACK_CHANNEL_INTERVAL_MS'> & {

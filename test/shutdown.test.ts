@@ -84,10 +84,11 @@ describe('Scicomp.close()', () => {
   });
 
   it('writes an interaction it already acked to Redis before closing the connection', async () => {
-    const h = await Harness.start({ catalog: new SandboxCatalog() });
+    // No workers: the entry stays in the inbox stream for the test to find.
+    const h = await Harness.start({ catalog: new SandboxCatalog(), workers: false });
     const prefix = h.app.config.SCICOMP_PREFIX;
     prefixes.push(prefix);
-    // Slack is acked before the write lands (see queueThenAck); here the write is slow.
+    // Slack is acked once the write lands (see queueThenAck); here the write is slow.
     const push = h.app.inbox.push.bind(h.app.inbox);
     h.app.inbox.push = (p) => new Promise((r) => setTimeout(r, 300)).then(() => push(p));
     const { res } = await h.command('UACKED', 'help');
@@ -95,6 +96,25 @@ describe('Scicomp.close()', () => {
     await h.app.close();
     const entries = await redis.xrange(`${prefix}:inbox`, '-', '+');
     expect(JSON.stringify(entries)).toContain('UACKED');
+    await h.close();
+  });
+
+  it('a command that comes while it drains is acked only once in Redis, and closing waits for that write', async () => {
+    const h = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { SHUTDOWN_DRAIN_MS: '300' } });
+    const prefix = h.app.config.SCICOMP_PREFIX;
+    prefixes.push(prefix);
+    const push = h.app.inbox.push.bind(h.app.inbox);
+    let landed = false;
+    h.app.inbox.push = (p) => new Promise((r) => setTimeout(r, 500)).then(() => push(p)).then(() => void (landed = true));
+    const closing = h.app.close();
+    // SIGTERM came a moment ago: the server still answers during the drain, for the load balancer to notice.
+    const { res } = await h.command('UDRAIN', 'help');
+    expect(res.status).toBe(200);
+    expect(landed).toBe(true);
+    await closing;
+    expect(JSON.stringify(await redis.xrange(`${prefix}:inbox`, '-', '+'))).toContain('UDRAIN');
+    // And after closing, nothing more is taken.
+    await expect(fetch(`${h.url}/healthz`)).rejects.toThrow();
     await h.close();
   });
 

@@ -10,6 +10,7 @@ import type { ApprovalsRepository } from './repositories/approvals.js';
 import type { ArchivesRepository } from './repositories/archives.js';
 import type { ConfirmationsRepository } from './repositories/confirmations.js';
 import type { LaunchPlansRepository } from './repositories/launch-plans.js';
+import type { MutationsRepository } from './repositories/mutations.js';
 import type { ProductParametersRepository } from './repositories/product-parameters.js';
 import type { SnoozesRepository } from './repositories/snoozes.js';
 import type { WiringRepository } from './repositories/wiring.js';
@@ -78,6 +79,8 @@ export interface WatchRequest {
   requestId: string;
   /** The product's usage instructions, told with the outcome of a launch. */
   usage?: string[];
+  /** The journaled AWS mutation this record came from (core/mutations.ts): settled once the owner has heard the outcome. */
+  mutationId?: string;
 }
 
 export interface Watcher {
@@ -182,6 +185,8 @@ export interface CoreDeps {
   channels: Channels;
   /** Seals what holds NoEcho values (launch plans, confirmations, request payloads) before it is stored. */
   sealer: Sealer;
+  /** AWS mutations journaled until their owner has heard the outcome (core/mutations.ts); none are reconciled without it. */
+  mutations?: MutationsRepository;
 }
 
 export const noFeed: Feed = { publish: async () => {} };

@@ -12,6 +12,7 @@ import { allowedValuesFor, findLaunchPath, findProduct, isListType, listElements
 import { openJson, sealJson } from './sealed.js';
 import { checkAgainstPolicy } from './admission.js';
 import { rememberRecordParameters } from './provisioned-parameters.js';
+import { startMutation } from './mutations.js';
 
 /** Everything needed to provision, serialisable so an approval can carry it and run it later. */
 export interface LaunchPlan {
@@ -89,15 +90,25 @@ export async function planLaunch(req: LaunchRequest, ctx: Ctx, deps: CoreDeps): 
 
 /** Provisions a validated plan; safe to run twice (the ProvisionToken derives from the request id). */
 export async function provisionPlan(plan: LaunchPlan, actor: string, deps: CoreDeps): Promise<string> {
-  const { recordId, provisionedProductId } = await deps.catalog.provision({
-    productId: plan.productId,
-    versionId: plan.versionId,
-    pathId: plan.pathId,
-    name: plan.name,
-    parameters: plan.parameters,
-    tags: plan.tags,
-    token: awsToken('launch', plan.requestId),
-  });
+  const { recordId, provisionedProductId, watch } = await startMutation(
+    {
+      call: {
+        op: 'provision',
+        input: { productId: plan.productId, versionId: plan.versionId, pathId: plan.pathId, name: plan.name, parameters: plan.parameters, tags: plan.tags, token: awsToken('launch', plan.requestId) },
+      },
+      watch: {
+        name: plan.name,
+        productName: plan.productName,
+        kind: plan.kind,
+        action: 'provision',
+        owner: plan.owner,
+        requestId: plan.requestId,
+        ...(plan.usage?.length ? { usage: plan.usage } : {}),
+      },
+      actor,
+    },
+    deps,
+  );
   await rememberRecordParameters(deps, recordId, plan.parameters, plan.secretKeys);
   if (provisionedProductId) await deps.inventory.upsert(provisioningProduct(plan, { provisionedProductId, recordId }, deps.clock.now()));
   await deps.audit.append({
@@ -108,17 +119,7 @@ export async function provisionPlan(plan: LaunchPlan, actor: string, deps: CoreD
     outcome: `record ${recordId}`,
     requestId: plan.requestId,
   });
-  await deps.watcher.watch({
-    recordId,
-    provisionedProductId,
-    name: plan.name,
-    productName: plan.productName,
-    kind: plan.kind,
-    action: 'provision',
-    owner: plan.owner,
-    requestId: plan.requestId,
-    ...(plan.usage?.length ? { usage: plan.usage } : {}),
-  });
+  await deps.watcher.watch(watch);
   return recordId;
 }
 

@@ -12,6 +12,7 @@ import { isOwner, ownProduct, ownProductFresh, productsOwnedBy } from './ownersh
 import type { Platform, ProductKind, ProvisionedProduct, RecordOutput } from './ports.js';
 import { maskSecrets, noEchoKeys } from './products.js';
 import { currentParameters, rememberRecordParameters } from './provisioned-parameters.js';
+import { startMutation } from './mutations.js';
 import { openJson, sealJson } from './sealed.js';
 import type { Confirmation } from './repositories/confirmations.js';
 
@@ -166,27 +167,21 @@ export function changeFields(plan: UpdatePlan): Field[] {
 
 /** Starts an update with the bot's role and follows it; safe to repeat with the same token. */
 export async function applyUpdate(plan: UpdatePlan, token: string, actor: string, requestId: string, deps: CoreDeps): Promise<string> {
-  const { recordId } = await deps.catalog.update({
-    provisionedProductId: plan.provisionedProductId,
-    productId: plan.productId,
-    versionId: plan.versionId,
-    parameters: plan.parameters,
-    parameterKeys: plan.parameterKeys,
-    token,
-  });
+  const { recordId, watch } = await startMutation(
+    {
+      call: {
+        op: 'update',
+        input: { provisionedProductId: plan.provisionedProductId, productId: plan.productId, versionId: plan.versionId, parameters: plan.parameters, parameterKeys: plan.parameterKeys, token },
+      },
+      watch: { provisionedProductId: plan.provisionedProductId, name: plan.name, productName: plan.productName, kind: plan.kind, action: 'update', owner: plan.owner, requestId },
+      actor,
+    },
+    deps,
+  );
   await markChanging(deps, plan.provisionedProductId, recordId);
   await rememberRecordParameters(deps, recordId, { ...plan.current, ...plan.parameters }, plan.secretKeys);
   await deps.audit.append({ actor, action: 'aws.update', target: plan.name, parameters: maskSecrets(plan.parameters, plan.secretKeys), outcome: `record ${recordId}`, requestId });
-  await deps.watcher.watch({
-    recordId,
-    provisionedProductId: plan.provisionedProductId,
-    name: plan.name,
-    productName: plan.productName,
-    kind: plan.kind,
-    action: 'update',
-    owner: plan.owner,
-    requestId,
-  });
+  await deps.watcher.watch(watch);
   return recordId;
 }
 
@@ -312,19 +307,25 @@ async function carryOutConfirmation(c: Confirmation, ctx: Ctx, deps: CoreDeps, r
   const token = awsToken(c.action, c.id);
   const who = actorLabel(ctx.actor);
   if ('terminate' in plan) {
-    const { recordId } = await deps.catalog.terminate({ provisionedProductId: c.provisionedProductId, token });
+    const { recordId, watch } = await startMutation(
+      {
+        call: { op: 'terminate', input: { provisionedProductId: c.provisionedProductId, token } },
+        watch: {
+          provisionedProductId: c.provisionedProductId,
+          name: c.name,
+          productName: c.productName,
+          kind: c.kind,
+          action: 'terminate',
+          owner: { platform: ctx.actor.platform, userId: ctx.actor.userId, email: c.email },
+          requestId: c.id,
+        },
+        actor: who,
+      },
+      deps,
+    );
     await markChanging(deps, c.provisionedProductId, recordId);
     await deps.audit.append({ actor: who, action: 'aws.terminate', target: c.name, outcome: `record ${recordId}`, requestId: c.id });
-    await deps.watcher.watch({
-      recordId,
-      provisionedProductId: c.provisionedProductId,
-      name: c.name,
-      productName: c.productName,
-      kind: c.kind,
-      action: 'terminate',
-      owner: { platform: ctx.actor.platform, userId: ctx.actor.userId, email: c.email },
-      requestId: c.id,
-    });
+    await deps.watcher.watch(watch);
   } else {
     await applyUpdate(plan, token, who, c.id, deps);
   }

@@ -10,6 +10,7 @@ import { actorLabel, launchStartedMessage, provisionPlan, type LaunchPlan } from
 import { applyUpdate, ARCHIVE_DAYS, changeFields, refuseIfChanging, type UpdatePlan } from './lifecycle.js';
 import type { Action, Field, Form, Message } from './message.js';
 import { markChanging, refreshProduct } from './inventory.js';
+import { startMutation } from './mutations.js';
 import { isOwner, ownProductFresh, productsOwnedBy } from './ownership.js';
 import type { Platform, ProductKind, ProductRecord, ProvisionedProduct } from './ports.js';
 import { maskSecrets, noEchoKeys } from './products.js';
@@ -329,20 +330,27 @@ async function approvedOffboard(id: string, who: Clicker, deps: CoreDeps): Promi
 }
 
 async function offboardTerminate(id: string, product: ProvisionedProduct, ctx: Ctx, deps: CoreDeps, request: ApprovalRequest): Promise<string> {
-  const { recordId } = await deps.catalog.terminate({ provisionedProductId: product.id, token: awsToken('offboard', `${id}-${product.id}`) });
-  await markChanging(deps, product.id, recordId);
   const user = request.payload.kind === 'offboard' ? request.payload.offboard.user : request.requester;
-  await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'aws.terminate', target: product.name, outcome: `record ${recordId}`, requestId: id });
-  await deps.watcher.watch({
-    recordId,
-    provisionedProductId: product.id,
-    name: product.name,
-    productName: product.productName ?? product.name,
-    kind: deps.policy().productRule(product.productName ?? product.name).kind,
-    action: 'terminate',
-    owner: { platform: ctx.actor.platform, userId: user.userId, email: user.email },
-    requestId: id,
-  });
+  const actor = actorLabel(ctx.actor);
+  const { recordId, watch } = await startMutation(
+    {
+      call: { op: 'terminate', input: { provisionedProductId: product.id, token: awsToken('offboard', `${id}-${product.id}`) } },
+      watch: {
+        provisionedProductId: product.id,
+        name: product.name,
+        productName: product.productName ?? product.name,
+        kind: deps.policy().productRule(product.productName ?? product.name).kind,
+        action: 'terminate',
+        owner: { platform: ctx.actor.platform, userId: user.userId, email: user.email },
+        requestId: id,
+      },
+      actor,
+    },
+    deps,
+  );
+  await markChanging(deps, product.id, recordId);
+  await deps.audit.append({ actor, action: 'aws.terminate', target: product.name, outcome: `record ${recordId}`, requestId: id });
+  await deps.watcher.watch(watch);
   await sendToVenues(request, `terminate:${product.id}`, { text: `${ctx.actor.name} is terminating ${product.name} (record ${recordId}).`, tone: 'info' }, deps, { threadOf: 'parent' });
   return recordId;
 }

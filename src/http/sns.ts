@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { UpstreamError } from '../core/errors.js';
+import { lingerThenClose } from './linger.js';
 import { SANDBOX_CERT_HOST, SNS_CERT_URL, SnsCertificates, type CertificateOptions } from './sns-certs.js';
 
 export const MAX_SNS_BYTES = 256 * 1024;
@@ -166,21 +167,13 @@ function refusalLog(log: Logger): (reason: string, fields: Record<string, unknow
 const KNOWN_TOPIC_MS = 60_000;
 const OK_BODY = '{"ok":true}';
 
-/** What an oversized body may still send after its 413 before the connection is cut: a sender gets its answer, not a reset. */
-const DRAIN_MAX = 4 * MAX_SNS_BYTES;
-
 /** The body as text, or an SnsRejected(413) as soon as it passes the limit (by its Content-Length or by what arrives). */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const tooLarge = () => {
-      // Read on and drop the rest, up to a point: then the connection is cut.
-      let dropped = 0;
+      // Not read on: once the 413 is sent, what is left is dropped for a while, then the connection cut (lingerThenClose).
       req.removeAllListeners('data');
-      req.on('data', (chunk: Buffer) => {
-        dropped += chunk.length;
-        if (dropped > DRAIN_MAX) req.destroy();
-      });
-      req.resume();
+      req.pause();
       reject(new SnsRejected(413, 'message too large'));
     };
     if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
@@ -198,9 +191,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 
 function answer(res: ServerResponse, status: number, body: string): void {
   if (res.headersSent || res.destroyed) return;
-  // After a 413 the rest of the body is not wanted: the sender should not send another request on this connection.
-  const close = status === 413 ? { connection: 'close' } : {};
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...close }).end(body);
+  // After a 413 the rest of the body is not wanted: dropped for a while, then the connection is cut.
+  if (status === 413) lingerThenClose(res.req, res);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
 /** Whether a request is for POST /sns, as express routed it: any case, with or without a trailing slash or a query. */

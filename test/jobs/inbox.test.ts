@@ -52,6 +52,29 @@ describe('Inbox', () => {
     }
   });
 
+  it('a pump stopped while it hands an entry on finishes it first, leaving nothing pending for another pump to wait on', async () => {
+    const box = inbox();
+    await Promise.all(Array.from({ length: 5 }, (_, i) => box.push(payload(i))));
+    const delivered: string[] = [];
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const pump = new InboxPump(
+      box,
+      redis,
+      async (p) => {
+        entered();
+        await new Promise((r) => setTimeout(r, 50));
+        delivered.push(p.requestId);
+      },
+      log,
+    );
+    pump.start();
+    await inside;
+    await pump.stop();
+    expect(delivered).toHaveLength(5);
+    expect(await redis.xlen(box.key)).toBe(0);
+  });
+
   it('holds each interaction sealed: no word of what the user typed is in the stream', async () => {
     const box = inbox();
     await box.push({ ...payload(7), interaction: { type: 'command', text: 'launch "EC2 Notebook" nb NotebookPassword=hunter2-sealed' } });

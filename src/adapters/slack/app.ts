@@ -1,5 +1,5 @@
 // Bolt wiring: verified Slack requests in, acked at once, the work handed to the run-command queue.
-import { App, ExpressReceiver, LogLevel, type AuthorizeSourceData, type BlockAction, type ButtonAction } from '@slack/bolt';
+import { App, ExpressReceiver, HTTPModuleFunctions, LogLevel, type AuthorizeSourceData, type BlockAction, type ButtonAction, type ReceiverEvent } from '@slack/bolt';
 import type { Logger as BoltLogger } from '@slack/logger';
 import type { Application } from 'express';
 import type { Logger } from 'pino';
@@ -11,6 +11,16 @@ import { formRef, responseUrlAllowed, type ReplyRef } from './chat.js';
 import type { Form } from '../../core/message.js';
 import { ACTION_PREFIX, formValues, loadingForm, matchOptions, OPTIONS_PREFIX, renderForm } from './render.js';
 import { commandText } from './text.js';
+import { malformedPayload, MalformedPayloadError, refuseBeforeReading, SLACK_BODY_LIMIT } from './intake.js';
+
+/** Bolt, refusing a verified payload of a shape no listener takes before any listener trips on it. */
+class CheckedApp extends App {
+  override async processEvent(event: ReceiverEvent): Promise<void> {
+    const why = malformedPayload(event.body);
+    if (why) throw new MalformedPayloadError(why);
+    return super.processEvent(event);
+  }
+}
 
 export interface SlackAppOptions {
   secrets: SecretsPort;
@@ -120,35 +130,52 @@ export class RejectedRequestAudit {
   }
 }
 
-/** The person is told, on the same response URL, that nothing was done. */
+/**
+ * How long an ack waits for Redis to take the interaction (Slack allows 3 s). The inbox never writes one later than
+ * its WRITE_DEADLINE_MS, which is shorter: what the person is told and what runs agree.
+ */
+export const ACK_WAIT_MS = 2500;
+
+const NOT_TAKEN = ':x: scicomp could not take that just now (its queue is not answering); nothing was done. Please try again in a minute.';
+
+/** The person is told, on the same response URL, that nothing was done (a click's ack cannot carry a message). */
 async function tellNotQueued(responseUrl: string, apiUrl: string | undefined): Promise<void> {
   if (!responseUrlAllowed(responseUrl, apiUrl)) return;
   await fetch(responseUrl, {
     method: 'POST',
     redirect: 'manual',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ response_type: 'ephemeral', text: ':x: scicomp could not take that just now; nothing was done. Please try again.' }),
+    body: JSON.stringify({ response_type: 'ephemeral', text: NOT_TAKEN }),
   }).catch(() => undefined);
 }
 
 export function createSlackApp(o: SlackAppOptions) {
   /**
-   * The interaction is queued for Redis in the same turn of the event loop as the ack, but the ack does not wait for
-   * Redis' reply: an awaited round-trip before every ack is what costs latency under load. If the write fails, the
-   * user is told.
+   * Acks once Redis holds the interaction: a plain 200 means it will run. If Redis has not taken it within ACK_WAIT_MS
+   * (or refused it), `notTaken` answers instead that nothing was done; the inbox's deadline keeps a write that lands
+   * later from running it.
    */
-  const queueThenAck = async (payload: RunPayload, ack: (response?: never) => Promise<void>, responseUrl?: string) => {
-    // Watched apart from the listener, which ends with the ack: waiting here would keep Bolt's whole request context
-    // alive until Redis answers, and under a burst that retention is what costs the most.
+  const queueThenAck = async (payload: RunPayload, ack: () => Promise<void>, notTaken: () => Promise<void>) => {
     const { requestId } = payload;
-    o.enqueue(payload).catch((err: Error) => {
-      o.log.error({ err, requestId }, 'could not queue an interaction');
-      if (responseUrl) void tellNotQueued(responseUrl, o.apiUrl);
-    });
-    await ack();
+    let timer: NodeJS.Timeout | undefined;
+    const queued = await Promise.race([
+      o.enqueue(payload).then(
+        () => true,
+        (err: Error) => {
+          o.log.error({ err, requestId }, 'could not queue an interaction');
+          return false;
+        },
+      ),
+      new Promise<false>((resolve) => (timer = setTimeout(resolve, ACK_WAIT_MS, false))),
+    ]);
+    clearTimeout(timer);
+    if (queued) return ack();
+    o.log.warn({ requestId }, 'an interaction was not taken: Redis did not hold it in time; the person is told to retry');
+    await notTaken();
   };
 
-  const logger = boltLogger(o.log, o.audit && new RejectedRequestAudit(o.audit, o.log));
+  const rejected = o.audit && new RejectedRequestAudit(o.audit, o.log);
+  const logger = boltLogger(o.log, rejected);
   const signingSecret = async () => {
     const s = await o.secrets.get('slackSigningSecret');
     if (!s) throw new Error('SLACK_SIGNING_SECRET is not configured');
@@ -167,11 +194,36 @@ export function createSlackApp(o: SlackAppOptions) {
     return { botToken: await o.secrets.get('slackBotToken') };
   };
   const clientOptions = o.apiUrl ? { slackApiUrl: o.apiUrl.replace(/\/?$/, '/') } : undefined;
-  const receiver = o.appToken ? undefined : new ExpressReceiver({ signingSecret, endpoints: '/slack/events', logger, processBeforeResponse: false, ...(o.web ? { app: o.web } : {}) });
+  // Ahead of Bolt, which reads (and buffers) a whole body before it checks the signature.
+  if (o.web && !o.appToken) {
+    o.web.post(
+      '/slack/events',
+      refuseBeforeReading((status, why) => {
+        o.log.warn({ status, reason: why }, 'refused a Slack request before reading it');
+        if (status === 401) rejected?.record({ reason: why });
+      }),
+    );
+  }
+  const receiver = o.appToken
+    ? undefined
+    : new ExpressReceiver({
+        signingSecret,
+        endpoints: '/slack/events',
+        logger,
+        processBeforeResponse: false,
+        bodyLimit: SLACK_BODY_LIMIT,
+        processEventErrorHandler: async (args) => {
+          if (!(args.error instanceof MalformedPayloadError)) return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
+          o.log.warn({ reason: args.error.message }, 'refused a signed Slack payload scicomp does not take');
+          args.response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: args.error.message }));
+          return false;
+        },
+        ...(o.web ? { app: o.web } : {}),
+      });
   const app = o.appToken
-    ? new App({ socketMode: true, appToken: o.appToken, authorize, logger, clientOptions, convoStore: false })
+    ? new CheckedApp({ socketMode: true, appToken: o.appToken, authorize, logger, clientOptions, convoStore: false })
     : // No listener uses Bolt's conversation store; it only costs time on every request.
-      new App({ receiver, authorize, logger, clientOptions, convoStore: false });
+      new CheckedApp({ receiver, authorize, logger, clientOptions, convoStore: false });
 
   app.command('/scicomp', async ({ command, ack, client }) => {
     const payload: RunPayload = {
@@ -187,7 +239,7 @@ export function createSlackApp(o: SlackAppOptions) {
       await o.enqueue({ ...payload, formRef: opened.view?.id ? formRef({ view: opened.view.id }) : undefined });
       return;
     }
-    await queueThenAck(payload, ack, command.response_url);
+    await queueThenAck(payload, ack, () => ack({ response_type: 'ephemeral', text: NOT_TAKEN }));
   });
 
   app.action<BlockAction<ButtonAction>>(new RegExp(`^${ACTION_PREFIX}`), async ({ action, body, ack, client }) => {
@@ -215,7 +267,10 @@ export function createSlackApp(o: SlackAppOptions) {
         formRef: formRef({ trigger: body.trigger_id, at: Date.now(), reopen: clicked }),
       },
       ack,
-      responseUrl,
+      async () => {
+        await ack();
+        if (responseUrl) await tellNotQueued(responseUrl, o.apiUrl);
+      },
     );
   });
 
@@ -248,7 +303,12 @@ export function createSlackApp(o: SlackAppOptions) {
         reply: { platform: 'slack', kind: 'user', userId: body.user.id },
         interaction: { type: 'form-submit', formId: view.callback_id.slice(ACTION_PREFIX.length), values, state: view.private_metadata ?? '' },
       },
-      ack,
+      () => ack(),
+      // The form stays open with what was typed, the reason under its first input, for the person to submit again.
+      async () => {
+        const first = Object.keys(view.state.values ?? {})[0];
+        await (first ? ack({ response_action: 'errors', errors: { [first]: NOT_TAKEN } }) : ack());
+      },
     );
   });
 

@@ -1,0 +1,113 @@
+// A slash command is answered 200 only once Redis holds it; while Redis does not answer, the ack says it was not taken,
+// and a write that lands after that answer does not run.
+import { createServer, Socket, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SandboxCatalog } from '../../src/sandbox/catalog.js';
+import { dropPrefix, Harness } from '../support/harness.js';
+import { REDIS_URL } from '../support/redis.js';
+
+/** A TCP hop to the test Redis that can hold every byte the app sends (Redis hung or cut off) and let them through later. */
+class RedisHop {
+  private server?: Server;
+  private held = false;
+  private readonly clients = new Set<Socket>();
+
+  async start(): Promise<string> {
+    const target = new URL(REDIS_URL);
+    this.server = createServer((client) => {
+      this.clients.add(client);
+      const redis = new Socket().connect(Number(target.port || 6379), target.hostname);
+      client.pipe(redis);
+      redis.pipe(client);
+      if (this.held) client.pause();
+      const end = () => {
+        this.clients.delete(client);
+        client.destroy();
+        redis.destroy();
+      };
+      client.on('close', end).on('error', end);
+      redis.on('close', end).on('error', end);
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return `redis://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  hold(): void {
+    this.held = true;
+    for (const c of this.clients) c.pause();
+  }
+
+  release(): void {
+    this.held = false;
+    for (const c of this.clients) c.resume();
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) c.destroy();
+    await new Promise((r) => this.server?.close(r));
+  }
+}
+
+let h: Harness | undefined;
+let hop: RedisHop | undefined;
+
+afterEach(async () => {
+  hop?.release();
+  if (h) {
+    await dropPrefix(h.app);
+    await h.close();
+  }
+  await hop?.close();
+  h = undefined;
+  hop = undefined;
+});
+
+async function inboxText(app: Harness['app']): Promise<string> {
+  // The entries are sealed: the user id, outside the seal, says whose interaction it is.
+  return JSON.stringify(await app.redis.xrange(app.inbox.key, '-', '+'));
+}
+
+describe('acking a slash command', () => {
+  it('answers 200 once Redis holds it; while Redis hangs, says "not taken" in time, and the late write never lands', async () => {
+    hop = new RedisHop();
+    const url = await hop.start();
+    h = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: url } });
+    const ok = await h.command('UFIRST', 'help');
+    expect(ok.res.status).toBe(200);
+    expect(await ok.res.text()).toBe('');
+    expect(await inboxText(h.app)).toContain('UFIRST');
+
+    hop.hold();
+    const t0 = Date.now();
+    const refused = await h.command('ULATE', 'help');
+    const elapsed = Date.now() - t0;
+    expect(refused.res.status).toBe(200);
+    const body = (await refused.res.json()) as { response_type: string; text: string };
+    expect(body.response_type).toBe('ephemeral');
+    expect(body.text).toContain('could not take that just now');
+    // Within Slack's 3 s, with room for the trip back.
+    expect(elapsed).toBeLessThan(2900);
+
+    // Redis answers again: the held write reaches it now, past its deadline, and is refused there. A command after it,
+    // on the same connection, is written after it: once that one is in, the held one has had its turn.
+    hop.release();
+    const after = await h.command('UAFTER', 'help');
+    expect(after.res.status).toBe(200);
+    const inbox = await inboxText(h.app);
+    expect(inbox).toContain('UAFTER');
+    expect(inbox).not.toContain('ULATE');
+  }, 15_000);
+
+  it('says "not taken" when Redis cannot be reached at all', async () => {
+    h = undefined;
+    const away = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    try {
+      const { res } = await away.command('UAWAY', 'help');
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { text: string }).text).toContain('nothing was done');
+    } finally {
+      away.app.close().catch(() => {});
+    }
+  }, 15_000);
+});
