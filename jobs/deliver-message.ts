@@ -3,11 +3,13 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { announcedKey } from '../src/adapters/redis/outbox-marks.js';
+import { RedisPacing } from '../src/adapters/redis/pacing.js';
 import type { Store } from '../src/adapters/redis/store.js';
 import type { Channels } from '../src/core/channel.js';
 import type { Feed, OutboxItem } from '../src/core/context.js';
 import { UnreachableError, UpstreamError } from '../src/core/errors.js';
 import type { Address, ChatPort, PostedMessage } from '../src/core/ports.js';
+import type { PacingRepository } from '../src/core/repositories/pacing.js';
 import type { Metrics } from '../src/metrics.js';
 import { conversationOf, headOf, NOW_LUA, ORDER_LUA, type Head, type OutboxOrder, type Place } from './outbox-order.js';
 import { RefStore } from './outbox-refs.js';
@@ -115,6 +117,22 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + 600000)
 return 0
 `;
 
+/**
+ * A turn taken, given back until a later time (the platform's other limits booked the send for then): the message's turn
+ * is due then, and nothing else in its channel begins before it, as if it had begun an interval before. KEYS: pace,
+ * turn. ARGV: when (ms, Redis' clock), interval.
+ */
+const RESUME = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local at = tonumber(ARGV[1])
+local keep = math.max(at - now, 0) + 600000
+redis.call('SET', KEYS[2], at, 'PX', keep)
+redis.call('HSET', KEYS[1], 'last', at - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], keep)
+return 0
+`;
+
 interface Keys {
   sent: string;
   sending: string;
@@ -201,6 +219,23 @@ export async function deliver(item: Queued, deps: Deps): Promise<Outcome> {
   // failed call counts against the platform's limit too. The attempt marker stays until the message is known to be
   // sent, or known not to be: an attempt that fails any other way (a timeout, a 5xx, a crash) may have posted it.
   const release = (posted: 'unknown' | 'no') => (posted === 'no' ? store.del(keys.sending, keys.attempt) : store.del(keys.sending));
+  // The platform's further limits (Teams: 50 a second in the tenant), booked once the message may go in its conversation:
+  // a slot to come gives the message back, woken then, its conversation's turn kept for that time.
+  const limits = platform.pacing.limits?.(item.to) ?? [];
+  if (limits.length) {
+    const nothingPosted = begun.firstAttemptAt > 0 ? 'unknown' : 'no';
+    const slot = await pacing(store)
+      .book(limits, id)
+      .catch(async (err: unknown) => {
+        await release(nothingPosted).catch(() => undefined);
+        throw err;
+      });
+    if (slot.waitMs > 0) {
+      if (channel) await store.script(RESUME, [keys.pace, keys.turn], [slot.atMs, intervalMs]);
+      await release(nothingPosted);
+      return { laterMs: slot.waitMs };
+    }
+  }
   let posting = false;
   try {
     const replaced = item.replaces ? await refs.get(item.replaces) : undefined;
@@ -247,6 +282,7 @@ export async function deliver(item: Queued, deps: Deps): Promise<Outcome> {
       // Honour Retry-After for the whole channel.
       await release(refused ? 'no' : 'unknown');
       await store.script(BLOCK, [keys.pace, keys.turn], [err.retryAfterMs]);
+      for (const l of limits) await pacing(store).pause(l.key, err.retryAfterMs);
       deps.log.warn({ channel, retryAfterMs: err.retryAfterMs }, 'chat platform rate limited a message; delaying it');
       return { laterMs: err.retryAfterMs };
     }
@@ -254,6 +290,9 @@ export async function deliver(item: Queued, deps: Deps): Promise<Outcome> {
     throw err;
   }
 }
+
+/** Sends booked in Redis' own clock, which every replica shares. */
+const pacing = (store: Store): PacingRepository => new RedisPacing(store);
 
 /** Waits for the message ahead: woken when it is done. */
 function behind(place: Place, head: Head, deps: Deps, intervalMs: number): Outcome {

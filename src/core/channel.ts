@@ -1,6 +1,7 @@
 // A channel as the core sees it: how a person is reached there (its ChatPort), how fast, and how they name a command.
 import { UpstreamError } from './errors.js';
-import type { ChatPort, Platform } from './ports.js';
+import type { Address, ChatPort, Platform } from './ports.js';
+import type { PaceLimit } from './repositories/pacing.js';
 
 /** A command as a person types it on one channel, from its words: the slash command and the words in Slack, the words alone in a Teams chat. */
 export type CommandText = (words: string) => string;
@@ -11,6 +12,11 @@ export const bareCommand: CommandText = (words) => words;
 export interface Pacing {
   /** At most one message per conversation per this many ms (0: no limit); a Retry-After from the platform holds it longer. */
   intervalMs: number;
+  /**
+   * The platform's further limits a message to `to` must keep (Teams: 50 sends a second per app in its tenant), as the
+   * sliding windows the outbox books its send in, shared by every replica; a Retry-After holds them too. None: the interval alone.
+   */
+  limits?(to: Address): PaceLimit[];
 }
 
 /**

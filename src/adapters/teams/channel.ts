@@ -25,6 +25,7 @@ import type { ChannelAdapter, Door } from '../channel.js';
 import { StrictBotFrameworkAuthentication } from './authentication.js';
 import { ADAPTIVE_CARD_CONTENT_TYPE } from './card-types.js';
 import { TeamsChat, type TeamsMessageRef, type TeamsReplyRef } from './chat.js';
+import { teamsPacing } from './pacing.js';
 import { rememberConversation } from './conversation-references.js';
 import { RememberedConversations } from './remembered.js';
 import { readInvoke, renderCard, renderForm, type CardInvoke } from './render.js';
@@ -301,7 +302,7 @@ export class TeamsChannel implements ChannelAdapter {
       metrics: o.metrics,
       log: o.log,
     });
-    this.pacing = { intervalMs: s.intervalMs };
+    this.pacing = teamsPacing(s.intervalMs, { appId: s.appId, tenantId: s.tenantId });
   }
 
   async open(door: Door): Promise<void> {
