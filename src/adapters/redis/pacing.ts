@@ -6,13 +6,8 @@ import type { Store } from './store.js';
 export const paceSendsKey = (store: Pick<Store, 'key'>, key: string) => store.key('pace', 'sends', key);
 const pauseKey = (store: Pick<Store, 'key'>, key: string) => store.key('pace', 'pause', key);
 
-/**
- * The same search as the memory twin's `earliestSlot`, over sorted sets. KEYS: per limit, its sends and its pause.
- * ARGV: member, now ('' for Redis' own clock, which every replica shares), the number of limits, then per limit its
- * number of windows and each window's limit and length. Returns the booked time and the wait, as strings.
- */
-const BOOK = `
-local function num(x) return string.format('%.0f', x) end
+/** Both scripts' now, in ms: ARGV[2] when a clock is given, else Redis' own TIME (which every replica shares). */
+const NOW = `
 local now
 if ARGV[2] ~= '' then
   now = tonumber(ARGV[2])
@@ -20,7 +15,16 @@ else
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
-local n = tonumber(ARGV[3])
+`;
+
+/**
+ * The same search as the memory twin's `earliestSlot`, over sorted sets. KEYS: per limit, its sends and its pause.
+ * ARGV: member, now ('' for Redis' own clock, which every replica shares), the number of limits, then per limit its
+ * number of windows and each window's limit and length. Returns the booked time and the wait, as strings.
+ */
+const BOOK = `
+local function num(x) return string.format('%.0f', x) end
+${NOW}local n = tonumber(ARGV[3])
 local limits = {}
 local pos = 4
 for i = 1, n do
@@ -91,14 +95,7 @@ return { num(t), num(t - now) }
 
 /** A pause only ever grows. KEYS: pause. ARGV: ms, now ('' for Redis' clock). */
 const PAUSE = `
-local now
-if ARGV[2] ~= '' then
-  now = tonumber(ARGV[2])
-else
-  local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-end
-local untilMs = now + tonumber(ARGV[1])
+${NOW}local untilMs = now + tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1])) or 0
 if untilMs > current then redis.call('SET', KEYS[1], string.format('%.0f', untilMs), 'PX', ARGV[1]) end
 return 0
