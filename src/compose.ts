@@ -72,7 +72,7 @@ async function awsPorts(c: Config, o: Overrides, metrics: Metrics, log: Logger):
   }
   // Every process on one Redis shares one sandbox account kept there, which survives restarts.
   const { openSharedSandbox } = await import('./sandbox/shared.js');
-  const shared = await openSharedSandbox({ redisUrl: c.REDIS_URL, prefix: c.SCICOMP_PREFIX, provisionMs: c.SANDBOX_PROVISION_MS, products: c.SANDBOX_PRODUCTS, apiLatencyMs: c.SANDBOX_API_LATENCY_MS, log });
+  const shared = await openSharedSandbox({ redisUrl: c.REDIS_URL, prefix: c.SCICOMP_PREFIX, provisionMs: c.SANDBOX_PROVISION_MS, products: c.SANDBOX_PRODUCTS, apiLatencyMs: c.SANDBOX_API_LATENCY_MS, mutationAnswerMs: c.SANDBOX_MUTATION_ANSWER_MS, log });
   return {
     catalog: o.catalog ?? shared.catalog,
     topics: o.topics ?? shared.topics,

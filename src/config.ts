@@ -35,6 +35,8 @@ const schema = z.object({
   SANDBOX_PRODUCTS: int(0, 1_000_000).default(0),
   /** How long each sandbox API call (each page) takes. */
   SANDBOX_API_LATENCY_MS: int(0, 60_000).default(0),
+  /** How long a sandbox mutation (ProvisionProduct, Terminate…) takes to answer once it has taken effect (for fault runs). */
+  SANDBOX_MUTATION_ANSWER_MS: int(0, 600_000).default(0),
   /** How often the inventory of provisioned products is reconciled with the account (changes made outside the bot show within it). */
   INVENTORY_RECONCILE_MS: int(1_000).default(300_000),
   /** Service Catalog pages (100 products each) a reconcile reads at most per second, below the account's API limits. */

@@ -177,6 +177,8 @@ export interface SandboxCatalogOptions {
   accountId?: string;
   products?: number;
   apiLatencyMs?: number;
+  /** How long a mutation's answer takes to come back once it has taken effect (a caller that dies meanwhile never hears). */
+  mutationAnswerMs?: number;
   /** Where the account's state lives (default: this process's memory). */
   account?: SandboxAccount;
 }
@@ -189,6 +191,7 @@ export class SandboxCatalog implements CatalogPort {
   private readonly clock: Clock;
   private readonly accountId: string;
   private readonly apiLatencyMs: number;
+  private readonly mutationAnswerMs: number;
   private readonly account: SandboxAccount;
   /** When the seeded products were made: all at once. */
   private readonly seededAt: number;
@@ -204,6 +207,7 @@ export class SandboxCatalog implements CatalogPort {
     this.clock = opts.clock ?? systemClock;
     this.accountId = opts.accountId ?? '111122223333';
     this.apiLatencyMs = opts.apiLatencyMs ?? 0;
+    this.mutationAnswerMs = opts.mutationAnswerMs ?? 0;
     this.account = opts.account ?? new MemorySandboxAccount();
     this.seededAt = this.clock.now();
     this.ready = opts.products ? this.account.seed(opts.products, (i) => this.seedProduct(i)) : Promise.resolve();
@@ -248,6 +252,13 @@ export class SandboxCatalog implements CatalogPort {
     await this.ready;
     if (this.apiLatencyMs > 0) await new Promise((r) => setTimeout(r, this.apiLatencyMs));
     this.gate();
+  }
+
+  /** A mutation's answer, after it took effect: as late as the account is set to give it. */
+  private async answer<T>(done: Promise<T>): Promise<T> {
+    const result = await done;
+    if (this.mutationAnswerMs > 0) await new Promise((r) => setTimeout(r, this.mutationAnswerMs));
+    return result;
   }
 
   /** The next record of this kind made by this process ends FAILED with a CloudFormation-like error. */
@@ -411,7 +422,11 @@ export class SandboxCatalog implements CatalogPort {
     return new UserInputError(`A provisioned product with the name ${name} already exists. (DuplicateResourceException)`);
   }
 
-  async provision(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }> {
+  provision(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }> {
+    return this.answer(this.provisionNow(input));
+  }
+
+  private async provisionNow(input: ProvisionInput): Promise<{ recordId: string; provisionedProductId?: string }> {
     await this.call('ProvisionProduct');
     const token = `provision:${input.token}`;
     const made = async (recordId: string) => ({ recordId, provisionedProductId: (await this.account.productOfRecord(recordId))?.id });
@@ -536,7 +551,11 @@ export class SandboxCatalog implements CatalogPort {
     return pp;
   }
 
-  async update(input: UpdateInput): Promise<{ recordId: string }> {
+  update(input: UpdateInput): Promise<{ recordId: string }> {
+    return this.answer(this.updateNow(input));
+  }
+
+  private async updateNow(input: UpdateInput): Promise<{ recordId: string }> {
     await this.call('UpdateProvisionedProduct');
     const p = this.product(input.productId);
     this.version(p, input.versionId);
@@ -552,12 +571,20 @@ export class SandboxCatalog implements CatalogPort {
     return { recordId };
   }
 
-  async terminate(input: { provisionedProductId: string; token: string }): Promise<{ recordId: string }> {
+  terminate(input: { provisionedProductId: string; token: string }): Promise<{ recordId: string }> {
+    return this.answer(this.terminateNow(input));
+  }
+
+  private async terminateNow(input: { provisionedProductId: string; token: string }): Promise<{ recordId: string }> {
     await this.call('TerminateProvisionedProduct');
     return { recordId: await this.change(input.provisionedProductId, `terminate:${input.token}`, 'terminate', 'TERMINATE_PROVISIONED_PRODUCT', this.provisionMs, () => {}) };
   }
 
-  async setOwner(input: { provisionedProductId: string; ownerArn: string; token: string }): Promise<{ recordId: string }> {
+  setOwner(input: { provisionedProductId: string; ownerArn: string; token: string }): Promise<{ recordId: string }> {
+    return this.answer(this.setOwnerNow(input));
+  }
+
+  private async setOwnerNow(input: { provisionedProductId: string; ownerArn: string; token: string }): Promise<{ recordId: string }> {
     await this.call('UpdateProvisionedProductProperties');
     const recordId = await this.change(input.provisionedProductId, `properties:${input.token}`, 'properties', 'UPDATE_PROVISIONED_PRODUCT_PROPERTIES', 0, (pp) => {
       pp.owner = input.ownerArn;
@@ -577,7 +604,11 @@ export class SandboxCatalog implements CatalogPort {
     return this.actions(p);
   }
 
-  async executeServiceAction(input: { provisionedProductId: string; serviceActionId: string; token: string }): Promise<{ recordId: string }> {
+  executeServiceAction(input: { provisionedProductId: string; serviceActionId: string; token: string }): Promise<{ recordId: string }> {
+    return this.answer(this.executeServiceActionNow(input));
+  }
+
+  private async executeServiceActionNow(input: { provisionedProductId: string; serviceActionId: string; token: string }): Promise<{ recordId: string }> {
     await this.call('ExecuteProvisionedProductServiceAction');
     const recordId = await this.change(input.provisionedProductId, `action:${input.token}`, 'action', 'EXECUTE_PROVISIONED_PRODUCT_SERVICE_ACTION', this.provisionMs, (pp) => {
       const action = this.actions(this.product(pp.productId)).find((a) => a.id === input.serviceActionId);

@@ -28,6 +28,7 @@ export interface SharedSandboxOptions {
   provisionMs?: number;
   products?: number;
   apiLatencyMs?: number;
+  mutationAnswerMs?: number;
   clock?: Clock;
   log?: Logger;
   fetch?: typeof fetch;
@@ -56,7 +57,7 @@ export async function openSharedSandbox(o: SharedSandboxOptions): Promise<Shared
   redis.on('error', () => {});
   const clock = o.clock ?? systemClock;
   const account = new RedisSandboxAccount(redis, o.prefix);
-  const catalog = new SandboxCatalog({ account, provisionMs: o.provisionMs, products: o.products, apiLatencyMs: o.apiLatencyMs, clock, accountId: ACCOUNT_ID });
+  const catalog = new SandboxCatalog({ account, provisionMs: o.provisionMs, products: o.products, apiLatencyMs: o.apiLatencyMs, mutationAnswerMs: o.mutationAnswerMs, clock, accountId: ACCOUNT_ID });
   const topics = new RedisSandboxTopics(redis, o.prefix, ACCOUNT_ID, REGION);
   const alarms = new RedisSandboxAlarms(redis, o.prefix);
   const budgets = new RedisSandboxBudgets(redis, o.prefix);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { NotFoundError, UpstreamError, UserInputError } from '../../src/core/errors.js';
 import { MemorySandboxAccount, type SandboxAccount } from '../../src/sandbox/account.js';
 import { SANDBOX_PRODUCT_IDS, SandboxCatalog, type SandboxCatalogOptions } from '../../src/sandbox/catalog.js';
@@ -160,6 +160,18 @@ describe.each(accounts)('SandboxCatalog, its account %s', (_where, account) => {
     const t1 = performance.now();
     await sc.listProducts();
     expect(performance.now() - t1).toBeGreaterThanOrEqual(55);
+  });
+
+  it('answers a mutation SANDBOX_MUTATION_ANSWER_MS after it took effect', async () => {
+    const sc = make({ mutationAnswerMs: 1000 });
+    const t0 = performance.now();
+    let answered = false;
+    const launched = launch(sc, 'slow-answer').then(() => (answered = true));
+    // Made before it answers: a caller that dies now leaves the product behind.
+    await vi.waitFor(async () => expect(await sc.findProvisionedByName('slow-answer')).toBeDefined(), { timeout: 900, interval: 5 });
+    expect(answered).toBe(false);
+    await launched;
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(995);
   });
 
   it('says a terminated product is gone when it is re-read', async () => {
