@@ -4,11 +4,13 @@
 //   npm run faults                 every scenario
 //   npm run faults -- --fast       the fast ones (CI)
 //   npm run faults -- <words>      the scenarios whose name contains <words>
+//   FAULTS_LOGS=<dir>              keeps each process's output there
 import { SlackApi } from '../test/support/slack-api.js';
 import { commandScenarios } from './scenarios/commands.js';
+import { mutationScenarios } from './scenarios/mutations.js';
 import { freePort, OwnRedis, stopAll, type Figures, type Scenario } from './support.js';
 
-const SCENARIOS: Scenario[] = [...commandScenarios];
+const SCENARIOS: Scenario[] = [...commandScenarios, ...mutationScenarios];
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
@@ -40,7 +42,7 @@ for (const scenario of chosen) {
     process.stdout.write(`FAIL ${scenario.name}: ${(err as Error).message}\n`);
     failed++;
   } finally {
-    await stopAll();
+    await stopAll(scenario.name);
     await redis.kill();
     await slack.close();
   }

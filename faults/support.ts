@@ -1,7 +1,7 @@
 // What every fault scenario stands on: a redis-server of the suite's own, real scicomp processes (src/main.ts in sandbox
 // mode) that can be stopped, killed and restarted, a recording Slack, and the figures a scenario reports.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,7 +84,8 @@ export class Process {
   async start(role: Role, port?: number): Promise<this> {
     this.port = port ?? (await freePort());
     this.url = `http://127.0.0.1:${this.port}`;
-    this.output = '';
+    if (this.output) this.output += '\n--- started again ---\n';
+    if (!started.some((s) => s.process === this)) started.push({ role, process: this });
     this.proc = spawn(process.execPath, ['--import', 'tsx', MAIN, `--role=${role}`], {
       env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'scicomp-faults-')), NODE_NO_WARNINGS: '1', PORT: String(this.port), ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -131,9 +132,19 @@ export class Process {
   }
 }
 
-/** Ends every process still running (after a scenario, whatever it did). */
-export async function stopAll(): Promise<void> {
+/** Every process a scenario started, for FAULTS_LOGS. */
+const started: { role: Role; process: Process }[] = [];
+
+/** Ends every process still running (after a scenario, whatever it did); with FAULTS_LOGS=<dir>, writes their output there. */
+export async function stopAll(scenario: string): Promise<void> {
   await Promise.all([...running].map((p) => p.kill()));
+  const dir = process.env.FAULTS_LOGS;
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    const slug = scenario.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    started.forEach(({ role, process: p }, i) => writeFileSync(join(dir, `${slug}.${i}-${role}.log`), p.output));
+  }
+  started.length = 0;
 }
 
 /** What a scenario reports, and whether it held. */
@@ -173,7 +184,7 @@ export function baseEnv(redis: OwnRedis, slack: SlackApi, prefix: string): Recor
     SLACK_API_URL: slack.apiUrl,
     SLACK_CHANNEL_INTERVAL_MS: '20',
     SANDBOX_PROVISION_MS: '300',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn',
   };
 }
 

@@ -85,6 +85,8 @@ export interface ReconcileOutcome {
 
 /** How long a mutation is kept trying: past this its record is long gone from Service Catalog's memory. */
 const GIVE_UP_MS = 7 * 86400_000;
+/** How many journaled mutations one reconcile follows at once. */
+export const RECONCILE_LANES = 8;
 
 /**
  * Every journaled mutation older than `graceMs` (its job has had time to finish) whose record has no running watch: the
@@ -95,16 +97,22 @@ export async function reconcileMutations(deps: MutationDeps & Pick<CoreDeps, 'au
   const out: ReconcileOutcome = { checked: 0, called: 0, watched: 0, settled: 0 };
   if (!deps.mutations) return out;
   const now = deps.clock.now();
-  for (const p of await deps.mutations.pending()) {
-    if (now - p.startedAt < graceMs) continue;
-    out.checked++;
-    try {
-      await reconcileOne(p, deps, watches, now, out);
-    } catch (err) {
-      // One mutation AWS will not answer for now must not hold back the others; the next run tries it again.
-      deps.log.warn({ err, mutation: p.id }, 'could not reconcile an AWS mutation; trying again at the next reconcile');
+  const due = (await deps.mutations.pending()).filter((p) => now - p.startedAt >= graceMs);
+  out.checked = due.length;
+  // A few at a time: each may wait on a slow AWS answer, and one after another a backlog left by dead workers would
+  // keep its last owners waiting for the sum of them; all at once would flood the account's API limits.
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let p = due[next++]; p; p = due[next++]) {
+      try {
+        await reconcileOne(p, deps, watches, now, out);
+      } catch (err) {
+        // One mutation AWS will not answer for now must not hold back the others; the next run tries it again.
+        deps.log.warn({ err, mutation: p.id }, 'could not reconcile an AWS mutation; trying again at the next reconcile');
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(RECONCILE_LANES, due.length) }, lane));
   return out;
 }
 

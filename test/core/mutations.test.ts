@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryMutations } from '../../src/adapters/memory/mutations.js';
 import type { AuditEntry, FeedEvent, WatchRequest } from '../../src/core/context.js';
 import { UserInputError } from '../../src/core/errors.js';
-import { reconcileMutations, startMutation, type Mutation, type Watches } from '../../src/core/mutations.js';
+import { RECONCILE_LANES, reconcileMutations, startMutation, type Mutation, type Watches } from '../../src/core/mutations.js';
 import type { CatalogPort } from '../../src/core/ports.js';
 import { Sealer } from '../../src/core/sealed.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
@@ -63,6 +63,36 @@ describe('reconcileMutations', () => {
     w.states.set(first.recordId, 'done');
     expect(await reconcileMutations(w.deps, w.watches, GRACE)).toMatchObject({ settled: 1 });
     expect(await w.deps.mutations.pending()).toEqual([]);
+  });
+
+  it('follows several mutations at once: one slow AWS answer does not hold back the others', async () => {
+    const sandbox = new SandboxCatalog();
+    // Each call again answers only once RECONCILE_LANES of them are waiting: one after another, the first never would.
+    let waiting = 0;
+    let open!: () => void;
+    const allIn = new Promise<void>((r) => (open = r));
+    const slow = new Proxy(sandbox, {
+      get(target, key) {
+        if (key === 'provision') {
+          return async (input: Parameters<CatalogPort['provision']>[0]) => {
+            if (++waiting === RECONCILE_LANES) open();
+            await allIn;
+            return target.provision(input);
+          };
+        }
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const w = world(slow);
+    for (let i = 0; i < RECONCILE_LANES + 2; i++) {
+      const m = await launchMutation(sandbox, `lane-${i}`);
+      m.call.input = { ...(m.call.input as object), name: `jdoe-lane-${i}` } as never;
+      await w.deps.mutations.begin(`provision:lane-${i}`, { sealed: await w.deps.sealer.seal(JSON.stringify(m)) }, w.deps.clock.now());
+    }
+    w.later(GRACE + 1);
+    expect(await reconcileMutations(w.deps, w.watches, GRACE)).toMatchObject({ checked: RECONCILE_LANES + 2, called: RECONCILE_LANES + 2, watched: RECONCILE_LANES + 2 });
+    expect(waiting).toBe(RECONCILE_LANES + 2);
   });
 
   it('journals before the call, keeps the record, and forgets a call AWS refused', async () => {
