@@ -6,6 +6,7 @@ import { awsToken, requestIdFrom } from './ids.js';
 import { actorLabel } from './launch.js';
 import { instanceIdOf, statusOf, terminate } from './lifecycle.js';
 import type { Message } from './message.js';
+import { startMutation } from './mutations.js';
 import { parseAlert, type AlarmAlert, type BudgetAlert, type BudgetPeriod, type SnsNotification, type UnrecognisedAlert } from './notifications.js';
 import { isOwner, ownProduct, productById } from './ownership.js';
 import type { AlarmKind, ProductRecord } from './ports.js';
@@ -361,18 +362,24 @@ export const idleActions = {
     }
     // One ping, one stop: a double click (or both of two clicks on one ping) reuses the token and so the record.
     const token = awsToken('stop', ping ? requestIdFrom('idle-stop', ppId, ping) : ctx.requestId);
-    const { recordId } = await deps.catalog.executeServiceAction({ provisionedProductId: ppId, serviceActionId: stop.id, token });
+    const { recordId, watch } = await startMutation(
+      {
+        call: { op: 'action', input: { provisionedProductId: ppId, serviceActionId: stop.id, token } },
+        watch: {
+          provisionedProductId: ppId,
+          name: product.name,
+          productName: product.productName ?? product.name,
+          kind: deps.policy().productRule(product.productName ?? product.name).kind,
+          action: 'service-action',
+          owner: { platform: ctx.actor.platform, userId: ctx.actor.userId, email: ctx.actor.email },
+          requestId: ctx.requestId,
+        },
+        actor: actorLabel(ctx.actor),
+      },
+      deps,
+    );
     await deps.audit.append({ actor: actorLabel(ctx.actor), action: 'aws.service-action', target: product.name, parameters: { action: stop.name }, outcome: `record ${recordId}`, requestId: ctx.requestId });
-    await deps.watcher.watch({
-      recordId,
-      provisionedProductId: ppId,
-      name: product.name,
-      productName: product.productName ?? product.name,
-      kind: deps.policy().productRule(product.productName ?? product.name).kind,
-      action: 'service-action',
-      owner: { platform: ctx.actor.platform, userId: ctx.actor.userId, email: ctx.actor.email },
-      requestId: ctx.requestId,
-    });
+    await deps.watcher.watch(watch);
     return { text: `Stopping ${product.name} (${stop.name}). I'll tell you when it is done.`, tone: 'info' };
   },
   'idle-terminate': async (value: string, ctx: Ctx, deps: CoreDeps): Promise<Message> => {

@@ -9,7 +9,8 @@ import { openJson, sealJson } from './sealed.js';
 export type MutationCall =
   | { op: 'provision'; input: ProvisionInput }
   | { op: 'update'; input: UpdateInput }
-  | { op: 'terminate'; input: { provisionedProductId: string; token: string } };
+  | { op: 'terminate'; input: { provisionedProductId: string; token: string } }
+  | { op: 'action'; input: { provisionedProductId: string; serviceActionId: string; token: string } };
 
 /** One AWS change: the call (with its idempotency token) and the watch that tells its owner how it ends. */
 export interface Mutation {
@@ -34,6 +35,8 @@ async function callCatalog(call: MutationCall, catalog: CatalogPort): Promise<{ 
       return { ...(await catalog.update(call.input)), provisionedProductId: call.input.provisionedProductId };
     case 'terminate':
       return { ...(await catalog.terminate(call.input)), provisionedProductId: call.input.provisionedProductId };
+    case 'action':
+      return { ...(await catalog.executeServiceAction(call.input)), provisionedProductId: call.input.provisionedProductId };
   }
 }
 

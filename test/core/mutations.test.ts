@@ -109,4 +109,24 @@ describe('reconcileMutations', () => {
     await expect(startMutation(m, r.deps)).rejects.toThrow('no');
     expect(await r.deps.mutations.pending()).toEqual([]);
   });
+
+  it('calls a stop (a service action) again with its token after its job died, and follows the same record', async () => {
+    const sandbox = new SandboxCatalog({ provisionMs: 0 });
+    const w = world(sandbox);
+    const launched = await sandbox.provision((await launchMutation(sandbox, 'launch-t3')).call.input as never);
+    const ppId = launched.provisionedProductId!;
+    const product = (await sandbox.describeProvisioned(ppId))!;
+    const stop = (await sandbox.listServiceActions(product.productId!, product.versionId!)).find((a) => /stop/i.test(a.name))!;
+    const m: Mutation = {
+      call: { op: 'action', input: { provisionedProductId: ppId, serviceActionId: stop.id, token: 'stop-t3' } },
+      watch: { provisionedProductId: ppId, name: 'jdoe-journal', productName: 'EC2 Linux', kind: 'instance', action: 'service-action', owner: { platform: 'slack', userId: 'UJDOE', email: 'jdoe@synapse.org' }, requestId: 'stop-t3' },
+      actor: 'slack:UJDOE',
+    };
+    // The job dies inside ExecuteProvisionedProductServiceAction: AWS has it, the journal has no record.
+    await w.deps.mutations.begin('action:stop-t3', { sealed: await w.deps.sealer.seal(JSON.stringify(m)) }, w.deps.clock.now());
+    const first = await sandbox.executeServiceAction(m.call.input as never);
+    w.later(GRACE + 1);
+    expect(await reconcileMutations(w.deps, w.watches, GRACE)).toMatchObject({ checked: 1, called: 1, watched: 1 });
+    expect(w.started).toEqual([expect.objectContaining({ recordId: first.recordId, provisionedProductId: ppId, action: 'service-action', mutationId: 'action:stop-t3' })]);
+  });
 });

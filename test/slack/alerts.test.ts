@@ -1,6 +1,6 @@
 // Alerts through the doors AWS and users come in by: signed SNS POSTs in, DMs and clicks out, on real Redis.
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Job } from 'bullmq';
 import type { BatchPayload } from '../../jobs/process-sns.js';
 import { jobIdFor } from '../../jobs/queues.js';
@@ -286,6 +286,7 @@ describe('idle pings', () => {
     expect(acted.filter((e) => ['aws.service-action', 'alert.snooze', 'alert.keep'].includes(e.action))).toEqual([]);
 
     // Stop runs the product's stop action once, even on a double click.
+    const begun = vi.spyOn(h.app.deps.mutations!, 'begin');
     const [one, two] = [await h.click(ALICE, 'idle-stop', ping), await h.click(ALICE, 'idle-stop', ping)];
     expect(await eventually(() => h.replies(one.responseId).join(''), 'stop')).toContain('Stopping ualice-box (AWS-StopEC2Instance)');
     expect(await eventually(() => h.replies(two.responseId).join(''), 'second stop')).toContain('Stopping ualice-box');
@@ -293,6 +294,10 @@ describe('idle pings', () => {
     const records = (await h.app.audit.recent(500)).filter((e) => e.action === 'aws.service-action' && e.target === 'ualice-box').map((e) => e.outcome);
     expect(records).toHaveLength(2);
     expect(records[0]).toBe(records[1]);
+    // Journaled as an AWS mutation (a stop whose job dies is reconciled), and settled once its owner has heard.
+    expect(new Set(begun.mock.calls.map(([id]) => id.split(':')[0]))).toEqual(new Set(['action']));
+    begun.mockRestore();
+    await eventually(async () => (await h.app.deps.mutations!.pending()).length === 0, 'the stop settled in the journal');
 
     // Keep acknowledges, Terminate asks to confirm.
     const keep = await h.click(ALICE, 'idle-keep', ping);
