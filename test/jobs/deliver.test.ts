@@ -136,7 +136,8 @@ async function slack(d: Deps): Promise<{ api: SlackApi; chat: SlackChat & { dies
 
 describe('an attempt that posted and did not finish', () => {
   it('is found by the next attempt, after the lease, and recorded: one post, which later updates edit', async () => {
-    const d: Deps = { ...deps(slowChat(0), 1), leaseMs: 300 };
+    // A lease long enough that "within the lease" holds on a busy machine too.
+    const d: Deps = { ...deps(slowChat(0), 1), leaseMs: 1500 };
     const { api, chat } = await slack(d);
     const msg: OutboxItem = { key: 'sns:crash-1', to: { platform: 'slack', kind: 'user', userId: 'UCRASH' }, message: { text: 'cpu is high' } };
     chat.dies = true;
