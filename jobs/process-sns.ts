@@ -6,6 +6,7 @@ import { deliverAlert } from '../src/core/alerts.js';
 import type { CoreDeps, Outbox } from '../src/core/context.js';
 import { deliver, type Deps as DeliveryDeps } from './deliver-message.js';
 import { jobIdFor, QUEUE, type ReceivedSnsMessage } from './queues.js';
+import type { SnsLine } from './sns-line.js';
 
 export const name = QUEUE.sns;
 export const batchName = QUEUE.snsBatch;
@@ -23,15 +24,18 @@ const WAIT_HERE_MS = 2000;
  * one-per-second pace) waits here; whatever must wait longer or retry, or comes after a message of its conversation
  * still on its way, is queued in the outbox (with the number it took here: the outbox gives the same message the same).
  */
-function deliverHere(outbox: Outbox, delivery: DeliveryDeps): Outbox {
+function deliverHere(outbox: Outbox, delivery: DeliveryDeps, numbered: () => Promise<void>): Outbox {
   return {
     permalink: (key) => outbox.permalink(key),
     send: async (item) => {
       let waited = 0;
+      let seq: number | undefined;
       try {
-        const numbered = { ...item, seq: await delivery.order.assign(item) };
+        seq = await delivery.order.assign(item);
+        await numbered();
+        const inOrder = { ...item, seq };
         for (;;) {
-          const outcome = await deliver(numbered, delivery);
+          const outcome = await deliver(inOrder, delivery);
           if ('done' in outcome) return;
           if ('afterMs' in outcome) {
             // The message just ahead is on its way (in this very batch, often): wait for it here a moment, as for the
@@ -49,6 +53,19 @@ function deliverHere(outbox: Outbox, delivery: DeliveryDeps): Outbox {
         delivery.log.warn({ err }, 'alert not delivered at once; the outbox retries it');
       }
       await outbox.send(item);
+      // Numbered by the outbox (the same number, if it was numbered above).
+      if (seq === undefined) await numbered();
+    },
+  };
+}
+
+/** Calls `numbered` once the outbox has numbered a message `outbox` sends. */
+function afterSending(outbox: Outbox, numbered: () => Promise<void>): Outbox {
+  return {
+    permalink: (key) => outbox.permalink(key),
+    send: async (item) => {
+      await outbox.send(item);
+      await numbered();
     },
   };
 }
@@ -60,35 +77,40 @@ function stamped(m: SnsMessage, deps: CoreDeps): CoreDeps {
   return { ...deps, outbox: { permalink: (key) => outbox.permalink(key), send: (item) => outbox.send({ ...item, receivedAt: item.receivedAt ?? m.receivedAt }) } };
 }
 
-async function processOne(m: SnsMessage, core: CoreDeps): Promise<string> {
-  const deps = stamped(m, core);
+async function processOne(m: SnsMessage, core: CoreDeps, delivery: DeliveryDeps | undefined, line: SnsLine | undefined): Promise<string> {
   if (m.Type === 'SubscriptionConfirmation') {
-    await deps.topics.confirmSubscription(m.TopicArn, m.Token);
-    await deps.audit.append({ actor: 'sns', action: 'sns.confirm-subscription', target: m.TopicArn, outcome: 'confirmed', requestId: m.MessageId });
+    await core.topics.confirmSubscription(m.TopicArn, m.Token);
+    await core.audit.append({ actor: 'sns', action: 'sns.confirm-subscription', target: m.TopicArn, outcome: 'confirmed', requestId: m.MessageId });
     return 'confirmed';
   }
   if (m.Type !== 'Notification') return 'ignored';
+  // Its turn in its topic's line: its messages are numbered in their conversation after those of every notification of
+  // the topic taken before it, and it leaves the line as soon as they are (or when it had none).
+  await line?.waitTurn(m);
+  let left: Promise<void> | undefined;
+  const leave = () => (left ??= line?.leave(m) ?? Promise.resolve());
+  const outbox = delivery ? deliverHere(core.outbox, delivery, leave) : afterSending(core.outbox, leave);
+  const deps = stamped(m, { ...core, outbox });
   // No lock: each notification is one atomic step on its resource's alert state, replayed for a MessageId seen before
-  // (see deliverAlert), so a retried job or a redelivered message is one alert.
+  // (see deliverAlert), so a retried job or a redelivered message is one alert. One that fails before its messages are
+  // numbered keeps its place for its retry.
   const { outcome } = await deliverAlert({ messageId: m.MessageId, topicArn: m.TopicArn, subject: m.Subject, message: m.Message, timestamp: m.Timestamp }, deps);
+  await leave();
   return outcome;
 }
 
-const withDelivery = (deps: CoreDeps, delivery?: DeliveryDeps): CoreDeps => (delivery ? { ...deps, outbox: deliverHere(deps.outbox, delivery) } : deps);
-
 /** One message, on process-sns: a retry of the job is a retry of the message. */
-export async function process(job: Job<Payload>, deps: CoreDeps, delivery?: DeliveryDeps): Promise<string> {
-  return processOne(job.data, withDelivery(deps, delivery));
+export async function process(job: Job<Payload>, deps: CoreDeps, delivery?: DeliveryDeps, line?: SnsLine): Promise<string> {
+  return processOne(job.data, deps, delivery, line);
 }
 
 /**
  * A burst, on process-sns-batch. A message that fails retries in a job of its own (`requeue`), so one bad message neither
  * holds back nor replays the others; if requeueing fails, the batch job retries, and messages already applied replay.
  */
-export async function processBatch(job: Job<BatchPayload>, deps: CoreDeps, delivery: DeliveryDeps | undefined, requeue: (m: SnsMessage) => Promise<void>): Promise<string> {
+export async function processBatch(job: Job<BatchPayload>, deps: CoreDeps, delivery: DeliveryDeps | undefined, requeue: (m: SnsMessage) => Promise<void>, line?: SnsLine): Promise<string> {
   const { batch } = job.data;
-  const core = withDelivery(deps, delivery);
-  const results = await Promise.allSettled(batch.map((m) => processOne(m, core)));
+  const results = await Promise.allSettled(batch.map((m) => processOne(m, deps, delivery, line)));
   const failed = batch.filter((_, i) => results[i]!.status === 'rejected');
   for (const m of failed) await requeue(m);
   if (failed.length) deps.log.warn({ failed: failed.map((m) => m.MessageId) }, 'SNS messages failed in a batch; each retries in a job of its own');

@@ -9,6 +9,7 @@ import { Store } from '../src/adapters/redis/store.js';
 import { FeedDigest } from './feed-digest.js';
 import { OutboxOrder } from './outbox-order.js';
 import { RefStore } from './outbox-refs.js';
+import { SnsLine } from './sns-line.js';
 import { TurnBatch } from './turn-batch.js';
 import type { Payload as RunCommandPayload } from './run-command.js';
 
@@ -40,8 +41,11 @@ export function jobIdFor(kind: string, key: string): string {
   return `${kind}-${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
 }
 
-/** An SNS message and when it reached POST /sns (ms), so alert latency can be measured to the chat message. */
-export type ReceivedSnsMessage = SnsMessage & { receivedAt?: number };
+/**
+ * An SNS message, when it reached POST /sns (ms), so alert latency can be measured to the chat message, and a
+ * notification's place in its topic's line (µs by Redis's clock; see sns-line).
+ */
+export type ReceivedSnsMessage = SnsMessage & { receivedAt?: number; lineAt?: number };
 
 /** At most this many SNS messages share a job (a notification is at most 256 KB; an alarm's is about 1.5 KB). */
 const SNS_BATCH_MAX = 100;
@@ -69,6 +73,8 @@ export class Queues {
   readonly order: OutboxOrder;
   /** The admin feeds' digests, posted by post-feed. */
   readonly digest: FeedDigest;
+  /** Each SNS topic's notifications in the order they reached us. */
+  readonly snsLine: SnsLine;
 
   constructor(
     readonly connection: Redis,
@@ -78,6 +84,8 @@ export class Queues {
     onError: (err: Error) => void = () => {},
     /** At most one admin feed post per this interval. */
     feedIntervalMs = 10_000,
+    /** How long a notification waits for one taken before it whose job may have died (see SnsLine). */
+    snsPassOverMs = 65_000,
   ) {
     const opts = { connection, prefix };
     this.command = new Queue(QUEUE.command, opts);
@@ -94,6 +102,7 @@ export class Queues {
     this.refs = new RefStore(new Store(connection, prefix), this.deliver, chat);
     this.order = new OutboxOrder(new Store(connection, prefix), this.deliver);
     this.digest = new FeedDigest(new Store(connection, prefix), feedIntervalMs);
+    this.snsLine = new SnsLine(new Store(connection, prefix), snsPassOverMs);
   }
 
   all(): Queue[] {
@@ -144,11 +153,12 @@ export class Queues {
    * (see process-sns), so a redelivery is one alert either way. Resolves once Redis holds the job.
    */
   snsMessage(m: ReceivedSnsMessage): Promise<void> {
-    return m.Message.length > SNS_BATCH_MESSAGE_MAX ? this.snsOne(m).then(() => undefined) : this.snsBatch.push(m);
+    if (m.Message.length <= SNS_BATCH_MESSAGE_MAX) return this.snsBatch.push(m);
+    return this.snsLine.join([m]).then(([inLine]) => this.snsOne(inLine!)).then(() => undefined);
   }
 
   private readonly snsBatch = new TurnBatch<ReceivedSnsMessage>(SNS_BATCH_MAX, async (batch) => {
-    const unique = [...new Map(batch.map((m) => [m.MessageId, m])).values()];
+    const unique = await this.snsLine.join([...new Map(batch.map((m) => [m.MessageId, m])).values()]);
     if (unique.length === 1) return void (await this.snsOne(unique[0]!));
     // A batch is up to 100 messages: few are kept once done (nothing dedupes by a batch's id; see process-sns).
     await this.snsBatchQueue.add('sns-batch', { batch: unique }, { ...KEEP, removeOnComplete: { age: 3600, count: 100 }, jobId: jobIdFor('snsb', unique.map((m) => m.MessageId).join('\n')), attempts: 10, backoff: { type: 'exponential', delay: 1000 } });

@@ -166,7 +166,8 @@ export class Scicomp {
     const trouble = this.redisTrouble();
     this.redis = this.watched(redisConnection(config.REDIS_URL, { autoPipelining: true }), trouble);
     this.store = new Store(this.redis, config.SCICOMP_PREFIX);
-    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.channels.chat(platform), trouble, config.FEED_INTERVAL_MS);
+    // A notification waits for one ahead of it in its topic's line longer than a dead worker's job takes to be handed on.
+    this.queues = new Queues(this.redis, config.SCICOMP_PREFIX, (platform) => this.channels.chat(platform), trouble, config.FEED_INTERVAL_MS, 2 * config.JOB_LOCK_MS + 5000);
     // Every replica must hold the same data key (main.ts insists on one); only the one-process sandbox may go without.
     this.sealer = new Sealer({ get: () => o.secrets.get('dataKey'), invalidate: () => o.secrets.invalidate() }, { ephemeral: config.aws === 'sandbox' });
     this.inbox = new Inbox(this.redis, config.SCICOMP_PREFIX, this.sealer);
@@ -531,8 +532,8 @@ export class Scicomp {
     // Its AWS calls carry idempotency tokens and are journaled: redoing one is safe.
     make<carryOut.Payload>(carryOut.name, (job, _token, log) => carryOut.process(job, { ...this.deps, log }), 8, { lock: 1, maxStalled: 3 });
     // Each alert is applied once per MessageId: redone freely.
-    make<processSns.Payload>(processSns.name, (job, _token, log) => processSns.process(job, { ...this.deps, log }, delivery(log)), 32, { lock: 1, maxStalled: 3 });
-    make<processSns.BatchPayload>(processSns.batchName, (job, _token, log) => processSns.processBatch(job, { ...this.deps, log }, delivery(log), (m) => this.queues.snsRetryAlone(m)), 16, { lock: 1, maxStalled: 3 });
+    make<processSns.Payload>(processSns.name, (job, _token, log) => processSns.process(job, { ...this.deps, log }, delivery(log), this.queues.snsLine), 32, { lock: 1, maxStalled: 3 });
+    make<processSns.BatchPayload>(processSns.batchName, (job, _token, log) => processSns.processBatch(job, { ...this.deps, log }, delivery(log), (m) => this.queues.snsRetryAlone(m), this.queues.snsLine), 16, { lock: 1, maxStalled: 3 });
     // A digest is posted once per interval; a lost one is folded into the next.
     make<postFeed.Payload>(postFeed.name, (job, token, log) => postFeed.process(job, { secrets: this.secrets, fetch: this.fetch, digest: this.queues.digest, log }, token), 4, { lock: 1, maxStalled: 2 });
     // One at a time: a reconcile is long and paced; BullMQ renews its lock while it pages; the next run redoes a dead one.

@@ -36,11 +36,13 @@ describe('Queues.snsMessage', () => {
     const burst = ['a', 'b', 'c'].map(message);
     await Promise.all([...burst, burst[1]!].map((m) => q.snsMessage(m)));
     const [batch] = await q.snsBatchQueue.getJobs(['waiting']);
-    expect(batch?.data).toEqual({ batch: burst });
+    // Each in its topic's line, all at the one time the batch was written (see sns-line).
+    expect(batch?.data).toEqual({ batch: burst.map((m) => ({ ...m, lineAt: expect.any(Number) })) });
+    expect(new Set((batch!.data as { batch: { lineAt: number }[] }).batch.map((m) => m.lineAt)).size).toBe(1);
     expect(await q.sns.count()).toBe(0);
     const lone = message('d');
     await q.snsMessage(lone);
-    expect((await q.sns.getJob(jobIdFor('sns', lone.MessageId)))?.data).toEqual(lone);
+    expect((await q.sns.getJob(jobIdFor('sns', lone.MessageId)))?.data).toEqual({ ...lone, lineAt: expect.any(Number) });
     expect(await q.snsBatchQueue.count()).toBe(1);
   });
 
