@@ -5,10 +5,11 @@
 //   npm run faults -- --fast       the fast ones (CI)
 //   npm run faults -- <words>      the scenarios whose name contains <words>
 import { SlackApi } from '../test/support/slack-api.js';
+import { alertScenarios } from './scenarios/alerts.js';
 import { commandScenarios } from './scenarios/commands.js';
 import { freePort, OwnRedis, stopAll, type Figures, type Scenario } from './support.js';
 
-const SCENARIOS: Scenario[] = [...commandScenarios];
+const SCENARIOS: Scenario[] = [...commandScenarios, ...alertScenarios];
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
