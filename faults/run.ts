@@ -6,11 +6,12 @@
 //   npm run faults -- <words>      the scenarios whose name contains <words>
 //   FAULTS_LOGS=<dir>              keeps each process's output there
 import { SlackApi } from '../test/support/slack-api.js';
+import { alertScenarios } from './scenarios/alerts.js';
 import { commandScenarios } from './scenarios/commands.js';
 import { mutationScenarios } from './scenarios/mutations.js';
 import { freePort, OwnRedis, stopAll, type Figures, type Scenario } from './support.js';
 
-const SCENARIOS: Scenario[] = [...commandScenarios, ...mutationScenarios];
+const SCENARIOS: Scenario[] = [...commandScenarios, ...mutationScenarios, ...alertScenarios];
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');

@@ -49,6 +49,9 @@ export class SlackApi {
   private server?: Server;
   private failures = new Map<string, Failure[]>();
   private flaky = new Map<string, { odds: number; failures: Failure[]; random: () => number }>();
+  private slow = new Map<string, number>();
+  /** Calls that have taken effect and are not yet answered (see answerSlowly). */
+  inFlight = 0;
   private seq = 0;
   /** The last ts given, in µs: each posted message gets a later one, from the wall clock, as Slack's are. */
   private lastTs = 0;
@@ -80,6 +83,12 @@ export class SlackApi {
       }
       const response = this.answer(method, body) as Record<string, unknown>;
       this.calls.push({ method, body, at: Date.now(), response });
+      const slowMs = this.slow.get(method);
+      if (slowMs) {
+        this.inFlight++;
+        await new Promise((r) => setTimeout(r, slowMs));
+        this.inFlight--;
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(response));
     })());
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
@@ -191,6 +200,14 @@ export class SlackApi {
   /** From now on, each call of `method` fails with these odds, one of `failures` drawn (`random` makes a run repeatable). */
   failSometimes(method: string, odds: number, failures: Failure[], random: () => number = Math.random): void {
     this.flaky.set(method, { odds, failures, random });
+  }
+
+  /**
+   * From now on, each call of `method` takes effect (and is recorded) at once but is answered only `ms` later, so a caller
+   * that dies in between has done the work without hearing so. 0 answers at once again.
+   */
+  answerSlowly(method: string, ms: number): void {
+    this.slow.set(method, ms);
   }
 
   /** The next `count` calls of `method` fail this way (429 with Retry-After seconds, a 5xx, or a 302 to `location`). */
