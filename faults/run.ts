@@ -6,9 +6,10 @@
 //   npm run faults -- <words>      the scenarios whose name contains <words>
 import { SlackApi } from '../test/support/slack-api.js';
 import { commandScenarios } from './scenarios/commands.js';
+import { httpScenarios } from './scenarios/http.js';
 import { freePort, OwnRedis, stopAll, type Figures, type Scenario } from './support.js';
 
-const SCENARIOS: Scenario[] = [...commandScenarios];
+const SCENARIOS: Scenario[] = [...commandScenarios, ...httpScenarios];
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
