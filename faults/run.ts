@@ -7,9 +7,10 @@
 import { SlackApi } from '../test/support/slack-api.js';
 import { commandScenarios } from './scenarios/commands.js';
 import { httpScenarios } from './scenarios/http.js';
+import { replicaScenarios } from './scenarios/replicas.js';
 import { freePort, OwnRedis, stopAll, type Figures, type Scenario } from './support.js';
 
-const SCENARIOS: Scenario[] = [...commandScenarios, ...httpScenarios];
+const SCENARIOS: Scenario[] = [...commandScenarios, ...httpScenarios, ...replicaScenarios];
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
