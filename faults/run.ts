@@ -8,10 +8,12 @@
 import { SlackApi } from '../test/support/slack-api.js';
 import { alertScenarios } from './scenarios/alerts.js';
 import { commandScenarios } from './scenarios/commands.js';
+import { httpScenarios } from './scenarios/http.js';
 import { mutationScenarios } from './scenarios/mutations.js';
+import { replicaScenarios } from './scenarios/replicas.js';
 import { freePort, OwnRedis, stopAll, type Figures, type Scenario } from './support.js';
 
-const SCENARIOS: Scenario[] = [...commandScenarios, ...mutationScenarios, ...alertScenarios];
+const SCENARIOS: Scenario[] = [...commandScenarios, ...mutationScenarios, ...alertScenarios, ...httpScenarios, ...replicaScenarios];
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
