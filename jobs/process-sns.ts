@@ -77,7 +77,7 @@ function stamped(m: SnsMessage, deps: CoreDeps): CoreDeps {
   return { ...deps, outbox: { permalink: (key) => outbox.permalink(key), send: (item) => outbox.send({ ...item, receivedAt: item.receivedAt ?? m.receivedAt }) } };
 }
 
-async function processOne(m: SnsMessage, core: CoreDeps, delivery: DeliveryDeps | undefined, line: SnsLine | undefined): Promise<string> {
+async function processOne(m: SnsMessage, core: CoreDeps, delivery: DeliveryDeps | undefined, line: SnsLine | undefined, itsTurn = false): Promise<string> {
   if (m.Type === 'SubscriptionConfirmation') {
     await core.topics.confirmSubscription(m.TopicArn, m.Token);
     await core.audit.append({ actor: 'sns', action: 'sns.confirm-subscription', target: m.TopicArn, outcome: 'confirmed', requestId: m.MessageId });
@@ -86,7 +86,7 @@ async function processOne(m: SnsMessage, core: CoreDeps, delivery: DeliveryDeps 
   if (m.Type !== 'Notification') return 'ignored';
   // Its turn in its topic's line: its messages are numbered in their conversation after those of every notification of
   // the topic taken before it, and it leaves the line as soon as they are (or when it had none).
-  await line?.waitTurn(m);
+  if (!itsTurn) await line?.waitTurn(m);
   let left: Promise<void> | undefined;
   const leave = () => (left ??= line?.leave(m) ?? Promise.resolve());
   const outbox = delivery ? deliverHere(core.outbox, delivery, leave) : afterSending(core.outbox, leave);
@@ -110,7 +110,9 @@ export async function process(job: Job<Payload>, deps: CoreDeps, delivery?: Deli
  */
 export async function processBatch(job: Job<BatchPayload>, deps: CoreDeps, delivery: DeliveryDeps | undefined, requeue: (m: SnsMessage) => Promise<void>, line?: SnsLine): Promise<string> {
   const { batch } = job.data;
-  const results = await Promise.allSettled(batch.map((m) => processOne(m, deps, delivery, line)));
+  // Whose turn it is already, asked for the whole batch at once: in a burst, nearly all of them.
+  const ready = line ? await line.ready(batch) : new Set<string>();
+  const results = await Promise.allSettled(batch.map((m) => processOne(m, deps, delivery, line, ready.has(m.MessageId))));
   const failed = batch.filter((_, i) => results[i]!.status === 'rejected');
   for (const m of failed) await requeue(m);
   if (failed.length) deps.log.warn({ failed: failed.map((m) => m.MessageId) }, 'SNS messages failed in a batch; each retries in a job of its own');

@@ -52,6 +52,17 @@ if #head == 0 or head[1] == ARGV[1] or tonumber(head[2]) >= tonumber(ARGV[2]) th
 return head[1]
 `;
 
+/** TURN for several notifications at once. KEYS: their lines. ARGV: pairs of MessageId and when it joined. Answers 1/0 each. */
+const TURNS = `
+local out = {}
+for i, line in ipairs(KEYS) do
+  local id, at = ARGV[2 * i - 1], tonumber(ARGV[2 * i])
+  local head = redis.call('ZRANGEBYSCORE', line, 0, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  out[i] = (#head == 0 or head[1] == id or tonumber(head[2]) >= at) and 1 or 0
+end
+return out
+`;
+
 /** Marks a notification left (its messages numbered, it had none, or it was passed over). KEYS: the line. ARGV: MessageId. */
 const LEAVE = `${NOW_US}
 redis.call('ZADD', KEYS[1], us(-now), ARGV[1])
@@ -83,6 +94,14 @@ export class SnsLine {
     if (notes.length === 0) return messages;
     const at = Number(await this.store.script<string>(JOIN, notes.map((m) => this.key(m.TopicArn)), [LINE_TTL_MS, LEFT_MEMORY_US, ...notes.map((m) => m.MessageId)]));
     return messages.map((m) => (notes.includes(m) ? { ...m, lineAt: at } : m));
+  }
+
+  /** The MessageIds of those whose turn it is now, of several notifications: one round trip for a batch. */
+  async ready(ms: InLine[]): Promise<Set<string>> {
+    const inLine = ms.filter((m) => m.lineAt !== undefined);
+    if (inLine.length === 0) return new Set();
+    const turns = await this.store.script<number[]>(TURNS, inLine.map((m) => this.key(m.TopicArn)), inLine.flatMap((m) => [m.MessageId, m.lineAt!]));
+    return new Set(inLine.filter((_, i) => turns[i] === 1).map((m) => m.MessageId));
   }
 
   /** Waits until every notification of its topic taken before this one has left the line; answers how long it waited (ms). */

@@ -46,10 +46,12 @@ describe('SnsLine', () => {
     expect(second!.lineAt).toBeGreaterThan(first!.lineAt!);
     // The first's turn at once; the second's only once the first has left.
     await l.waitTurn(first!);
+    expect(await l.ready([first!, second!])).toEqual(new Set(['m1']));
     const turn = l.waitTurn(second!);
     expect(await settledSoon(turn)).toBe(false);
     await l.leave(first!);
     await turn;
+    expect(await l.ready([second!])).toEqual(new Set(['m2']));
   });
 
   it('notifications taken together, and other topics, do not wait for each other', async () => {
