@@ -6,6 +6,7 @@ import type { Store } from '../src/adapters/redis/store.js';
 import type { OutboxItem } from '../src/core/context.js';
 import type { Address } from '../src/core/ports.js';
 import { jobIdFor } from './queues.js';
+import { Waiters } from './waiters.js';
 
 /** A message's place in its conversation: where it is numbered, and its number. */
 export interface Place {
@@ -143,7 +144,7 @@ export function headOf(reply: unknown): Head | undefined {
 
 export class OutboxOrder {
   /** Messages waiting in this process (see process-sns) for the one before them, by job id. */
-  private readonly waiting = new Map<string, Set<() => void>>();
+  private readonly waiting = new Waiters();
 
   constructor(
     private readonly store: Store,
@@ -196,8 +197,7 @@ export class OutboxOrder {
   async wake(next: unknown): Promise<void> {
     if (typeof next !== 'string' || next === '') return;
     const jobId = next.slice(0, next.indexOf(' '));
-    const here = this.waiting.get(jobId);
-    if (here) return void [...here].forEach((w) => w());
+    if (this.waiting.wake(jobId)) return;
     const job = await this.queue.getJob(jobId);
     // Not delayed (waiting already, or running): it will find its turn itself.
     await job?.promote().catch(() => undefined);
@@ -205,20 +205,7 @@ export class OutboxOrder {
 
   /** Resolves once this process has finished the message before this one (see wake), or after `ms`: how long it took. */
   async waitHere(jobId: string, ms: number): Promise<number> {
-    const started = Date.now();
-    await new Promise<void>((resolve) => {
-      const set = this.waiting.get(jobId) ?? new Set();
-      const done = () => {
-        clearTimeout(timer);
-        set.delete(done);
-        if (set.size === 0) this.waiting.delete(jobId);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      set.add(done);
-      this.waiting.set(jobId, set);
-    });
-    return Date.now() - started;
+    return this.waiting.sleep(jobId, ms);
   }
 
   /**

@@ -5,6 +5,7 @@
 // messages only once every notification of its topic taken before it has numbered its own, or been passed over.
 import type { Store } from '../src/adapters/redis/store.js';
 import type { ReceivedSnsMessage } from './queues.js';
+import { Waiters } from './waiters.js';
 
 /** A line forgets a topic this long after its last notification: far longer than any message waits. */
 const LINE_TTL_MS = 24 * 3600_000;
@@ -73,7 +74,7 @@ export type InLine = Pick<ReceivedSnsMessage, 'TopicArn' | 'MessageId' | 'lineAt
 
 export class SnsLine {
   /** Notifications waiting in this process, by line: woken when one leaves here. */
-  private readonly waiting = new Map<string, Set<() => void>>();
+  private readonly waiting = new Waiters();
 
   constructor(
     private readonly store: Store,
@@ -124,7 +125,7 @@ export class SnsLine {
         await this.store.script(LEAVE, [key], [head]);
         continue;
       }
-      await this.sleep(key, look);
+      await this.waiting.sleep(key, look);
       look = Math.min(look * 2, LOOK_MAX_MS);
     }
   }
@@ -134,21 +135,6 @@ export class SnsLine {
     if (m.lineAt === undefined) return;
     const key = this.key(m.TopicArn);
     await this.store.script(LEAVE, [key], [m.MessageId]);
-    for (const wake of this.waiting.get(key) ?? []) wake();
-  }
-
-  private sleep(key: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const set = this.waiting.get(key) ?? new Set();
-      const done = () => {
-        clearTimeout(timer);
-        set.delete(done);
-        if (set.size === 0) this.waiting.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      set.add(done);
-      this.waiting.set(key, set);
-    });
+    this.waiting.wake(key);
   }
 }

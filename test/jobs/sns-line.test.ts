@@ -1,29 +1,18 @@
 // Each SNS topic's notifications in the order they reached us, on real Redis: a later one waits for the ones before it
 // to leave, a redelivery of one that left does not hold the line again, one whose job died is passed over in time, and
 // topics do not wait for each other.
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReceivedSnsMessage } from '../../jobs/queues.js';
 import { SnsLine } from '../../jobs/sns-line.js';
-import { Store } from '../../src/adapters/redis/store.js';
-import { REDIS_URL } from '../support/redis.js';
+import { testRedis } from '../support/backends.js';
 
-const redis = new Redis(REDIS_URL);
-const prefixes: string[] = [];
-
-afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-});
+const redis = testRedis();
+let lastPrefix = '';
 
 function line(passOverMs = 60_000): SnsLine {
-  const prefix = `tline${randomBytes(4).toString('hex')}`;
-  prefixes.push(prefix);
-  return new SnsLine(new Store(redis, prefix), passOverMs);
+  const store = redis.store();
+  lastPrefix = store.prefix;
+  return new SnsLine(store, passOverMs);
 }
 
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:scicomp-user-a';
@@ -33,7 +22,7 @@ const note = (id: string, topic = TOPIC) => ({ Type: 'Notification', MessageId: 
 async function settledSoon(p: Promise<unknown>): Promise<boolean> {
   let done = false;
   void p.then(() => (done = true));
-  for (let i = 0; i < 5; i++) await redis.ping();
+  for (let i = 0; i < 5; i++) await redis.connection.ping();
   await new Promise((r) => setTimeout(r, 150));
   return done;
 }
@@ -86,6 +75,6 @@ describe('SnsLine', () => {
     const confirmation = { ...note('c1'), Type: 'SubscriptionConfirmation' } as ReceivedSnsMessage;
     const [joined] = await l.join([confirmation]);
     expect(joined!.lineAt).toBeUndefined();
-    expect(await redis.keys(`${prefixes.at(-1)}:*`)).toEqual([]);
+    expect(await redis.connection.keys(`${lastPrefix}:*`)).toEqual([]);
   });
 });
