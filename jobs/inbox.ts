@@ -141,11 +141,14 @@ export class InboxPump {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops reading. Entries being handed on are finished first, until `deadline` (ms since epoch): cut, they would wait
+   * STALE_MS for another pump, and a read of a burst can take seconds to hand on on a busy machine. A loop waiting for
+   * entries is cut at once; one still stuck at the deadline is cut too, its entries left to another pump.
+   */
+  async stop(deadline = Date.now() + BLOCK_MS + 1000): Promise<void> {
     this.running = false;
-    // Entries being handed on are finished first: cut, they would wait STALE_MS for another pump. A loop waiting for
-    // entries is cut at once; one still stuck a while later is cut too, its entries left to another pump.
-    if (this.handling) await Promise.race([this.handling, new Promise((r) => setTimeout(r, BLOCK_MS + 1000).unref())]);
+    if (this.handling) await Promise.race([this.handling, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
     this.reader.disconnect();
     await this.loop;
   }

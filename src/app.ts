@@ -558,7 +558,7 @@ export class Scicomp {
    * handed back to their queue's wait list, so another worker takes them now rather than when their lock expires.
    */
   async stopWorkers(deadline = Date.now() + this.config.SHUTDOWN_TIMEOUT_MS): Promise<void> {
-    await this.pump?.stop();
+    await this.pump?.stop(deadline);
     this.pump = undefined;
     const workers = this.workers;
     this.workers = [];
