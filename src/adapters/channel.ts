@@ -7,6 +7,34 @@ import type { RunPayload } from '../core/interaction.js';
 import type { Form } from '../core/message.js';
 import type { Platform } from '../core/ports.js';
 
+/**
+ * How long an ack waits for Redis to hold an interaction: Slack allows 3 s, and Teams waits longer for an invoke. The
+ * inbox never writes one later than its WRITE_DEADLINE_MS, which is shorter: what the person is told and what runs agree.
+ */
+export const ACK_WAIT_MS = 2500;
+
+/**
+ * Queues an interaction and says whether Redis holds it within ACK_WAIT_MS: only then may the platform be told it was
+ * taken. A write that lands later is refused by the inbox's deadline, so what the person is told was not taken never runs.
+ */
+export async function queuedInTime(enqueue: Door['enqueue'], payload: RunPayload, log: Logger): Promise<boolean> {
+  const { requestId } = payload;
+  let timer: NodeJS.Timeout | undefined;
+  const queued = await Promise.race([
+    enqueue(payload).then(
+      () => true,
+      (err: Error) => {
+        log.error({ err, requestId }, 'could not queue an interaction');
+        return false;
+      },
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(resolve, ACK_WAIT_MS, false))),
+  ]);
+  clearTimeout(timer);
+  if (!queued) log.warn({ requestId }, 'an interaction was not taken: Redis did not hold it in time; the person is told to retry');
+  return queued;
+}
+
 /** What a channel hands people's interactions to, and what it may ask of the core before it acks. */
 export interface Door {
   /** The one HTTP server's app, in a process that serves HTTP: a channel adds its routes (POST /slack/events, POST /api/messages). */

@@ -7,6 +7,7 @@ import type { AuditLog } from '../../core/context.js';
 import { requestIdFrom } from '../../core/ids.js';
 import type { RunPayload } from '../../core/interaction.js';
 import type { SecretsPort } from '../../core/ports.js';
+import { queuedInTime } from '../channel.js';
 import { formRef, responseUrlAllowed, type ReplyRef } from './chat.js';
 import type { Form } from '../../core/message.js';
 import { ACTION_PREFIX, formValues, loadingForm, matchOptions, OPTIONS_PREFIX, renderForm } from './render.js';
@@ -130,12 +131,6 @@ export class RejectedRequestAudit {
   }
 }
 
-/**
- * How long an ack waits for Redis to take the interaction (Slack allows 3 s). The inbox never writes one later than
- * its WRITE_DEADLINE_MS, which is shorter: what the person is told and what runs agree.
- */
-export const ACK_WAIT_MS = 2500;
-
 const NOT_TAKEN = ':x: scicomp could not take that just now (its queue is not answering); nothing was done. Please try again in a minute.';
 
 /** The person is told, on the same response URL, that nothing was done (a click's ack cannot carry a message). */
@@ -156,21 +151,7 @@ export function createSlackApp(o: SlackAppOptions) {
    * later from running it.
    */
   const queueThenAck = async (payload: RunPayload, ack: () => Promise<void>, notTaken: () => Promise<void>) => {
-    const { requestId } = payload;
-    let timer: NodeJS.Timeout | undefined;
-    const queued = await Promise.race([
-      o.enqueue(payload).then(
-        () => true,
-        (err: Error) => {
-          o.log.error({ err, requestId }, 'could not queue an interaction');
-          return false;
-        },
-      ),
-      new Promise<false>((resolve) => (timer = setTimeout(resolve, ACK_WAIT_MS, false))),
-    ]);
-    clearTimeout(timer);
-    if (queued) return ack();
-    o.log.warn({ requestId }, 'an interaction was not taken: Redis did not hold it in time; the person is told to retry');
+    if (await queuedInTime(o.enqueue, payload, o.log)) return ack();
     await notTaken();
   };
 

@@ -21,7 +21,7 @@ import type { ConversationRef, ConversationsRepository } from '../../core/reposi
 import type { Metrics } from '../../metrics.js';
 import { RedisConversations } from '../redis/conversations.js';
 import type { Store } from '../redis/store.js';
-import type { ChannelAdapter, Door } from '../channel.js';
+import { queuedInTime, type ChannelAdapter, type Door } from '../channel.js';
 import { StrictBotFrameworkAuthentication } from './authentication.js';
 import { ADAPTIVE_CARD_CONTENT_TYPE } from './card-types.js';
 import { TeamsChat, type TeamsMessageRef, type TeamsReplyRef } from './chat.js';
@@ -161,14 +161,16 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
   }
 
   /**
-   * Queues the interaction in this turn of the event loop without waiting for Redis' reply (as Slack's ack does): an
-   * awaited round trip before every answer is what costs latency under load. If the write fails, the person is told.
+   * Queues the interaction and answers Teams only once Redis holds it (as Slack's ack does): a 200 for a message that
+   * then dies with this process would be a message lost. Not held in time, the person is told nothing was done.
    */
-  private enqueue(p: RunPayload): void {
-    this.o.door.enqueue(p).catch((err: Error) => {
-      this.log.error({ err, requestId: p.requestId }, 'could not queue a Teams interaction');
-      void this.o.chat.post(p.reply, NOT_QUEUED).catch(() => undefined);
-    });
+  private async enqueue(p: RunPayload): Promise<boolean> {
+    return queuedInTime(this.o.door.enqueue, p, this.log);
+  }
+
+  /** What a click that was not taken answers, in the card (a chat) or as a note (a channel). */
+  private notTaken(a: Partial<Activity>): AdaptiveCardInvokeResponse {
+    return this.personal(a) ? cardResponse(renderCard(NOT_QUEUED)) : noteResponse(NOT_QUEUED.text);
   }
 
   /**
@@ -196,13 +198,9 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
     const userId = this.userOf(a);
     if (!userId || !a.id || !a.conversation?.id) return;
     const text = await this.words(ctx);
-    this.enqueue({
-      requestId: requestIdFrom('teams', a.conversation.id, a.id),
-      platform: 'teams',
-      userId,
-      reply: this.reply(a, userId),
-      interaction: { type: 'command', text: text || 'help' },
-    });
+    const reply = this.reply(a, userId);
+    const taken = await this.enqueue({ requestId: requestIdFrom('teams', a.conversation.id, a.id), platform: 'teams', userId, reply, interaction: { type: 'command', text: text || 'help' } });
+    if (!taken) void this.o.chat.post(reply, NOT_QUEUED).catch(() => undefined);
   }
 
   protected override async onAdaptiveCardInvoke(ctx: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
@@ -226,7 +224,7 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
       click.kind === 'form-submit'
         ? { type: 'form-submit' as const, formId: click.formId, values: click.values, state: click.state }
         : { type: 'form-change' as const, formId: click.formId, values: click.values };
-    this.enqueue({
+    const taken = await this.enqueue({
       requestId,
       platform: 'teams',
       userId,
@@ -234,6 +232,7 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
       interaction,
       ...(formRef ? { formRef } : {}),
     });
+    if (!taken) return this.notTaken(a);
     if (!this.personal(a)) return noteResponse('Working on it… you will hear back in your chat with scicomp.');
     return cardResponse(renderCard(click.kind === 'form-change' ? { text: 'Loading the form…' } : WORKING));
   }
@@ -249,7 +248,7 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
       await this.o.chat.keepForm(clicked, form);
       return cardResponse(renderForm(form));
     }
-    this.enqueue({
+    const taken = await this.enqueue({
       requestId,
       platform: 'teams',
       userId,
@@ -257,6 +256,7 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
       interaction: { type: 'action', id: click.actionId, value: click.value },
       ...(formRef ? { formRef } : {}),
     });
+    if (!taken) return this.notTaken(a);
     // In a channel the card is everyone's (an approval request): it stays, and the decision updates it.
     if (!this.personal(a)) return noteResponse('Working on it… you will hear back in your chat with scicomp.');
     return cardResponse(renderCard(WORKING));
