@@ -2,7 +2,7 @@
 // channel beside a bare CloudAdapter bot, both checking every token against the same offline channel issuer.
 import type { ChildProcess } from 'node:child_process';
 import setupTls from '../test/support/teams/tls-setup.js';
-import { adaptiveCardAction, person, personalMessage, type TeamsActivity } from '../test/support/teams/activities.js';
+import { adaptiveCardAction, person, personalConversation, personalMessage, type TeamsActivity } from '../test/support/teams/activities.js';
 import { TeamsCloud } from '../test/support/teams/cloud.js';
 import { teamsEnv } from '../test/support/teams/env.js';
 import { child, percentiles, stopServer } from './ack.js';
@@ -38,12 +38,14 @@ export async function benchTeams(): Promise<string[]> {
   const ours = await server('teams', env);
   const lines: string[] = [];
   try {
-    const people = Array.from({ length: 20 }, (_, i) => person(`Bench Person${i}`));
+    // Each person writes from their one 1:1 chat with the bot, as in Teams, where its conversation id never changes.
+    const people = Array.from({ length: 20 }, (_, i) => ({ person: person(`Bench Person${i}`), chat: personalConversation(cloud.context) }));
+    const anyone = () => people[Math.floor(Math.random() * people.length)]!;
     // Teams reuses a channel token for its lifetime: one genuine token, checked on every request.
     const authorization = cloud.issuer.authorization({ appId: cloud.app.appId, serviceUrl: cloud.connector.serviceUrl });
     const kinds: [string, () => TeamsActivity][] = [
-      ['message', () => personalMessage(cloud.context, people[Math.floor(Math.random() * people.length)]!, 'list')],
-      ['invoke', () => adaptiveCardAction(cloud.context, people[Math.floor(Math.random() * people.length)]!, { verb: 'confirm', data: { value: 'bench' } }, { replyToId: '1:bench' })],
+      ['message', () => (({ person: p, chat }) => personalMessage(cloud.context, p, 'list', { conversationId: chat.id }))(anyone())],
+      ['invoke', () => (({ person: p, chat }) => adaptiveCardAction(cloud.context, p, { verb: 'confirm', data: { value: 'bench' } }, { replyToId: '1:bench', conversation: chat }))(anyone())],
     ];
     for (const [name, make] of kinds) {
       const bareSamples: number[] = [];
