@@ -195,7 +195,7 @@ function parameterInput(spec: ParameterSpec, override?: { allowedValues?: string
     options: options && options.length > 0 ? options : undefined,
     ...(several ? { multiple: true } : {}),
     initial: initial === '' ? undefined : initial,
-    optional: spec.defaultValue !== undefined,
+    optional: spec.defaultValue !== undefined || spec.hasDefault === true,
   };
 }
 

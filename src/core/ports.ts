@@ -28,8 +28,11 @@ export interface ParameterSpec {
   key: string;
   description?: string;
   type?: string;
+  /** Never a NoEcho parameter's: its default stays in the template (see hideNoEchoDefault). */
   defaultValue?: string;
   noEcho?: boolean;
+  /** A NoEcho parameter the template gives a default: left out of a launch, AWS applies that default itself. */
+  hasDefault?: boolean;
   allowedValues?: string[];
   allowedPattern?: string;
   constraintDescription?: string;

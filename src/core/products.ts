@@ -292,6 +292,16 @@ export type ParameterOverrides = Record<string, { allowedValues?: string[]; defa
 export const MASK = '••••';
 
 /** The keys of NoEcho parameters: their values never reach chat or the audit trail. */
+/**
+ * A parameter as the bot may hold it: a NoEcho parameter's default is a secret of the template (AWS may hand it back
+ * masked, or in clear), so only that one exists is kept. Nothing then sends it, caches it or shows it.
+ */
+export function hideNoEchoDefault(spec: ParameterSpec): ParameterSpec {
+  if (!spec.noEcho) return spec;
+  const { defaultValue, ...rest } = spec;
+  return defaultValue === undefined ? rest : { ...rest, hasDefault: true };
+}
+
 export function noEchoKeys(specs: ParameterSpec[]): string[] {
   return specs.filter((s) => s.noEcho).map((s) => s.key);
 }
@@ -381,6 +391,8 @@ export function validateParameters(
     const override = overrides[spec.key];
     const value = given[spec.key] ?? (partial ? undefined : (override?.defaultValue ?? spec.defaultValue));
     if (value === undefined) {
+      // Left out, a NoEcho parameter takes the template's default in AWS: the bot never holds it.
+      if (spec.hasDefault) continue;
       if (!partial) problems.push(`${spec.key} is required${spec.description ? ` (${spec.description})` : ''}.`);
       continue;
     }

@@ -21,7 +21,7 @@ import {
   type UpdateInput,
   type UsageInstruction,
 } from '../core/ports.js';
-import { validateParameters } from '../core/products.js';
+import { hideNoEchoDefault, validateParameters } from '../core/products.js';
 import {
   instanceStateOf,
   isTerminated,
@@ -413,7 +413,8 @@ export class SandboxCatalog implements CatalogPort {
     return {
       pathId: path.id,
       paths: p.paths.map(({ id, name }) => ({ id, name })),
-      parameters: this.parametersOf(p, path.id).map((s) => ({ ...s })),
+      // As AWS answers them: a NoEcho default stays in the template.
+      parameters: this.parametersOf(p, path.id).map((s) => hideNoEchoDefault({ ...s })),
       ...(path.usageInstructions ? { usageInstructions: path.usageInstructions.map((u) => ({ ...u })) } : {}),
     };
   }

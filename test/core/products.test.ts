@@ -4,6 +4,7 @@ import type { ParameterSpec } from '../../src/core/ports.js';
 import {
   allowedValuesFor,
   compilePattern,
+  hideNoEchoDefault,
   maskSecrets,
   MASK,
   noEchoKeys,
@@ -100,6 +101,17 @@ describe('validateParameters', () => {
 
   it('checks only the given parameters for an update', () => {
     expect(validateParameters('S3 Synapse Bucket', synapse, {}, {}, { partial: true })).toEqual({});
+  });
+
+  it('leaves out a NoEcho parameter with a default the person did not give: AWS applies the template\'s, the bot never holds it', () => {
+    const spec = hideNoEchoDefault({ key: 'DbPassword', noEcho: true, defaultValue: '****', allowedPattern: '.{8,}' });
+    expect(spec).toEqual({ key: 'DbPassword', noEcho: true, hasDefault: true, allowedPattern: '.{8,}' });
+    expect(validateParameters('RDS', [spec, ...ec2], {})).toEqual({ InstanceType: 't3.micro', AmiId: 'ami-0abc1234', VolumeSize: '30' });
+    expect(validateParameters('RDS', [spec], { DbPassword: 'correct horse battery' })).toEqual({ DbPassword: 'correct horse battery' });
+    expect(() => validateParameters('RDS', [spec], { DbPassword: 'short' })).toThrow(/DbPassword/);
+    // Without a default it is still required; other parameters keep theirs.
+    expect(() => validateParameters('RDS', [hideNoEchoDefault({ key: 'DbPassword', noEcho: true })], {})).toThrow(/DbPassword is required/);
+    expect(hideNoEchoDefault(ec2[0]!)).toBe(ec2[0]);
   });
 });
 

@@ -17,6 +17,7 @@ import {
   type ServiceCatalogClient,
 } from '@aws-sdk/client-service-catalog';
 import { NotFoundError, UpstreamError, UserInputError } from '../../core/errors.js';
+import { hideNoEchoDefault } from '../../core/products.js';
 import type {
   CatalogPort,
   LaunchOptions,
@@ -57,7 +58,7 @@ function num(v: string | undefined): number | undefined {
 
 function toSpec(p: ProvisioningArtifactParameter): ParameterSpec {
   const c = p.ParameterConstraints;
-  return {
+  return hideNoEchoDefault({
     key: p.ParameterKey!,
     description: p.Description,
     type: p.ParameterType,
@@ -70,7 +71,7 @@ function toSpec(p: ProvisioningArtifactParameter): ParameterSpec {
     maxLength: num(c?.MaxLength),
     minValue: num(c?.MinValue),
     maxValue: num(c?.MaxValue),
-  };
+  });
 }
 
 function toProvisioned(a: ProvisionedProductAttribute): ProvisionedProduct {

@@ -70,6 +70,7 @@ describe('AwsCatalog', () => {
           ParameterConstraints: { MinValue: '8', MaxValue: '1000', AllowedValues: [] },
         },
         { ParameterKey: 'InstanceType', DefaultValue: 't3.micro', ParameterConstraints: { AllowedValues: ['t3.micro', 't3.large'] } },
+        { ParameterKey: 'NotebookPassword', DefaultValue: 'template-secret', IsNoEcho: true },
       ],
     });
     const options = await catalog.launchOptions('prod-a', 'pa-2');
@@ -86,6 +87,9 @@ describe('AwsCatalog', () => {
     expect(options.usageInstructions).toBeUndefined();
     expect(options.parameters[0]).toMatchObject({ key: 'VolumeSize', type: 'Number', defaultValue: '30', minValue: 8, maxValue: 1000, allowedValues: undefined });
     expect(options.parameters[1]).toMatchObject({ key: 'InstanceType', allowedValues: ['t3.micro', 't3.large'] });
+    // A NoEcho default never leaves the adapter: only that there is one.
+    expect(options.parameters[2]).toMatchObject({ key: 'NotebookPassword', noEcho: true, hasDefault: true });
+    expect(JSON.stringify(options)).not.toContain('template-secret');
   });
 
   it('reads the launch options of the path asked for, with its usage instructions', async () => {
