@@ -13,14 +13,27 @@ import type { Platform } from '../core/ports.js';
  */
 export const ACK_WAIT_MS = 2500;
 
-/**
- * Queues an interaction and says whether Redis holds it within ACK_WAIT_MS: only then may the platform be told it was
- * taken. A write that lands later is refused by the inbox's deadline, so what the person is told was not taken never runs.
- */
-export async function queuedInTime(enqueue: Door['enqueue'], payload: RunPayload, log: Logger): Promise<boolean> {
-  const { requestId } = payload;
+/** What byDeadline answers for work that has not settled in time. */
+export const LATE = Symbol('late');
+
+/** `work`'s result, or LATE when it has not settled by `deadline` (ms since epoch): an ack must not wait on Redis for ever. */
+export async function byDeadline<T>(work: Promise<T>, deadline: number): Promise<T | typeof LATE> {
   let timer: NodeJS.Timeout | undefined;
-  const queued = await Promise.race([
+  try {
+    return await Promise.race([work, new Promise<typeof LATE>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), LATE)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Queues an interaction and says whether Redis holds it by `deadline` (ACK_WAIT_MS from now): only then may the platform
+ * be told it was taken. A write that lands later is refused by the inbox's deadline, so what the person is told was not
+ * taken never runs.
+ */
+export async function queuedInTime(enqueue: Door['enqueue'], payload: RunPayload, log: Logger, deadline = Date.now() + ACK_WAIT_MS): Promise<boolean> {
+  const { requestId } = payload;
+  const queued = await byDeadline(
     enqueue(payload).then(
       () => true,
       (err: Error) => {
@@ -28,11 +41,11 @@ export async function queuedInTime(enqueue: Door['enqueue'], payload: RunPayload
         return false;
       },
     ),
-    new Promise<false>((resolve) => (timer = setTimeout(resolve, ACK_WAIT_MS, false))),
-  ]);
-  clearTimeout(timer);
-  if (!queued) log.warn({ requestId }, 'an interaction was not taken: Redis did not hold it in time; the person is told to retry');
-  return queued;
+    deadline,
+  );
+  if (queued === true) return true;
+  log.warn({ requestId }, 'an interaction was not taken: Redis did not hold it in time; the person is told to retry');
+  return false;
 }
 
 /** What a channel hands people's interactions to, and what it may ask of the core before it acks. */

@@ -2,7 +2,7 @@
 // and a write that lands after that answer does not run.
 import { afterEach, describe, expect, it } from 'vitest';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
-import { dropPrefix, Harness } from '../support/harness.js';
+import { dropPrefix, eventually, Harness } from '../support/harness.js';
 import { RedisHop } from '../support/redis-hop.js';
 
 let h: Harness | undefined;
@@ -53,6 +53,20 @@ describe('acking a slash command', () => {
     const inbox = await inboxText(h.app);
     expect(inbox).toContain('UAFTER');
     expect(inbox).not.toContain('ULATE');
+  }, 15_000);
+
+  it('a click that must read Redis before its ack (a Deny opens its form) is acked in time, and told nothing was done', async () => {
+    hop = new RedisHop();
+    const url = await hop.start();
+    h = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: url } });
+    expect((await h.command('UWARM', 'help')).res.status).toBe(200);
+    hop.hold();
+    const t0 = Date.now();
+    const { res, responseId } = await h.click('UIT', 'deny', 'req-held');
+    expect(res.status).toBe(200);
+    // Within Slack's 3 s, with room for the trip back.
+    expect(Date.now() - t0).toBeLessThan(2900);
+    await eventually(() => h!.replies(responseId).some((r) => r.includes('could not take that just now')), 'told nothing was done');
   }, 15_000);
 
   it('says "not taken" when Redis cannot be reached at all', async () => {

@@ -44,4 +44,19 @@ describe('answering a Teams message', () => {
     await t.inChat(alice, 'You have no provisioned products');
     expect(t.cards(t.chatOf(alice)).some((c) => c.text.includes('You have no budget yet'))).toBe(false);
   }, 30_000);
+
+  it('a click that must read Redis before it is queued (a Deny opens its form) is answered in time, saying nothing was done', async () => {
+    await t.say(alice, 'help');
+    const card = await t.inChat(alice, 'scicomp commands');
+    hop.hold();
+    try {
+      const t0 = Date.now();
+      const { res, body } = await t.click(alice, card, 'deny', { value: 'req-held' });
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(body)).toContain('could not take that just now');
+    } finally {
+      hop.release();
+    }
+  }, 30_000);
 });

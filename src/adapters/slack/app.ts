@@ -7,7 +7,7 @@ import type { AuditLog } from '../../core/context.js';
 import { requestIdFrom } from '../../core/ids.js';
 import type { RunPayload } from '../../core/interaction.js';
 import type { SecretsPort } from '../../core/ports.js';
-import { queuedInTime } from '../channel.js';
+import { ACK_WAIT_MS, byDeadline, LATE, queuedInTime } from '../channel.js';
 import { formRef, responseUrlAllowed, type ReplyRef } from './chat.js';
 import type { Form } from '../../core/message.js';
 import { ACTION_PREFIX, formValues, loadingForm, matchOptions, OPTIONS_PREFIX, renderForm } from './render.js';
@@ -150,8 +150,8 @@ export function createSlackApp(o: SlackAppOptions) {
    * (or refused it), `notTaken` answers instead that nothing was done; the inbox's deadline keeps a write that lands
    * later from running it.
    */
-  const queueThenAck = async (payload: RunPayload, ack: () => Promise<void>, notTaken: () => Promise<void>) => {
-    if (await queuedInTime(o.enqueue, payload, o.log)) return ack();
+  const queueThenAck = async (payload: RunPayload, ack: () => Promise<void>, notTaken: () => Promise<void>, deadline?: number) => {
+    if (await queuedInTime(o.enqueue, payload, o.log, deadline)) return ack();
     await notTaken();
   };
 
@@ -225,17 +225,25 @@ export function createSlackApp(o: SlackAppOptions) {
 
   app.action<BlockAction<ButtonAction>>(new RegExp(`^${ACTION_PREFIX}`), async ({ action, body, ack, client }) => {
     if (action.type !== 'button') return ack();
-    const form = await Promise.resolve(o.formForAction?.(action.action_id.slice(ACTION_PREFIX.length), action.value ?? '', body.user.id)).catch((err: Error) => {
+    // Everything Redis is asked before the ack shares its one wait: Redis hung, the click is told so within Slack's 3 s.
+    const deadline = Date.now() + ACK_WAIT_MS;
+    const responseUrl = body.response_url;
+    const notTaken = async () => {
+      await ack();
+      if (responseUrl) await tellNotQueued(responseUrl, o.apiUrl);
+    };
+    const checked = Promise.resolve(o.formForAction?.(action.action_id.slice(ACTION_PREFIX.length), action.value ?? '', body.user.id)).catch((err: Error) => {
       // The queued click below runs the same checks and tells the user what went wrong.
       o.log.warn({ err, action: action.action_id }, 'could not check a form click');
       return undefined;
     });
+    const form = await byDeadline(checked, deadline);
+    if (form === LATE) return notTaken();
     if (form) {
       await ack();
       await client.views.open({ trigger_id: body.trigger_id, view: renderForm(form) as never });
       return;
     }
-    const responseUrl = body.response_url;
     const clicked = { id: action.action_id.slice(ACTION_PREFIX.length), value: action.value ?? '' };
     await queueThenAck(
       {
@@ -248,10 +256,8 @@ export function createSlackApp(o: SlackAppOptions) {
         formRef: formRef({ trigger: body.trigger_id, at: Date.now(), reopen: clicked }),
       },
       ack,
-      async () => {
-        await ack();
-        if (responseUrl) await tellNotQueued(responseUrl, o.apiUrl);
-      },
+      notTaken,
+      deadline,
     );
   });
 

@@ -21,7 +21,7 @@ import type { ConversationRef, ConversationsRepository } from '../../core/reposi
 import type { Metrics } from '../../metrics.js';
 import { RedisConversations } from '../redis/conversations.js';
 import type { Store } from '../redis/store.js';
-import { queuedInTime, type ChannelAdapter, type Door } from '../channel.js';
+import { ACK_WAIT_MS, byDeadline, LATE, queuedInTime, type ChannelAdapter, type Door } from '../channel.js';
 import { StrictBotFrameworkAuthentication } from './authentication.js';
 import { ADAPTIVE_CARD_CONTENT_TYPE } from './card-types.js';
 import { TeamsChat, type TeamsMessageRef, type TeamsReplyRef } from './chat.js';
@@ -164,8 +164,8 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
    * Queues the interaction and answers Teams only once Redis holds it (as Slack's ack does): a 200 for a message that
    * then dies with this process would be a message lost. Not held in time, the person is told nothing was done.
    */
-  private async enqueue(p: RunPayload): Promise<boolean> {
-    return queuedInTime(this.o.door.enqueue, p, this.log);
+  private async enqueue(p: RunPayload, deadline?: number): Promise<boolean> {
+    return queuedInTime(this.o.door.enqueue, p, this.log, deadline);
   }
 
   /** What a click that was not taken answers, in the card (a chat) or as a note (a channel). */
@@ -208,13 +208,16 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
     const userId = this.userOf(a);
     const click = readInvoke(value);
     if (!userId || !click || !a.conversation?.id) return noteResponse('That button is no longer understood; run the command again.');
+    // Everything Redis is asked before the answer shares the ack's one wait: Redis hung, the click is told so in time.
+    const deadline = Date.now() + ACK_WAIT_MS;
     const here = this.conversationOf(a)!;
     const clicked: TeamsMessageRef | undefined = a.replyToId ? { conversation: here, activityId: a.replyToId } : undefined;
     const requestId = requestIdFrom('teams', a.conversation.id, a.id ?? '', a.replyToId ?? '');
     const formRef = clicked ? JSON.stringify({ ...clicked, replace: true } satisfies TeamsReplyRef) : undefined;
-    if (click.kind === 'action') return this.action(ctx, userId, click, clicked, requestId, formRef);
+    if (click.kind === 'action') return this.action(ctx, userId, click, clicked, requestId, formRef, deadline);
 
-    const form = clicked ? await this.o.chat.formAt(clicked.activityId) : undefined;
+    const form = clicked ? await byDeadline(this.o.chat.formAt(clicked.activityId), deadline) : undefined;
+    if (form === LATE) return this.notTaken(a);
     if (click.kind === 'form-submit' && form) {
       // What the card itself should have refused: said in the card at once, with nothing queued.
       const missing = Object.fromEntries(form.inputs.filter((i) => !i.optional && !i.dispatch && !click.values[i.key]?.trim()).map((i) => [i.key, `${i.label} is required.`]));
@@ -231,21 +234,23 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
       reply: this.reply(a, userId, clicked ? { activityId: clicked.activityId, replace: true, form: clicked } : {}),
       interaction,
       ...(formRef ? { formRef } : {}),
-    });
+    }, deadline);
     if (!taken) return this.notTaken(a);
     if (!this.personal(a)) return noteResponse('Working on it… you will hear back in your chat with scicomp.');
     return cardResponse(renderCard(click.kind === 'form-change' ? { text: 'Loading the form…' } : WORKING));
   }
 
-  private async action(ctx: TurnContext, userId: string, click: Extract<CardInvoke, { kind: 'action' }>, clicked: TeamsMessageRef | undefined, requestId: string, formRef: string | undefined): Promise<AdaptiveCardInvokeResponse> {
+  private async action(ctx: TurnContext, userId: string, click: Extract<CardInvoke, { kind: 'action' }>, clicked: TeamsMessageRef | undefined, requestId: string, formRef: string | undefined, deadline: number): Promise<AdaptiveCardInvokeResponse> {
     const a = ctx.activity;
     // A click that opens a form (deny reason, transfer target) gets it at once, in place of the card, once the core says the clicker may.
-    const form = await this.o.door.formForAction('teams', userId, click.actionId, click.value).catch((err: Error) => {
+    const checked = this.o.door.formForAction('teams', userId, click.actionId, click.value).catch((err: Error) => {
       this.log.warn({ err, action: click.actionId }, 'could not check a form click');
       return undefined;
     });
+    const form = await byDeadline(checked, deadline);
+    if (form === LATE) return this.notTaken(a);
     if (form && clicked) {
-      await this.o.chat.keepForm(clicked, form);
+      if ((await byDeadline(this.o.chat.keepForm(clicked, form), deadline)) === LATE) return this.notTaken(a);
       return cardResponse(renderForm(form));
     }
     const taken = await this.enqueue({
@@ -255,7 +260,7 @@ export class ScicompTeamsBot extends TeamsActivityHandler {
       reply: this.reply(a, userId, clicked ? { activityId: clicked.activityId, replace: true } : {}),
       interaction: { type: 'action', id: click.actionId, value: click.value },
       ...(formRef ? { formRef } : {}),
-    });
+    }, deadline);
     if (!taken) return this.notTaken(a);
     // In a channel the card is everyone's (an approval request): it stays, and the decision updates it.
     if (!this.personal(a)) return noteResponse('Working on it… you will hear back in your chat with scicomp.');
