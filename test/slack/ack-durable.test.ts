@@ -69,6 +69,21 @@ describe('acking a slash command', () => {
     await eventually(() => h!.replies(responseId).some((r) => r.includes('could not take that just now')), 'told nothing was done');
   }, 15_000);
 
+  it('`launch` alone opens its form at once, and is acked only once Redis holds the job that fills it in', async () => {
+    hop = new RedisHop();
+    const url = await hop.start();
+    h = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: url } });
+    expect((await h.command('UWARM', 'help')).res.status).toBe(200);
+    hop.hold();
+    const t0 = Date.now();
+    const { res } = await h.command('UFORM', 'launch');
+    expect(Date.now() - t0).toBeLessThan(2900);
+    expect(((await res.json()) as { text: string }).text).toContain('could not take that just now');
+    // The form it opened says so too, instead of loading for ever.
+    expect(h.slack.of('views.open')).toHaveLength(1);
+    await eventually(() => h!.slack.of('views.update').some((c) => JSON.stringify(c.body).includes('could not take that just now')), 'the form saying nothing was done');
+  }, 15_000);
+
   it('says "not taken" when Redis cannot be reached at all', async () => {
     h = undefined;
     const away = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: 'redis://127.0.0.1:1' } });

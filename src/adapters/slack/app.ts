@@ -10,7 +10,7 @@ import type { SecretsPort } from '../../core/ports.js';
 import { ACK_WAIT_MS, byDeadline, LATE, queuedInTime } from '../channel.js';
 import { formRef, responseUrlAllowed, type ReplyRef } from './chat.js';
 import type { Form } from '../../core/message.js';
-import { ACTION_PREFIX, formValues, loadingForm, matchOptions, OPTIONS_PREFIX, renderForm } from './render.js';
+import { ACTION_PREFIX, formValues, loadingForm, matchOptions, noticeForm, OPTIONS_PREFIX, renderForm } from './render.js';
 import { commandText } from './text.js';
 import { malformedPayload, MalformedPayloadError, refuseBeforeReading, SLACK_BODY_LIMIT } from './intake.js';
 
@@ -215,9 +215,13 @@ export function createSlackApp(o: SlackAppOptions) {
       interaction: { type: 'command', text: commandText(command.text ?? '') },
     };
     if (opensForm(command.text ?? '')) {
-      await ack();
+      // The form opens at once (its trigger lives 3 s) and is filled in by the job; acked once Redis holds that job.
+      const deadline = Date.now() + ACK_WAIT_MS;
       const opened = await client.views.open({ trigger_id: command.trigger_id, view: loadingForm('Launch a product') as never });
-      await o.enqueue({ ...payload, formRef: opened.view?.id ? formRef({ view: opened.view.id }) : undefined });
+      const view = opened.view?.id;
+      if (await queuedInTime(o.enqueue, { ...payload, formRef: view ? formRef({ view }) : undefined }, o.log, deadline)) return ack();
+      await ack({ response_type: 'ephemeral', text: NOT_TAKEN });
+      if (view) await client.views.update({ view_id: view, view: noticeForm('Launch a product', NOT_TAKEN) as never }).catch(() => undefined);
       return;
     }
     await queueThenAck(payload, ack, () => ack({ response_type: 'ephemeral', text: NOT_TAKEN }));

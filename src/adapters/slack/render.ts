@@ -145,7 +145,12 @@ export function renderForm(f: Form): Record<string, unknown> {
 }
 
 export function loadingForm(title: string): Record<string, unknown> {
-  return { type: 'modal', title: plain(title, 24), close: plain('Cancel', 24), blocks: [{ type: 'section', text: mrkdwn(':hourglass_flowing_sand: Loading products…') }] };
+  return noticeForm(title, ':hourglass_flowing_sand: Loading products…');
+}
+
+/** A modal that only says something (loading, or that nothing was done), with a way to close it. */
+export function noticeForm(title: string, text: string): Record<string, unknown> {
+  return { type: 'modal', title: plain(title, 24), close: plain('Cancel', 24), blocks: [{ type: 'section', text: mrkdwn(text) }] };
 }
 
 type StateValue = {
