@@ -84,6 +84,21 @@ describe('acking a slash command', () => {
     await eventually(() => h!.slack.of('views.update').some((c) => JSON.stringify(c.body).includes('could not take that just now')), 'the form saying nothing was done');
   }, 15_000);
 
+  it('a product picked in the launch form is acked in time while Redis hangs, and the form says nothing was done', async () => {
+    hop = new RedisHop();
+    const url = await hop.start();
+    h = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: url } });
+    expect((await h.command('UWARM', 'help')).res.status).toBe(200);
+    hop.hold();
+    const view = { id: 'VPICK', hash: 'h1', callback_id: 'scicomp:launch', private_metadata: '{}', state: { values: { product: { product: { type: 'static_select', selected_option: { value: 'EC2 Linux' } } } } }, type: 'modal' };
+    const picked = { type: 'static_select', action_id: 'product', block_id: 'product', selected_option: { text: { type: 'plain_text', text: 'EC2 Linux' }, value: 'EC2 Linux' }, action_ts: `${Date.now() / 1000}` };
+    const t0 = Date.now();
+    const res = await h.interaction({ type: 'block_actions', user: { id: 'UPICK', username: 'upick', team_id: 'T0001' }, view, team: { id: 'T0001' }, api_app_id: 'A1', token: 't', trigger_id: '1.2.3', container: { type: 'view', view_id: 'VPICK' }, actions: [picked] });
+    expect(res.status).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(2900);
+    await eventually(() => h!.slack.of('views.update').some((c) => c.body.view_id === 'VPICK' && JSON.stringify(c.body).includes('could not take that just now')), 'the form saying nothing was done');
+  }, 15_000);
+
   it('says "not taken" when Redis cannot be reached at all', async () => {
     h = undefined;
     const away = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: 'redis://127.0.0.1:1' } });

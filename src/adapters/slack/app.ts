@@ -266,18 +266,26 @@ export function createSlackApp(o: SlackAppOptions) {
   });
 
   // The product and launch-path pickers in the launch form: a change re-draws the form with that choice's parameters.
-  app.action(/^(product|path)$/, async ({ body, ack }) => {
-    await ack();
-    if (body.type !== 'block_actions' || !body.view) return;
-    const formId = body.view.callback_id.slice(ACTION_PREFIX.length);
-    await o.enqueue({
-      requestId: requestIdFrom('slack', body.view.id, body.view.hash ?? '', (body.actions[0] as { action_ts?: string }).action_ts ?? ''),
-      platform: 'slack',
-      userId: body.user.id,
-      reply: { platform: 'slack', kind: 'user', userId: body.user.id },
-      interaction: { type: 'form-change', formId, values: formValues(body.view.state as never) },
-      formRef: formRef({ view: body.view.id }),
-    });
+  app.action(/^(product|path)$/, async ({ body, ack, client }) => {
+    if (body.type !== 'block_actions' || !body.view) return ack();
+    const view = body.view;
+    const formId = view.callback_id.slice(ACTION_PREFIX.length);
+    await queueThenAck(
+      {
+        requestId: requestIdFrom('slack', view.id, view.hash ?? '', (body.actions[0] as { action_ts?: string }).action_ts ?? ''),
+        platform: 'slack',
+        userId: body.user.id,
+        reply: { platform: 'slack', kind: 'user', userId: body.user.id },
+        interaction: { type: 'form-change', formId, values: formValues(view.state as never) },
+        formRef: formRef({ view: view.id }),
+      },
+      ack,
+      // The form is not redrawn: it says so, for the person to choose again.
+      async () => {
+        await ack();
+        await client.views.update({ view_id: view.id, view: noticeForm('Launch a product', NOT_TAKEN) as never }).catch(() => undefined);
+      },
+    );
   });
 
   app.view(new RegExp(`^${ACTION_PREFIX}`), async ({ view, body, ack }) => {
