@@ -10,6 +10,8 @@ export interface Deps {
   outbox: Outbox;
   feed: Feed;
   channels: Pick<Channels, 'commandText'>;
+  /** Tells an approved request's thread and requester that carrying it out failed for good, and why. */
+  carryFailed?: (requestId: string, why: string) => Promise<void>;
 }
 
 /** BullMQ's reason for a job whose workers died under it more often than its queue's maxStalledCount allows. */
@@ -21,7 +23,7 @@ export function failedForGood(job: Job | undefined): job is Job {
 }
 
 /**
- * Tells the person a failed command or watch was for, and the admin feed. A processor that gave up on purpose
+ * Tells the person a failed command, watch or approved request was for, and the admin feed. A processor that gave up on purpose
  * (UnrecoverableError) told its person itself; the same outbox keys make a second telling a no-op anyway.
  */
 export async function tellFailedForGood(queue: string, job: Job, err: Error, deps: Deps): Promise<void> {
@@ -53,6 +55,8 @@ export async function tellFailedForGood(queue: string, job: Job, err: Error, dep
       },
     });
   }
+  // carry-out's processor gives up on purpose (AWS refused a step) without telling anyone: its thread and requester hear.
+  if (queue === QUEUE.carry) await deps.carryFailed?.((job.data as { id: string }).id, stalled ? why : err.message.replace(/\.$/, ''));
   // The feed's own posts cannot report their own failure through it.
   if (queue !== QUEUE.feed) await deps.feed.publish({ type: 'failed', summary: `job ${queue}/${job.id} failed for good: ${why}`, key: `job-failed:${queue}:${job.id}` });
 }

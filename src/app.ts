@@ -42,7 +42,7 @@ import type { CoreDeps, Feed, People } from './core/context.js';
 import { Directory } from './core/directory.js';
 import type { ActorRepository } from './core/repositories/actors.js';
 import type { Inventory } from './core/inventory.js';
-import { approvalExtensions, formForAction, reportOffboardRecord } from './core/requests.js';
+import { approvalExtensions, carryOutFailed, formForAction, reportOffboardRecord } from './core/requests.js';
 import { budgetCommand, idleActions, onRecordSettled, snoozeCommand, statusWithWatch } from './core/alerts.js';
 import type { AlertStateRepository } from './core/repositories/alert-state.js';
 import type { ApprovalsRepository } from './core/repositories/approvals.js';
@@ -484,7 +484,7 @@ export class Scicomp {
       w.on('failed', (job, err) => {
         this.log.warn({ queue: name, jobId: job?.id, ...jobContext(job?.data), err }, 'job failed');
         if (!failedForGood(job)) return;
-        tellFailedForGood(name, job, err, { outbox: this.deps.outbox, feed: this.deps.feed, channels: this.channels }).catch((e: Error) =>
+        tellFailedForGood(name, job, err, { outbox: this.deps.outbox, feed: this.deps.feed, channels: this.channels, carryFailed: (id, why) => carryOutFailed(id, why, { ...this.deps, log: this.log }) }).catch((e: Error) =>
           this.log.error({ queue: name, jobId: job.id, err: e }, 'could not tell anyone of a job that failed for good'),
         );
       });

@@ -253,6 +253,20 @@ async function notCarriedOut(id: string, request: ApprovalRequest, why: string, 
   return 'not carried out';
 }
 
+/**
+ * An approved request whose carrying out failed for good (AWS refused a step, or the workers kept dying under it): IT, in
+ * its thread, and the requester hear why, and that part of it may already be done.
+ */
+export async function carryOutFailed(id: string, why: string, deps: CoreDeps): Promise<void> {
+  const found = await loadRequest(deps, id);
+  if (!found) return;
+  const { request } = found;
+  const text = `Approved, but it could not be finished: ${why}. Part of it may already be done in AWS; IT will check it in Service Catalog.`;
+  await sendToVenues(request, 'failed', { text, tone: 'error' }, deps, { threadOf: 'parent' });
+  await deps.outbox.send({ key: `request:${id}:requester:failed`, to: { platform: request.requester.platform, kind: 'user', userId: request.requester.userId }, message: { text: `${request.title}: ${text}`, tone: 'error' } });
+  await deps.audit.append({ actor: 'scicomp', action: 'request.failed', target: id, outcome: why, requestId: id });
+}
+
 export async function carryOut(id: string, deps: CoreDeps): Promise<string> {
   const found = await loadRequest(deps, id);
   if (!found) throw new NotFoundError(`There is no request ${id}.`);
