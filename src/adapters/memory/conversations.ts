@@ -2,15 +2,13 @@
 import type { Clock } from '../../core/ports.js';
 import {
   CONVERSATION_TTL_MS,
+  conversationOfKey,
   type ConversationOf,
   type ConversationRef,
   type ConversationsRepository,
   type UnreachableMark,
 } from '../../core/repositories/conversations.js';
 import { ExpiringMap } from './expiring-map.js';
-
-const keyOf = (of: ConversationOf): string =>
-  'person' in of ? `person:${of.person}` : 'channel' in of ? `channel:${of.channel}` : `seen:${of.seen}`;
 
 export class MemoryConversations implements ConversationsRepository {
   readonly refs: ExpiringMap<ConversationRef>;
@@ -27,19 +25,19 @@ export class MemoryConversations implements ConversationsRepository {
   }
 
   async save(of: ConversationOf, ref: ConversationRef): Promise<void> {
-    this.refs.set(keyOf(of), { ...ref }, this.ttlMs);
+    this.refs.set(conversationOfKey(of), { ...ref }, this.ttlMs);
     if ('person' in of) this.marks.delete(of.person);
   }
 
   async get(of: ConversationOf): Promise<ConversationRef | undefined> {
-    const ref = this.refs.get(keyOf(of));
+    const ref = this.refs.get(conversationOfKey(of));
     return ref && { ...ref };
   }
 
   async drop(of: ConversationOf, conversationId?: string): Promise<boolean> {
-    const ref = this.refs.get(keyOf(of));
+    const ref = this.refs.get(conversationOfKey(of));
     if (!ref || (conversationId !== undefined && ref.conversationId !== conversationId)) return false;
-    this.refs.delete(keyOf(of));
+    this.refs.delete(conversationOfKey(of));
     return true;
   }
 

@@ -1,6 +1,7 @@
 // Conversation references in Redis: one JSON key per person, channel and tenant, renewed by every activity received.
 import {
   CONVERSATION_TTL_MS,
+  conversationOfKey,
   type ConversationOf,
   type ConversationRef,
   type ConversationsRepository,
@@ -8,8 +9,7 @@ import {
 } from '../../core/repositories/conversations.js';
 import type { Store } from './store.js';
 
-export const conversationKey = (store: Pick<Store, 'key'>, of: ConversationOf): string =>
-  'person' in of ? store.key('conv', 'person', of.person) : 'channel' in of ? store.key('conv', 'channel', of.channel) : store.key('conv', 'seen', of.seen);
+export const conversationKey = (store: Pick<Store, 'key'>, of: ConversationOf): string => store.key('conv', conversationOfKey(of));
 const serviceUrlKey = (store: Pick<Store, 'key'>, tenantId: string) => store.key('conv', 'service-url', tenantId);
 export const unreachableKey = (store: Pick<Store, 'key'>, person: string) => store.key('conv', 'unreachable', person);
 

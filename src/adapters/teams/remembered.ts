@@ -1,12 +1,11 @@
 // The conversations repository as every inbound turn writes to it: a reference this process stored a moment ago, unchanged,
 // is not written again, so a busy conversation costs Redis one write a minute rather than several per message.
-import type { ConversationOf, ConversationRef, ConversationsRepository, UnreachableMark } from '../../core/repositories/conversations.js';
+import { conversationOfKey, type ConversationOf, type ConversationRef, type ConversationsRepository, type UnreachableMark } from '../../core/repositories/conversations.js';
 
 /** How long an unchanged reference (or connector URL) goes unwritten; far below its 90-day expiry. */
 const FRESH_MS = 60_000;
 const MAX_ENTRIES = 50_000;
 
-const keyOf = (of: ConversationOf): string => ('person' in of ? `p:${of.person}` : 'channel' in of ? `c:${of.channel}` : `s:${of.seen}`);
 /** A reference without the moment it was learned: what decides whether it changed. */
 const sameAs = (ref: ConversationRef): string => JSON.stringify({ ...ref, learnedAt: 0 });
 
@@ -29,7 +28,7 @@ export class RememberedConversations implements ConversationsRepository {
   }
 
   async save(of: ConversationOf, ref: ConversationRef): Promise<void> {
-    const key = keyOf(of);
+    const key = conversationOfKey(of);
     const value = sameAs(ref);
     if (this.fresh(key, value)) return;
     await this.inner.save(of, ref);
@@ -41,7 +40,7 @@ export class RememberedConversations implements ConversationsRepository {
   }
 
   async drop(of: ConversationOf, conversationId?: string): Promise<boolean> {
-    this.written.delete(keyOf(of));
+    this.written.delete(conversationOfKey(of));
     return this.inner.drop(of, conversationId);
   }
 
@@ -58,7 +57,7 @@ export class RememberedConversations implements ConversationsRepository {
 
   async markUnreachable(person: string, mark: UnreachableMark, ttlMs: number): Promise<void> {
     // Saving the person's chat again is what clears the mark: the next one must reach Redis.
-    this.written.delete(keyOf({ person }));
+    this.written.delete(conversationOfKey({ person }));
     await this.inner.markUnreachable(person, mark, ttlMs);
   }
 

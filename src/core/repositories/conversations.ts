@@ -27,6 +27,10 @@ export interface ConversationRef {
  */
 export type ConversationOf = { person: string } | { channel: string } | { seen: string };
 
+/** What a reference is kept under, the same in every repository: `person:<id>`, `channel:<id>` or `seen:<id>`. */
+export const conversationOfKey = (of: ConversationOf): string =>
+  'person' in of ? `person:${of.person}` : 'channel' in of ? `channel:${of.channel}` : `seen:${of.seen}`;
+
 /** Why a person could not be reached, kept for a while so every alert does not knock on the same closed door. */
 export interface UnreachableMark {
   reason: string;
