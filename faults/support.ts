@@ -1,12 +1,11 @@
 // What every fault scenario stands on: a redis-server of the suite's own, real scicomp processes (src/main.ts in sandbox
 // mode) that can be stopped, killed and restarted, a recording Slack, and the figures a scenario reports.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATA_KEY, SIGNING_SECRET } from '../test/support/harness.js';
-import { freePort, MAIN } from '../test/support/processes.js';
+import { freePort, spawnMain, type MainProcess } from '../test/support/processes.js';
 import { sign, slashCommandBody } from '../test/support/signed.js';
 import type { SlackApi } from '../test/support/slack-api.js';
 
@@ -67,43 +66,43 @@ export class OwnRedis {
 
 export type Role = 'all' | 'web' | 'worker';
 
-/** Every process a scenario started, so the run ends them all whatever the scenario did. */
-const running = new Set<Process>();
+/** Every process a scenario started: the run ends them all whatever the scenario did, and FAULTS_LOGS keeps their output. */
+const started: { role: Role; process: Process }[] = [];
 
-/** One scicomp process (src/main.ts) of a role, on its own port. */
+/** One scicomp process (src/main.ts, as `npm start` runs it) of a role, on its own port; it can be started again. */
 export class Process {
-  private proc?: ChildProcess;
-  output = '';
+  private main?: MainProcess;
+  /** What its earlier runs printed. */
+  private before = '';
   exited?: Promise<number | null>;
   url = '';
   port = 0;
 
   constructor(private readonly env: Record<string, string>) {}
 
+  /** Everything it printed, over every run. */
+  get output(): string {
+    return this.before + (this.main?.output() ?? '');
+  }
+
   /** Starts it and waits until its /healthz answers 200; `port` to take a given one (a web process restarted in place). */
   async start(role: Role, port?: number): Promise<this> {
     this.port = port ?? (await freePort());
     this.url = `http://127.0.0.1:${this.port}`;
-    if (this.output) this.output += '\n--- started again ---\n';
+    if (this.main) this.before = `${this.output}\n--- started again ---\n`;
     if (!started.some((s) => s.process === this)) started.push({ role, process: this });
-    this.proc = spawn(process.execPath, ['--import', 'tsx', MAIN, `--role=${role}`], {
-      env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'scicomp-faults-')), NODE_NO_WARNINGS: '1', PORT: String(this.port), ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.proc.stdout!.on('data', (d) => (this.output += d));
-    this.proc.stderr!.on('data', (d) => (this.output += d));
-    const proc = this.proc;
-    this.exited = new Promise((r) => proc.once('exit', (code) => r(code)));
-    running.add(this);
+    const main = spawnMain({ PORT: String(this.port), ...this.env }, { args: [`--role=${role}`] });
+    this.main = main;
+    this.exited = main.exited;
     await until(async () => {
-      if (proc.exitCode !== null) throw new Error(`scicomp --role=${role} exited: ${this.output.slice(0, 400)}`);
+      if (main.child.exitCode !== null) throw new Error(`scicomp --role=${role} exited: ${main.output().slice(0, 400)}`);
       return (await fetch(`${this.url}/healthz`).then((r) => r.status, () => 0)) === 200;
     }, `scicomp --role=${role} up`, 30_000);
     return this;
   }
 
   get pid(): number | undefined {
-    return this.proc?.pid;
+    return this.main?.child.pid;
   }
 
   /** Its resident memory now, in MB (Linux's /proc). */
@@ -113,31 +112,30 @@ export class Process {
   }
 
   signal(s: NodeJS.Signals): void {
-    this.proc?.kill(s);
+    this.main?.child.kill(s);
   }
 
   /** kill -9: no shutdown, no hand-back, nothing flushed; waits for it to be gone. */
-  async kill(): Promise<void> {
-    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.kill('SIGKILL');
-    await this.exited;
-    running.delete(this);
+  kill(): Promise<void> {
+    return this.end('SIGKILL');
   }
 
-  async stop(): Promise<void> {
-    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.kill('SIGTERM');
+  /** SIGTERM, as an orchestrator stops it; waits for it to exit. */
+  stop(): Promise<void> {
+    return this.end('SIGTERM');
+  }
+
+  private async end(signal: NodeJS.Signals): Promise<void> {
+    const child = this.main?.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
     await this.exited;
-    running.delete(this);
   }
 }
 
-/** Every process a scenario started, for FAULTS_LOGS. */
-const started: { role: Role; process: Process }[] = [];
-
 /** Ends every process still running (after a scenario, whatever it did); with FAULTS_LOGS=<dir>, writes their output there. */
 export async function stopAll(scenario: string): Promise<void> {
-  await Promise.all([...running].map((p) => p.kill()));
+  await Promise.all(started.map(({ process: p }) => p.kill()));
   const dir = process.env.FAULTS_LOGS;
   if (dir) {
     mkdirSync(dir, { recursive: true });
@@ -206,10 +204,6 @@ export async function command(url: string, slack: SlackApi, id: string, text = '
   }
 }
 
-/** What the bot posted or updated in a DM with `userId`, each as the JSON of its call, in the order Slack took them. */
-export function dms(slack: SlackApi, userId: string): string[] {
-  return slack.calls.filter((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && c.body.channel === `D${userId}`).map((c) => JSON.stringify(c.body));
-}
 
 /** The Slack user of person `i` of a scenario (U + letters, as Slack's ids are), and their email as the recorder gives it. */
 export function person(tag: string, i: number): { userId: string; email: string; username: string } {
@@ -227,6 +221,6 @@ export async function launchFor(url: string | string[], slack: SlackApi, people:
   const answers = await Promise.all(people.map((p, i) => command(urls[i % urls.length]!, slack, `launch-${p.userId}-${name}`, `launch "EC2 Linux" ${name}`, p.userId)));
   if (answers.some((a) => a !== 'acked')) throw new Error(`a launch was not acked: ${answers.join(', ')}`);
   const products = people.map((p) => `${p.username}-${name}`);
-  await until(() => people.every((p, i) => dms(slack, p.userId).some((m) => m.includes(`${products[i]} is ready`))), `${products.length} launches ready`, timeoutMs);
+  await until(() => people.every((p, i) => slack.dms(p.userId).some((m) => m.includes(`${products[i]} is ready`))), `${products.length} launches ready`, timeoutMs);
   return products;
 }

@@ -5,6 +5,7 @@ import type { SnsMessage } from '../../src/http/sns.js';
 import { RedisSandboxTopics } from '../../src/sandbox/redis-alerts.js';
 import { loadSigner, signMessage, type SnsSigner } from '../../src/sandbox/sns.js';
 import type { SlackApi } from '../../test/support/slack-api.js';
+import { seeded } from '../../test/support/seeded.js';
 import { alarmMessage, notification } from '../../test/support/sns.js';
 import { baseEnv, launchFor, person, Process, settled, until, type Figures, type OwnRedis, type Scenario } from '../support.js';
 
@@ -154,18 +155,6 @@ async function workerKillMidBurst(redis: OwnRedis, slack: SlackApi) {
   // Order is printed here and judged by the storm scenario.
   const passed = figures.acknowledged === total && figures.lost === 0 && figures.duplicated <= Math.floor(total * 0.001) && inFlight > 0;
   return { figures, passed };
-}
-
-/** A small seeded generator: the storm falls on the same calls in every run of the same code. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 /**

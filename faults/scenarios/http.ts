@@ -83,7 +83,7 @@ async function hostileHttp(redis: OwnRedis, slack: SlackApi) {
 
   // Warm up (the first request compiles routes and opens connections), then measure memory at rest.
   await command(web.url, slack, 'http-warmup');
-  await settled(() => slack.of('response_url').some((c) => c.body.responseId === 'http-warmup'), 10_000);
+  await settled(() => slack.replies('http-warmup').length > 0, 10_000);
   const rssBefore = web.rssMb();
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, web.rssMb())), 25);
@@ -138,7 +138,7 @@ async function hostileHttp(redis: OwnRedis, slack: SlackApi) {
 
   // Still taking a genuine command afterwards.
   const good = await command(web.url, slack, 'http-after');
-  const goodAnswered = good === 'acked' && (await settled(() => slack.of('response_url').some((c) => c.body.responseId === 'http-after'), 10_000));
+  const goodAnswered = good === 'acked' && (await settled(() => slack.replies('http-after').length > 0, 10_000));
   await web.stop();
 
   const misses = results.filter((r) => !r.ok);

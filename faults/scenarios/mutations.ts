@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { RedisSandboxAccount } from '../../src/sandbox/redis-account.js';
 import type { SlackApi } from '../../test/support/slack-api.js';
-import { baseEnv, command, dms, person, Process, settled, until, type OwnRedis, type Scenario } from '../support.js';
+import { baseEnv, command, person, Process, settled, until, type OwnRedis, type Scenario } from '../support.js';
 
 const PEOPLE = 5;
 /** How long ProvisionProduct takes to answer once it has made the product: the window each kill lands in. */
@@ -42,12 +42,12 @@ async function killedDuringLaunches(redis: OwnRedis, slack: SlackApi) {
     await worker.kill();
     // A healthy worker: the commands have stalled past their limit and fail for good; the journal's reconcile follows.
     worker = await new Process(env).start('worker');
-    const told = (i: number) => dms(slack, people[i]!.userId).some((m) => m.includes(`${names[i]} is ready`));
-    const interrupted = (p: (typeof people)[number]) => slack.of('response_url').some((c) => c.body.responseId === `orph-${p.userId}` && JSON.stringify(c.body).includes('could not be finished'));
+    const told = (i: number) => slack.dms(people[i]!.userId).some((m) => m.includes(`${names[i]} is ready`));
+    const interrupted = (p: (typeof people)[number]) => slack.replies(`orph-${p.userId}`).some((r) => r.includes('could not be finished'));
     await settled(() => people.every((p, i) => told(i) && interrupted(p)), 30_000);
     const made = (await account.searchProvisioned()).filter((p) => names.includes(p.name));
     const orphaned = made.filter((p) => !told(names.indexOf(p.name))).length;
-    const readyPosts = people.map((p, i) => dms(slack, p.userId).filter((m) => m.includes(`${names[i]} is ready`)).length);
+    const readyPosts = people.map((p, i) => slack.dms(p.userId).filter((m) => m.includes(`${names[i]} is ready`)).length);
     const delivered = people.filter((_, i) => told(i)).length;
     return {
       figures: {

@@ -6,18 +6,13 @@ import { RedisSandboxAccount } from '../../src/sandbox/redis-account.js';
 import { SIGNING_SECRET } from '../../test/support/harness.js';
 import { buttonClick, interactionBody, sign } from '../../test/support/signed.js';
 import type { SlackApi } from '../../test/support/slack-api.js';
-import { baseEnv, command, dms, launchFor, person, Process, settled, type Answer, type Figures, type OwnRedis, type Scenario } from '../support.js';
+import { baseEnv, command, launchFor, person, Process, settled, type Answer, type Figures, type OwnRedis, type Scenario } from '../support.js';
 
 const PREFIX = 'faults-replicas';
 
-/** The replies to one response URL, as the JSON of each. */
-function replies(slack: SlackApi, id: string): string[] {
-  return slack.of('response_url').filter((c) => c.body.responseId === id).map((c) => JSON.stringify(c.body));
-}
-
 /** The instance id a ready DM names for `product`, if it was told. */
 function readyInstance(slack: SlackApi, userId: string, product: string): string | undefined {
-  const ready = dms(slack, userId).find((m) => m.includes(`${product} is ready`));
+  const ready = slack.dms(userId).find((m) => m.includes(`${product} is ready`));
   return ready ? /(i-[0-9a-f]{17})/.exec(ready)?.[1] : undefined;
 }
 
@@ -78,18 +73,18 @@ async function replicasAcrossRestart(redis: OwnRedis, slack: SlackApi) {
 
   // `status` of every product through alternating webs names the product, as AVAILABLE, with the instance it was ready on.
   await Promise.all(all.map(({ p, product }, i) => send(again[i % 2]!.url, `status-${product}`, `status ${product}`, p.userId)));
-  await settled(() => all.every(({ product }) => replies(slack, `status-${product}`).length > 0), 15_000);
+  await settled(() => all.every(({ product }) => slack.replies(`status-${product}`).length > 0), 15_000);
   const known = all.filter(({ p, product }) => {
     const instance = readyInstance(slack, p.userId, product);
-    const answer = replies(slack, `status-${product}`).join('\n');
+    const answer = slack.replies(`status-${product}`).join('\n');
     return instance !== undefined && answer.includes(`${product}: AVAILABLE`) && answer.includes(instance);
   }).length;
 
   // The first product terminated through one web, confirmed through the other; its owner hears it terminated.
   const doomed = all[0]!;
   await send(webD!.url, 'terminate', `terminate ${doomed.product}`, doomed.p.userId);
-  await settled(() => replies(slack, 'terminate').length > 0, 15_000);
-  const ask = replies(slack, 'terminate')[0];
+  await settled(() => slack.replies('terminate').length > 0, 15_000);
+  const ask = slack.replies('terminate')[0];
   const confirmation = ask && confirmValue(JSON.parse(ask));
   let terminated = false;
   if (confirmation) {
@@ -111,7 +106,7 @@ async function replicasAcrossRestart(redis: OwnRedis, slack: SlackApi) {
   const pings = told(slack, idle.p.userId, `${idle.product}: is idle`);
 
   // Every acked command answered (launches by their ready DM), and nothing in the sandbox twice.
-  await settled(() => [...results].every(([id, a]) => a !== 'acked' || id.startsWith('launch-') || replies(slack, id).length > 0), 10_000);
+  await settled(() => [...results].every(([id, a]) => a !== 'acked' || id.startsWith('launch-') || slack.replies(id).length > 0), 10_000);
   const sandboxProducts = await account.products();
   await connection.quit();
   await Promise.all(again.map((p) => p.stop()));
@@ -120,13 +115,13 @@ async function replicasAcrossRestart(redis: OwnRedis, slack: SlackApi) {
   for (const sp of sandboxProducts) byName.set(sp.name, (byName.get(sp.name) ?? 0) + 1);
   // A name is held by one product at a time, so a second ProvisionProduct for it would be refused, not doubled: its
   // owner would be told the name is taken. Either counts as provisioned twice.
-  const refusedAsTaken = late.filter((p) => [...dms(slack, p.userId), ...replies(slack, `launch-${p.userId}-late`)].some((m) => m.includes('already'))).length;
+  const refusedAsTaken = late.filter((p) => [...slack.dms(p.userId), ...slack.replies(`launch-${p.userId}-late`)].some((m) => m.includes('already'))).length;
   const twice = [...byName.values()].filter((n) => n > 1).length + refusedAsTaken;
   const launchIds = new Map(all.map(({ p, product }, i) => [i < 6 ? `launch-${p.userId}-rep` : `launch-${p.userId}-late`, { p, product }]));
   const acked = [...results].filter(([, a]) => a === 'acked').map(([id]) => id);
   const answeredIds = acked.filter((id) => {
     const launch = launchIds.get(id);
-    return launch ? readyInstance(slack, launch.p.userId, launch.product) !== undefined : replies(slack, id).length > 0;
+    return launch ? readyInstance(slack, launch.p.userId, launch.product) !== undefined : slack.replies(id).length > 0;
   });
   const readyTwice = all.filter(({ p, product }) => told(slack, p.userId, `${product} is ready`) > 1).length;
   const figures: Figures = {

@@ -5,6 +5,7 @@ import { announcedKey } from '../../src/adapters/redis/outbox-marks.js';
 import type { OutboxItem } from '../../src/core/context.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { eventually, Harness, stopReplicas } from '../support/harness.js';
+import { seeded } from '../support/seeded.js';
 import { SlackApi, type Failure, type SlackCall } from '../support/slack-api.js';
 
 const USER = 'UORDER';
@@ -19,17 +20,6 @@ afterEach(async () => {
   await slack?.close();
   slack = undefined;
 });
-
-/** A repeatable sequence in [0, 1) (mulberry32): the same faults on every run. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FAULTS: Failure[] = [
   { status: 429, retryAfter: 1 },

@@ -104,14 +104,12 @@ export class Harness {
 
   /** Replies posted to one response URL, as text (blocks included). */
   replies(responseId: string): string[] {
-    return this.slack.of('response_url').filter((c) => c.body.responseId === responseId).map((c) => JSON.stringify(c.body));
+    return this.slack.replies(responseId);
   }
 
   /** Messages posted into a user's DM. */
   dms(userId: string): string[] {
-    return this.slack.calls
-      .filter((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && c.body.channel === `D${userId}`)
-      .map((c) => JSON.stringify(c.body));
+    return this.slack.dms(userId);
   }
 
   async close(): Promise<void> {

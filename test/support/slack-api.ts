@@ -221,6 +221,16 @@ export class SlackApi {
     return this.calls.filter((c) => c.method === method);
   }
 
+  /** What was posted to the response URL named `id` (see responseUrl), each as the JSON of its call. */
+  replies(id: string): string[] {
+    return this.of('response_url').filter((c) => c.body.responseId === id).map((c) => JSON.stringify(c.body));
+  }
+
+  /** What was posted or updated in the DM with `userId`, each as the JSON of its call, in the order they were taken. */
+  dms(userId: string): string[] {
+    return this.calls.filter((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && c.body.channel === `D${userId}`).map((c) => JSON.stringify(c.body));
+  }
+
   /** Every text a user would read in calls of `method`, blocks included. */
   texts(method?: string): string[] {
     return this.calls.filter((c) => !method || c.method === method).map((c) => JSON.stringify(c.body));
