@@ -44,22 +44,15 @@ return us(now)
 `;
 
 /**
- * Whether it is this notification's turn: none that joined before it is still waiting. Answers 0, or the first waiting
- * (its MessageId). KEYS: the line. ARGV: this MessageId, when it joined (µs).
+ * Whether it is each notification's turn: none that joined its line before it is still waiting. Answers, for each, 0 or
+ * the first waiting (its MessageId). KEYS: their lines. ARGV: pairs of MessageId and when it joined (µs).
  */
-const TURN = `
-local head = redis.call('ZRANGEBYSCORE', KEYS[1], 0, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-if #head == 0 or head[1] == ARGV[1] or tonumber(head[2]) >= tonumber(ARGV[2]) then return 0 end
-return head[1]
-`;
-
-/** TURN for several notifications at once. KEYS: their lines. ARGV: pairs of MessageId and when it joined. Answers 1/0 each. */
 const TURNS = `
 local out = {}
 for i, line in ipairs(KEYS) do
   local id, at = ARGV[2 * i - 1], tonumber(ARGV[2 * i])
   local head = redis.call('ZRANGEBYSCORE', line, 0, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-  out[i] = (#head == 0 or head[1] == id or tonumber(head[2]) >= at) and 1 or 0
+  out[i] = (#head == 0 or head[1] == id or tonumber(head[2]) >= at) and 0 or head[1]
 end
 return out
 `;
@@ -101,8 +94,13 @@ export class SnsLine {
   async ready(ms: InLine[]): Promise<Set<string>> {
     const inLine = ms.filter((m) => m.lineAt !== undefined);
     if (inLine.length === 0) return new Set();
-    const turns = await this.store.script<number[]>(TURNS, inLine.map((m) => this.key(m.TopicArn)), inLine.flatMap((m) => [m.MessageId, m.lineAt!]));
-    return new Set(inLine.filter((_, i) => turns[i] === 1).map((m) => m.MessageId));
+    const ahead = await this.aheadOf(inLine);
+    return new Set(inLine.filter((_, i) => ahead[i] === 0).map((m) => m.MessageId));
+  }
+
+  /** For each notification, 0 when it is its turn, else the MessageId of the first one waiting in its line. */
+  private aheadOf(ms: InLine[]): Promise<(string | 0)[]> {
+    return this.store.script<(string | 0)[]>(TURNS, ms.map((m) => this.key(m.TopicArn)), ms.flatMap((m) => [m.MessageId, m.lineAt!]));
   }
 
   /** Waits until every notification of its topic taken before this one has left the line; answers how long it waited (ms). */
@@ -114,7 +112,7 @@ export class SnsLine {
     let since = started;
     let look = 5;
     for (;;) {
-      const head = await this.store.script<string | 0>(TURN, [key], [m.MessageId, m.lineAt]);
+      const head = (await this.aheadOf([m]))[0] ?? 0;
       if (head === 0) return Date.now() - started;
       if (head !== ahead) {
         ahead = head;
