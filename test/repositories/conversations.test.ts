@@ -1,21 +1,13 @@
 // The conversation references contract: one test body run against the in-memory repository and the Redis one (real Redis, own prefix).
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryConversations } from '../../src/adapters/memory/conversations.js';
 import { conversationKey, RedisConversations, unreachableKey } from '../../src/adapters/redis/conversations.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import type { Clock } from '../../src/core/ports.js';
 import { teamsHandle, type ConversationOf, type ConversationRef, type ConversationsRepository } from '../../src/core/repositories/conversations.js';
+import { testRedis } from '../support/backends.js';
 
 const DAY = 24 * 3600_000;
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefix = `t${randomBytes(5).toString('hex')}`;
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
+const redis = testRedis();
 
 const clock: Clock = { now: () => Date.now() };
 
@@ -41,15 +33,11 @@ const implementations: [string, (ttlMs?: number) => Made][] = [
   [
     'in Redis',
     (ttlMs) => {
-      const store = new Store(redis, `${prefix}:${randomBytes(3).toString('hex')}`);
-      const pttl = async (k: string) => {
-        const t = await redis.pttl(k);
-        return t === -2 ? undefined : t === -1 ? Infinity : t;
-      };
+      const store = redis.store();
       return {
         conversations: new RedisConversations(store, ttlMs),
-        ttl: (of) => pttl(conversationKey(store, of)),
-        markTtl: (person) => pttl(unreachableKey(store, person)),
+        ttl: (of) => redis.ttl(conversationKey(store, of)),
+        markTtl: (person) => redis.ttl(unreachableKey(store, person)),
       };
     },
   ],

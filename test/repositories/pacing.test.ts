@@ -1,21 +1,14 @@
 // The send pacing contract: one test body run against the in-memory repository and the Redis one (real Redis, own prefix),
 // both on one fake clock; and the two compared on random bursts.
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { earliestSlot, MemoryPacing } from '../../src/adapters/memory/pacing.js';
 import { paceSendsKey, RedisPacing } from '../../src/adapters/redis/pacing.js';
-import { Store } from '../../src/adapters/redis/store.js';
 import { TEAMS_PACING, teamsPaceLimits } from '../../src/adapters/teams/pacing.js';
 import type { PaceLimit, PacingRepository, RateWindow } from '../../src/core/repositories/pacing.js';
+import { testRedis } from '../support/backends.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefix = `t${randomBytes(5).toString('hex')}`;
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-});
+const redis = testRedis();
 
 const T0 = Date.UTC(2026, 10, 23, 9);
 const app = { appId: 'app-1', tenantId: 'tenant-1' };
@@ -42,8 +35,8 @@ const implementations: [string, () => Made & { sendsTtl?: (key: string) => Promi
     'in Redis',
     () => {
       const clock = fakeClock();
-      const store = new Store(redis, `${prefix}:${randomBytes(3).toString('hex')}`);
-      return { pacing: new RedisPacing(store, clock), clock, sendsTtl: (key) => redis.pttl(paceSendsKey(store, key)) };
+      const store = redis.store();
+      return { pacing: new RedisPacing(store, clock), clock, sendsTtl: (key) => redis.connection.pttl(paceSendsKey(store, key)) };
     },
   ],
 ];
@@ -150,7 +143,7 @@ describe('send pacing in Redis and in memory agree', () => {
   it('on random bursts over several conversations, with time passing', async () => {
     const clock = fakeClock();
     const memory = new MemoryPacing(clock);
-    const store = new Store(redis, `${prefix}:${randomBytes(3).toString('hex')}`);
+    const store = redis.store();
     const inRedis = new RedisPacing(store, clock);
     const windows: RateWindow[] = [
       { limit: 3, windowMs: 1000 },

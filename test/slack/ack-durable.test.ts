@@ -24,17 +24,30 @@ async function inboxText(app: Harness['app']): Promise<string> {
   return JSON.stringify(await app.redis.xrange(app.inbox.key, '-', '+'));
 }
 
+/** A web process whose Redis is reached through a new hop (`hop`), which lets every byte through for now. */
+async function onHop(): Promise<Harness> {
+  hop = new RedisHop();
+  const url = await hop.start();
+  return Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: url } });
+}
+
+/** `onHop`, answered once while Redis answers (its people and conversations known), then with Redis hung. */
+async function heldAfterWarming(): Promise<Harness> {
+  const warmed = await onHop();
+  expect((await warmed.command('UWARM', 'help')).res.status).toBe(200);
+  hop!.hold();
+  return warmed;
+}
+
 describe('acking a slash command', () => {
   it('answers 200 once Redis holds it; while Redis hangs, says "not taken" in time, and the late write never lands', async () => {
-    hop = new RedisHop();
-    const url = await hop.start();
-    h = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: url } });
+    h = await onHop();
     const ok = await h.command('UFIRST', 'help');
     expect(ok.res.status).toBe(200);
     expect(await ok.res.text()).toBe('');
     expect(await inboxText(h.app)).toContain('UFIRST');
 
-    hop.hold();
+    hop!.hold();
     const t0 = Date.now();
     const refused = await h.command('ULATE', 'help');
     const elapsed = Date.now() - t0;
@@ -47,7 +60,7 @@ describe('acking a slash command', () => {
 
     // Redis answers again: the held write reaches it now, past its deadline, and is refused there. A command after it,
     // on the same connection, is written after it: once that one is in, the held one has had its turn.
-    hop.release();
+    hop!.release();
     const after = await h.command('UAFTER', 'help');
     expect(after.res.status).toBe(200);
     const inbox = await inboxText(h.app);
@@ -56,11 +69,7 @@ describe('acking a slash command', () => {
   }, 15_000);
 
   it('a click that must read Redis before its ack (a Deny opens its form) is acked in time, and told nothing was done', async () => {
-    hop = new RedisHop();
-    const url = await hop.start();
-    h = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: url } });
-    expect((await h.command('UWARM', 'help')).res.status).toBe(200);
-    hop.hold();
+    h = await heldAfterWarming();
     const t0 = Date.now();
     const { res, responseId } = await h.click('UIT', 'deny', 'req-held');
     expect(res.status).toBe(200);
@@ -70,11 +79,7 @@ describe('acking a slash command', () => {
   }, 15_000);
 
   it('`launch` alone opens its form at once, and is acked only once Redis holds the job that fills it in', async () => {
-    hop = new RedisHop();
-    const url = await hop.start();
-    h = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: url } });
-    expect((await h.command('UWARM', 'help')).res.status).toBe(200);
-    hop.hold();
+    h = await heldAfterWarming();
     const t0 = Date.now();
     const { res } = await h.command('UFORM', 'launch');
     expect(Date.now() - t0).toBeLessThan(2900);
@@ -85,11 +90,7 @@ describe('acking a slash command', () => {
   }, 15_000);
 
   it('a product picked in the launch form is acked in time while Redis hangs, and the form says nothing was done', async () => {
-    hop = new RedisHop();
-    const url = await hop.start();
-    h = await Harness.start({ catalog: new SandboxCatalog(), workers: false, env: { REDIS_URL: url } });
-    expect((await h.command('UWARM', 'help')).res.status).toBe(200);
-    hop.hold();
+    h = await heldAfterWarming();
     const view = { id: 'VPICK', hash: 'h1', callback_id: 'scicomp:launch', private_metadata: '{}', state: { values: { product: { product: { type: 'static_select', selected_option: { value: 'EC2 Linux' } } } } }, type: 'modal' };
     const picked = { type: 'static_select', action_id: 'product', block_id: 'product', selected_option: { text: { type: 'plain_text', text: 'EC2 Linux' }, value: 'EC2 Linux' }, action_ts: `${Date.now() / 1000}` };
     const t0 = Date.now();

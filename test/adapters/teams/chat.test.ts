@@ -1,10 +1,8 @@
 // TeamsChat against the offline Bot Framework: real MSAL tokens from the local token endpoint, a recording Bot Connector that refuses calls without them.
-import { randomBytes } from 'node:crypto';
 import { CloudAdapter } from 'botbuilder';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RedisConversations } from '../../../src/adapters/redis/conversations.js';
-import { Store } from '../../../src/adapters/redis/store.js';
+import type { Store } from '../../../src/adapters/redis/store.js';
 import { StrictBotFrameworkAuthentication } from '../../../src/adapters/teams/authentication.js';
 import { TeamsChat, retryAfterMs, toUpstream, type TeamsMessageRef } from '../../../src/adapters/teams/chat.js';
 import { rememberConversation } from '../../../src/adapters/teams/conversation-references.js';
@@ -12,11 +10,11 @@ import { NotFoundError, UnreachableError, UpstreamError } from '../../../src/cor
 import type { Form, Message } from '../../../src/core/message.js';
 import { teamsHandle } from '../../../src/core/repositories/conversations.js';
 import { channel, channelMention, member, person, personalMessage, type TeamsActivity, type TeamsPerson } from '../../support/teams/activities.js';
+import { testRedis } from '../../support/backends.js';
 import { TeamsCloud } from '../../support/teams/cloud.js';
 import { CONNECTOR_SCOPE } from '../../support/teams/connector.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const prefix = `t${randomBytes(5).toString('hex')}`;
+const redis = testRedis();
 let cloud: TeamsCloud;
 let adapter: CloudAdapter;
 let store: Store;
@@ -36,7 +34,7 @@ beforeAll(async () => {
 });
 
 beforeEach(() => {
-  store = new Store(redis, `${prefix}:${randomBytes(3).toString('hex')}`);
+  store = redis.store();
   conversations = new RedisConversations(store);
   chat = new TeamsChat({ adapter, app: { appId: cloud.app.appId, tenantId: cloud.app.tenantId, botName: cloud.botName }, conversations, store });
 });
@@ -46,9 +44,6 @@ afterAll(async () => {
   expect(cloud.connector.calls.length).toBeGreaterThan(0);
   for (const call of cloud.connector.calls) expect(cloud.tokens.verify(call.authorization, CONNECTOR_SCOPE)).toMatchObject({ appId: cloud.app.appId });
   await cloud.close();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
 });
 
 /** A person who messaged the bot: their 1:1 chat is learned, as the inbound side learns it. */
@@ -336,7 +331,7 @@ describe('no token, no call', () => {
       vi.spyOn(console, 'error').mockImplementation(() => {});
       const broken = new CloudAdapter(new StrictBotFrameworkAuthentication(other.settings({ MicrosoftAppPassword: 'wrong' })));
       broken.onTurnError = async () => {};
-      const otherStore = new Store(redis, `${prefix}:${randomBytes(3).toString('hex')}`);
+      const otherStore = redis.store();
       const otherConversations = new RedisConversations(otherStore);
       const pat = person('Pat Doe');
       await rememberConversation(personalMessage(other.context, pat, 'hi') as never, otherConversations);
