@@ -56,7 +56,7 @@ export async function tellFailedForGood(queue: string, job: Job, err: Error, dep
     });
   }
   // carry-out's processor gives up on purpose (AWS refused a step) without telling anyone: its thread and requester hear.
-  if (queue === QUEUE.carry) await deps.carryFailed?.((job.data as { id: string }).id, stalled ? why : err.message.replace(/\.$/, ''));
+  if (queue === QUEUE.carry) await deps.carryFailed?.((job.data as { id: string }).id, why.replace(/\.$/, ''));
   // The feed's own posts cannot report their own failure through it.
   if (queue !== QUEUE.feed) await deps.feed.publish({ type: 'failed', summary: `job ${queue}/${job.id} failed for good: ${why}`, key: `job-failed:${queue}:${job.id}` });
 }
